@@ -1,0 +1,527 @@
+// The N-API addon: the one exports table of gradforge's native kernels (see binding.d.ts).
+// Each export checks every argument through args.h (throwing TypeError/RangeError that name
+// the function, argument and sizes), then calls a plain C++ kernel from native/cpu.
+// It is the only file that includes napi.h. It is not: shape inference or policy (lib), or
+// kernel code. No C++ exception crosses into JS: every export runs inside guard().
+#include <napi.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+#include "binding/args.h"
+#include "cpu/cpu_features.h"
+#include "cpu/elementwise.h"
+#include "cpu/gemm.h"
+#include "cpu/optim.h"
+#include "cpu/permute.h"
+#include "cpu/reduce.h"
+#include "cpu/softmax.h"
+#include "cpu/threadpool.h"
+
+#ifndef GF_BUILD_TYPE
+#define GF_BUILD_TYPE "unknown"
+#endif
+
+namespace gf {
+namespace binding {
+namespace {
+
+using Value = Napi::Value;
+using Info = Napi::CallbackInfo;
+
+// Calls f(float{}) or f(double{}) by the array type, so each export is written once.
+template <typename F>
+void by_float_type(DType t, F&& f) {
+  if (t == DType::F64) f(double{});
+  else f(float{});
+}
+
+std::string sz(const char* name, int64_t v) { return std::string(name) + "=" + std::to_string(v); }
+
+// ---- backend -------------------------------------------------------------------------------
+
+Value BackendInfo(const Info& info) {
+  Call c(info, "backendInfo");
+  if (!c.count(0)) return c.undef();
+  Napi::Env env = c.env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("numThreads", Napi::Number::New(env, num_threads()));
+  o.Set("gemmKernel", Napi::String::New(env, gemm_kernel_name(current_gemm_kernel())));
+  auto to_array = [&](const std::vector<std::string>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
+    return a;
+  };
+  o.Set("availableGemmKernels", to_array(available_gemm_kernels()));
+  o.Set("cpuFeatures", to_array(cpu_feature_names()));
+  o.Set("cuda", Napi::Boolean::New(env, false));
+#if defined(__clang__)
+  std::string compiler = std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  std::string compiler = std::string("g++ ") + __VERSION__;
+#else
+  std::string compiler = "unknown compiler";
+#endif
+  o.Set("build", Napi::String::New(env, compiler + ", " + GF_BUILD_TYPE + ", N-API " +
+                                            std::to_string(NAPI_VERSION)));
+  return o;
+}
+
+Value SetNumThreads(const Info& info) {
+  Call c(info, "setNumThreads");
+  int64_t n;
+  if (!c.count(1) || !c.size(0, "n", &n)) return c.undef();
+  if (n < 1 || n > 1024) {
+    c.range_error("argument 'n' must be between 1 and 1024, got " + std::to_string(n));
+    return c.undef();
+  }
+  set_num_threads(static_cast<int>(n));
+  return c.undef();
+}
+
+Value SetGemmKernel(const Info& info) {
+  Call c(info, "setGemmKernel");
+  std::string name;
+  if (!c.count(1) || !c.string(0, "name", &name)) return c.undef();
+  std::string avail;
+  for (const std::string& k : available_gemm_kernels()) avail += (avail.empty() ? "" : ", ") + k;
+  switch (set_gemm_kernel(name)) {
+    case SetKernelResult::Ok: break;
+    case SetKernelResult::UnknownName:
+      c.range_error("unknown kernel '" + name + "'; expected 'auto', 'avx512', 'avx2' or 'ref'");
+      break;
+    case SetKernelResult::Unavailable:
+      c.range_error("this CPU cannot run the '" + name + "' kernel (available: " + avail + ")");
+      break;
+  }
+  return c.undef();
+}
+
+// ---- gemm ----------------------------------------------------------------------------------
+
+// Checks that a row-major matrix of rows x cols with leading dimension ld fits in `a`.
+bool check_matrix(const Call& c, const ArrayView& a, const char* name, const char* ldname,
+                  int64_t rows, int64_t cols, int64_t ld, const std::string& dims) {
+  if (ld < cols)
+    return c.range_error(std::string(ldname) + "=" + std::to_string(ld) + " is less than the " +
+                         std::to_string(cols) + " columns of " + name + " as stored (" + dims + ")");
+  if (rows == 0 || cols == 0) return true;
+  int64_t need;
+  if (!Call::mul(rows - 1, ld, &need) || !Call::add(need, cols, &need))
+    return c.range_error(std::string(name) + " size overflows (" + dims + ")");
+  return c.need(a, name, need, dims);
+}
+
+Value Gemm(const Info& info) {
+  Call c(info, "gemm");
+  bool ta, tb;
+  int64_t M, N, K, lda, ldb, ldc;
+  double alpha, beta;
+  ArrayView A, B, C;
+  if (!c.count(13) || !c.boolean(0, "transA", &ta) || !c.boolean(1, "transB", &tb) ||
+      !c.size(2, "M", &M) || !c.size(3, "N", &N) || !c.size(4, "K", &K) ||
+      !c.number(5, "alpha", &alpha) || !c.float_array(6, "A", &A) || !c.size(7, "lda", &lda) ||
+      !c.float_array(8, "B", &B, &A, "A") || !c.size(9, "ldb", &ldb) ||
+      !c.number(10, "beta", &beta) || !c.float_array(11, "C", &C, &A, "A") ||
+      !c.size(12, "ldc", &ldc))
+    return c.undef();
+  std::string tA = ta ? "transA=true, " : "";
+  std::string tB = tb ? "transB=true, " : "";
+  if (!check_matrix(c, A, "A", "lda", ta ? K : M, ta ? M : K, lda,
+                    tA + sz("M", M) + ", " + sz("K", K) + ", " + sz("lda", lda)) ||
+      !check_matrix(c, B, "B", "ldb", tb ? N : K, tb ? K : N, ldb,
+                    tB + sz("K", K) + ", " + sz("N", N) + ", " + sz("ldb", ldb)) ||
+      !check_matrix(c, C, "C", "ldc", M, N, ldc,
+                    sz("M", M) + ", " + sz("N", N) + ", " + sz("ldc", ldc)))
+    return c.undef();
+  by_float_type(A.type, [&](auto zero) {
+    using T = decltype(zero);
+    gemm<T>(ta, tb, M, N, K, static_cast<T>(alpha), A.as<T>(), lda, B.as<T>(), ldb,
+            static_cast<T>(beta), C.as<T>(), ldc);
+  });
+  return c.undef();
+}
+
+// ---- elementwise ---------------------------------------------------------------------------
+
+bool unary_op(const Call& c, size_t i, UnaryOp* op) {
+  std::string name;
+  if (!c.string(i, "op", &name)) return false;
+  if (unary_op_from_name(name.c_str(), op)) return true;
+  return c.range_error("unknown unary op '" + name + "'");
+}
+
+Value Unary(const Info& info) {
+  Call c(info, "unary");
+  UnaryOp op;
+  ArrayView x, out;
+  double alpha, beta;
+  if (!c.count(5) || !unary_op(c, 0, &op) || !c.float_array(1, "x", &x) ||
+      !c.float_array(2, "out", &out, &x, "x") || !c.number(3, "alpha", &alpha) ||
+      !c.number(4, "beta", &beta) || !c.same_length(x, "x", out, "out"))
+    return c.undef();
+  by_float_type(x.type, [&](auto zero) {
+    using T = decltype(zero);
+    unary_forward<T>(op, x.as<T>(), out.as<T>(), x.length, static_cast<T>(alpha),
+                     static_cast<T>(beta));
+  });
+  return c.undef();
+}
+
+Value UnaryBackward(const Info& info) {
+  Call c(info, "unaryBackward");
+  UnaryOp op;
+  ArrayView x, y, dy, dx;
+  double alpha, beta;
+  if (!c.count(7) || !unary_op(c, 0, &op) || !c.float_array(1, "x", &x) ||
+      !c.float_array(2, "y", &y, &x, "x") || !c.float_array(3, "dy", &dy, &x, "x") ||
+      !c.float_array(4, "dx", &dx, &x, "x") || !c.number(5, "alpha", &alpha) ||
+      !c.number(6, "beta", &beta) || !c.same_length(x, "x", y, "y") ||
+      !c.same_length(x, "x", dy, "dy") || !c.same_length(x, "x", dx, "dx"))
+    return c.undef();
+  by_float_type(x.type, [&](auto zero) {
+    using T = decltype(zero);
+    unary_backward<T>(op, x.as<T>(), y.as<T>(), dy.as<T>(), dx.as<T>(), x.length,
+                      static_cast<T>(alpha), static_cast<T>(beta));
+  });
+  return c.undef();
+}
+
+Value Binary(const Info& info) {
+  Call c(info, "binary");
+  std::string name;
+  BinaryOp op;
+  ArrayView a, b, out;
+  Shape as, bs, os;
+  if (!c.count(7) || !c.string(0, "op", &name)) return c.undef();
+  if (!binary_op_from_name(name.c_str(), &op)) {
+    c.range_error("unknown binary op '" + name + "'");
+    return c.undef();
+  }
+  if (!c.float_array(1, "a", &a) || !c.shape(2, "aShape", &as) ||
+      !c.float_array(3, "b", &b, &a, "a") || !c.shape(4, "bShape", &bs) ||
+      !c.float_array(5, "out", &out, &a, "a") || !c.shape(6, "outShape", &os))
+    return c.undef();
+  // outShape must be exactly the NumPy broadcast of aShape and bShape.
+  const int rank = std::max(as.rank, bs.rank);
+  const std::string shapes = "aShape=" + as.str() + ", bShape=" + bs.str() + ", outShape=" + os.str();
+  if (os.rank != rank) {
+    c.range_error("outShape has rank " + std::to_string(os.rank) + " but the broadcast of aShape " +
+                  "and bShape has rank " + std::to_string(rank) + " (" + shapes + ")");
+    return c.undef();
+  }
+  for (int i = 0; i < rank; ++i) {
+    const int ia = i - (rank - as.rank), ib = i - (rank - bs.rank);
+    const int64_t da = ia >= 0 ? as.dims[ia] : 1, db = ib >= 0 ? bs.dims[ib] : 1;
+    int64_t d;
+    if (da == db || db == 1) d = da;
+    else if (da == 1) d = db;
+    else {
+      c.range_error("shapes do not broadcast: dim " + std::to_string(i) + " is " +
+                    std::to_string(da) + " in a and " + std::to_string(db) + " in b (" + shapes + ")");
+      return c.undef();
+    }
+    if (os.dims[i] != d) {
+      c.range_error("outShape[" + std::to_string(i) + "] is " + std::to_string(os.dims[i]) +
+                    " but the broadcast gives " + std::to_string(d) + " (" + shapes + ")");
+      return c.undef();
+    }
+  }
+  if (!c.need(a, "a", as.size, "aShape=" + as.str()) ||
+      !c.need(b, "b", bs.size, "bShape=" + bs.str()) ||
+      !c.need(out, "out", os.size, "outShape=" + os.str()))
+    return c.undef();
+  by_float_type(a.type, [&](auto zero) {
+    using T = decltype(zero);
+    binary_forward<T>(op, a.as<T>(), as.dims, as.rank, b.as<T>(), bs.dims, bs.rank, out.as<T>(),
+                      os.dims, os.rank);
+  });
+  return c.undef();
+}
+
+// ---- reductions ----------------------------------------------------------------------------
+
+// Reads (outer, n, inner) and checks x / out lengths for them.
+bool reduce_sizes(const Call& c, size_t first, int64_t* outer, int64_t* n, int64_t* inner,
+                  int64_t* in_count, int64_t* out_count) {
+  if (!c.size(first, "outer", outer) || !c.size(first + 1, "n", n) ||
+      !c.size(first + 2, "inner", inner))
+    return false;
+  const std::string dims = sz("outer", *outer) + ", " + sz("n", *n) + ", " + sz("inner", *inner);
+  return c.product({*outer, *n, *inner}, "outer*n*inner (" + dims + ")", in_count) &&
+         c.product({*outer, *inner}, "outer*inner (" + dims + ")", out_count);
+}
+
+Value Reduce(const Info& info) {
+  Call c(info, "reduce");
+  std::string name;
+  ReduceOp op;
+  ArrayView x, out;
+  int64_t outer, n, inner, in_count, out_count;
+  if (!c.count(6) || !c.string(0, "op", &name)) return c.undef();
+  if (!reduce_op_from_name(name.c_str(), &op)) {
+    c.range_error("unknown reduce op '" + name + "'; expected 'sum', 'mean', 'max' or 'min'");
+    return c.undef();
+  }
+  if (!c.float_array(1, "x", &x) || !reduce_sizes(c, 2, &outer, &n, &inner, &in_count, &out_count) ||
+      !c.float_array(5, "out", &out, &x, "x"))
+    return c.undef();
+  const std::string dims = sz("outer", outer) + ", " + sz("n", n) + ", " + sz("inner", inner);
+  if (!c.need(x, "x", in_count, dims) || !c.need(out, "out", out_count, dims)) return c.undef();
+  by_float_type(x.type, [&](auto zero) {
+    using T = decltype(zero);
+    reduce<T>(op, x.as<T>(), outer, n, inner, out.as<T>());
+  });
+  return c.undef();
+}
+
+Value ArgReduce(const Info& info) {
+  Call c(info, "argReduce");
+  std::string name;
+  ArgReduceOp op;
+  ArrayView x, out;
+  int64_t outer, n, inner, in_count, out_count;
+  if (!c.count(6) || !c.string(0, "op", &name)) return c.undef();
+  if (!arg_reduce_op_from_name(name.c_str(), &op)) {
+    c.range_error("unknown op '" + name + "'; expected 'argmax' or 'argmin'");
+    return c.undef();
+  }
+  if (!c.float_array(1, "x", &x) || !reduce_sizes(c, 2, &outer, &n, &inner, &in_count, &out_count) ||
+      !c.int32_array(5, "out", &out))
+    return c.undef();
+  if (n < 1 || n > INT32_MAX) {
+    c.range_error("n must be between 1 and 2^31-1 (indices are int32), got n=" + std::to_string(n));
+    return c.undef();
+  }
+  const std::string dims = sz("outer", outer) + ", " + sz("n", n) + ", " + sz("inner", inner);
+  if (!c.need(x, "x", in_count, dims) || !c.need(out, "out", out_count, dims)) return c.undef();
+  by_float_type(x.type, [&](auto zero) {
+    using T = decltype(zero);
+    arg_reduce<T>(op, x.as<T>(), outer, n, inner, out.as<int32_t>());
+  });
+  return c.undef();
+}
+
+// ---- softmax -------------------------------------------------------------------------------
+
+Value Softmax(const Info& info) {
+  Call c(info, "softmax");
+  ArrayView x, out;
+  int64_t rows, cols, count;
+  bool log;
+  if (!c.count(5) || !c.float_array(0, "x", &x) || !c.size(1, "rows", &rows) ||
+      !c.size(2, "cols", &cols) || !c.float_array(3, "out", &out, &x, "x") ||
+      !c.boolean(4, "log", &log))
+    return c.undef();
+  const std::string dims = sz("rows", rows) + ", " + sz("cols", cols);
+  if (!c.product({rows, cols}, "rows*cols (" + dims + ")", &count) ||
+      !c.need(x, "x", count, dims) || !c.need(out, "out", count, dims))
+    return c.undef();
+  by_float_type(x.type, [&](auto zero) {
+    using T = decltype(zero);
+    softmax_forward<T>(x.as<T>(), rows, cols, out.as<T>(), log);
+  });
+  return c.undef();
+}
+
+Value SoftmaxBackward(const Info& info) {
+  Call c(info, "softmaxBackward");
+  ArrayView y, dy, dx;
+  int64_t rows, cols, count;
+  bool log;
+  if (!c.count(6) || !c.float_array(0, "y", &y) || !c.float_array(1, "dy", &dy, &y, "y") ||
+      !c.size(2, "rows", &rows) || !c.size(3, "cols", &cols) ||
+      !c.float_array(4, "dx", &dx, &y, "y") || !c.boolean(5, "log", &log))
+    return c.undef();
+  const std::string dims = sz("rows", rows) + ", " + sz("cols", cols);
+  if (!c.product({rows, cols}, "rows*cols (" + dims + ")", &count) ||
+      !c.need(y, "y", count, dims) || !c.need(dy, "dy", count, dims) ||
+      !c.need(dx, "dx", count, dims))
+    return c.undef();
+  by_float_type(y.type, [&](auto zero) {
+    using T = decltype(zero);
+    softmax_backward<T>(y.as<T>(), dy.as<T>(), rows, cols, dx.as<T>(), log);
+  });
+  return c.undef();
+}
+
+// ---- permute -------------------------------------------------------------------------------
+
+Value Permute(const Info& info) {
+  Call c(info, "permute");
+  ArrayView x, out;
+  Shape shape, perm_shape;
+  if (!c.count(4) || !c.any_array(0, "x", &x) || !c.shape(1, "shape", &shape) ||
+      !c.shape(2, "perm", &perm_shape) || !c.any_array(3, "out", &out))
+    return c.undef();
+  if (out.type != x.type) {
+    c.type_error(std::string("argument 'out' is a ") + dtype_name(out.type) + " but 'x' is a " +
+                 dtype_name(x.type) + " (they must have the same type)");
+    return c.undef();
+  }
+  if (perm_shape.rank != shape.rank) {
+    c.range_error("perm " + perm_shape.str() + " has " + std::to_string(perm_shape.rank) +
+                  " entries but shape " + shape.str() + " has rank " + std::to_string(shape.rank));
+    return c.undef();
+  }
+  int perm[kMaxShapeRank];
+  bool seen[kMaxShapeRank] = {};
+  for (int i = 0; i < shape.rank; ++i) {
+    const int64_t p = perm_shape.dims[i];
+    if (p >= shape.rank || seen[p]) {
+      c.range_error("perm " + perm_shape.str() + " is not a permutation of 0.." +
+                    std::to_string(shape.rank - 1));
+      return c.undef();
+    }
+    seen[p] = true;
+    perm[i] = static_cast<int>(p);
+  }
+  if (!c.need(x, "x", shape.size, "shape=" + shape.str()) ||
+      !c.need(out, "out", shape.size, "shape=" + shape.str()))
+    return c.undef();
+  switch (x.type) {
+    case DType::F32: permute<float>(x.as<float>(), shape.dims, perm, shape.rank, out.as<float>()); break;
+    case DType::F64: permute<double>(x.as<double>(), shape.dims, perm, shape.rank, out.as<double>()); break;
+    case DType::I32: permute<int32_t>(x.as<int32_t>(), shape.dims, perm, shape.rank, out.as<int32_t>()); break;
+  }
+  return c.undef();
+}
+
+// ---- optimizers ----------------------------------------------------------------------------
+
+Value SgdStep(const Info& info) {
+  Call c(info, "sgdStep");
+  ArrayView p, g, v;
+  double lr, momentum;
+  bool nesterov;
+  if (!c.count(6) || !c.float_array(0, "p", &p) || !c.float_array(1, "g", &g, &p, "p") ||
+      !c.float_array(2, "v", &v, &p, "p") || !c.finite(3, "lr", &lr) ||
+      !c.finite(4, "momentum", &momentum) || !c.boolean(5, "nesterov", &nesterov) ||
+      !c.same_length(p, "p", g, "g"))
+    return c.undef();
+  // With momentum 0 the velocity is unused, so it may be empty.
+  if (momentum != 0 && !c.same_length(p, "p", v, "v")) return c.undef();
+  by_float_type(p.type, [&](auto zero) {
+    using T = decltype(zero);
+    sgd_step<T>(p.as<T>(), g.as<T>(), v.as<T>(), p.length, lr, momentum, nesterov);
+  });
+  return c.undef();
+}
+
+Value AdamStep(const Info& info) {
+  Call c(info, "adamStep");
+  ArrayView p, g, m, v;
+  double lr, b1, b2, eps;
+  int64_t step;
+  if (!c.count(9) || !c.float_array(0, "p", &p) || !c.float_array(1, "g", &g, &p, "p") ||
+      !c.float_array(2, "m", &m, &p, "p") || !c.float_array(3, "v", &v, &p, "p") ||
+      !c.finite(4, "lr", &lr) || !c.finite(5, "beta1", &b1) || !c.finite(6, "beta2", &b2) ||
+      !c.finite(7, "epsilon", &eps) || !c.size(8, "step", &step) ||
+      !c.same_length(p, "p", g, "g") || !c.same_length(p, "p", m, "m") ||
+      !c.same_length(p, "p", v, "v"))
+    return c.undef();
+  if (step < 1) {
+    c.range_error("argument 'step' must be >= 1 (the first step is 1), got " + std::to_string(step));
+    return c.undef();
+  }
+  by_float_type(p.type, [&](auto zero) {
+    using T = decltype(zero);
+    adam_step<T>(p.as<T>(), g.as<T>(), m.as<T>(), v.as<T>(), p.length, lr, b1, b2, eps,
+                 static_cast<double>(step));
+  });
+  return c.undef();
+}
+
+Value RmspropStep(const Info& info) {
+  Call c(info, "rmspropStep");
+  ArrayView p, g, ms;
+  double lr, rho, eps;
+  if (!c.count(6) || !c.float_array(0, "p", &p) || !c.float_array(1, "g", &g, &p, "p") ||
+      !c.float_array(2, "ms", &ms, &p, "p") || !c.finite(3, "lr", &lr) ||
+      !c.finite(4, "rho", &rho) || !c.finite(5, "epsilon", &eps) ||
+      !c.same_length(p, "p", g, "g") || !c.same_length(p, "p", ms, "ms"))
+    return c.undef();
+  by_float_type(p.type, [&](auto zero) {
+    using T = decltype(zero);
+    rmsprop_step<T>(p.as<T>(), g.as<T>(), ms.as<T>(), p.length, lr, rho, eps);
+  });
+  return c.undef();
+}
+
+Value AdagradStep(const Info& info) {
+  Call c(info, "adagradStep");
+  ArrayView p, g, acc;
+  double lr, eps;
+  if (!c.count(5) || !c.float_array(0, "p", &p) || !c.float_array(1, "g", &g, &p, "p") ||
+      !c.float_array(2, "acc", &acc, &p, "p") || !c.finite(3, "lr", &lr) ||
+      !c.finite(4, "epsilon", &eps) || !c.same_length(p, "p", g, "g") ||
+      !c.same_length(p, "p", acc, "acc"))
+    return c.undef();
+  by_float_type(p.type, [&](auto zero) {
+    using T = decltype(zero);
+    adagrad_step<T>(p.as<T>(), g.as<T>(), acc.as<T>(), p.length, lr, eps);
+  });
+  return c.undef();
+}
+
+// ---- exports -------------------------------------------------------------------------------
+
+// Runs an export; a C++ exception (std::bad_alloc from scratch growth, say) becomes a JS Error
+// instead of unwinding into Node.
+template <Value (*F)(const Info&)>
+Value guard(const Info& info) {
+  const char* what = nullptr;
+  std::string msg;
+  try {
+    return F(info);
+  } catch (const std::exception& e) {
+    msg = e.what();
+    what = msg.c_str();
+  } catch (...) {
+    what = "unknown C++ exception";
+  }
+  Napi::Env env = info.Env();
+  if (!env.IsExceptionPending())
+    Napi::Error::New(env, std::string("gradforge native error: ") + what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  struct Entry {
+    const char* name;
+    Napi::Function::Callback fn;
+  };
+  // Exactly the methods of the Binding interface in binding.d.ts (test/binding.test.ts checks).
+  const Entry entries[] = {
+      {"backendInfo", guard<BackendInfo>},
+      {"setNumThreads", guard<SetNumThreads>},
+      {"setGemmKernel", guard<SetGemmKernel>},
+      {"gemm", guard<Gemm>},
+      {"unary", guard<Unary>},
+      {"unaryBackward", guard<UnaryBackward>},
+      {"binary", guard<Binary>},
+      {"reduce", guard<Reduce>},
+      {"argReduce", guard<ArgReduce>},
+      {"softmax", guard<Softmax>},
+      {"softmaxBackward", guard<SoftmaxBackward>},
+      {"permute", guard<Permute>},
+      {"sgdStep", guard<SgdStep>},
+      {"adamStep", guard<AdamStep>},
+      {"rmspropStep", guard<RmspropStep>},
+      {"adagradStep", guard<AdagradStep>},
+  };
+  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  return exports;
+}
+
+}  // namespace
+}  // namespace binding
+}  // namespace gf
+
+// NODE_API_MODULE needs a plain identifier.
+static Napi::Object InitGradforge(Napi::Env env, Napi::Object exports) {
+  return gf::binding::Init(env, exports);
+}
+NODE_API_MODULE(gradforge, InitGradforge)

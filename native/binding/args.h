@@ -1,0 +1,277 @@
+// Argument checking for the N-API binding: every check either yields a clean C++ value or
+// throws a JS TypeError/RangeError (pending exception; NAPI_DISABLE_CPP_EXCEPTIONS) whose
+// message names the function, the argument and the values, then returns false so the caller
+// can return at once. Kernels behind this layer trust their inputs completely, so anything
+// that could make them read or write out of bounds must be rejected here.
+// It is not: shape inference or policy (lib does that); this layer only guards memory safety
+// and the contract in binding.d.ts.
+#pragma once
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace gf {
+namespace binding {
+
+enum class DType { F32, F64, I32 };
+
+inline const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "Float32Array";
+    case DType::F64: return "Float64Array";
+    case DType::I32: return "Int32Array";
+  }
+  return "?";
+}
+
+struct ArrayView {
+  DType type = DType::F32;
+  void* data = nullptr;
+  int64_t length = 0;
+  template <typename T> T* as() const { return static_cast<T*>(data); }
+};
+
+constexpr int kMaxShapeRank = 8;
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+
+struct Shape {
+  int64_t dims[kMaxShapeRank] = {};
+  int rank = 0;
+  int64_t size = 1;  // product of dims (checked for overflow)
+  std::string str() const {
+    std::string s = "[";
+    for (int i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+  }
+};
+
+// A short human description of a JS value for error messages.
+inline std::string describe(const Napi::Value& v) {
+  switch (v.Type()) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return v.As<Napi::Boolean>().Value() ? "true" : "false";
+    case napi_number: {
+      double d = v.As<Napi::Number>().DoubleValue();
+      if (std::isnan(d)) return "NaN";
+      if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+      if (d == std::floor(d) && std::fabs(d) < 1e18)
+        return "number " + std::to_string(static_cast<int64_t>(d));
+      // Shortest of %.15g / %.17g that reads back as the same double (0.1, not 0.1000...01).
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.15g", d);
+      if (std::strtod(buf, nullptr) != d) std::snprintf(buf, sizeof buf, "%.17g", d);
+      return std::string("number ") + buf;
+    }
+    case napi_string: return "string '" + v.As<Napi::String>().Utf8Value().substr(0, 40) + "'";
+    case napi_symbol: return "symbol";
+    case napi_function: return "function";
+    case napi_bigint: return "bigint";
+    default: break;
+  }
+  if (v.IsTypedArray()) {
+    auto ta = v.As<Napi::TypedArray>();
+    const char* name = "TypedArray";
+    switch (ta.TypedArrayType()) {
+      case napi_int8_array: name = "Int8Array"; break;
+      case napi_uint8_array: name = "Uint8Array"; break;
+      case napi_uint8_clamped_array: name = "Uint8ClampedArray"; break;
+      case napi_int16_array: name = "Int16Array"; break;
+      case napi_uint16_array: name = "Uint16Array"; break;
+      case napi_int32_array: name = "Int32Array"; break;
+      case napi_uint32_array: name = "Uint32Array"; break;
+      case napi_float32_array: name = "Float32Array"; break;
+      case napi_float64_array: name = "Float64Array"; break;
+      case napi_bigint64_array: name = "BigInt64Array"; break;
+      case napi_biguint64_array: name = "BigUint64Array"; break;
+      default: break;
+    }
+    return std::string(name) + "(" + std::to_string(ta.ElementLength()) + ")";
+  }
+  if (v.IsArray()) return "Array(" + std::to_string(v.As<Napi::Array>().Length()) + ")";
+  if (v.IsArrayBuffer()) return "ArrayBuffer";
+  return "object";
+}
+
+// One native call's arguments. Usage:  Call c(info, "gemm"); if (!c.count(13)) return c.undef();
+class Call {
+ public:
+  Call(const Napi::CallbackInfo& info, const char* fn) : info_(info), env_(info.Env()), fn_(fn) {}
+
+  Napi::Env env() const { return env_; }
+  Napi::Value undef() const { return env_.Undefined(); }
+  const char* fn() const { return fn_; }
+
+  bool type_error(const std::string& msg) const {
+    Napi::TypeError::New(env_, std::string(fn_) + ": " + msg).ThrowAsJavaScriptException();
+    return false;
+  }
+  bool range_error(const std::string& msg) const {
+    Napi::RangeError::New(env_, std::string(fn_) + ": " + msg).ThrowAsJavaScriptException();
+    return false;
+  }
+
+  bool count(size_t n) const {
+    if (info_.Length() == n) return true;
+    return type_error("expects " + std::to_string(n) + " arguments, got " +
+                      std::to_string(info_.Length()));
+  }
+
+  // A non-negative integer no larger than 2^53 - 1 (sizes, leading dimensions).
+  bool size(size_t i, const char* name, int64_t* out) const {
+    Napi::Value v = info_[i];
+    if (!v.IsNumber()) return type_error(arg(name) + " must be a number, got " + describe(v));
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0) || d != std::floor(d) || d > kMaxSafeInteger)
+      return range_error(arg(name) + " must be a non-negative integer, got " + describe(v));
+    *out = static_cast<int64_t>(d);
+    return true;
+  }
+
+  bool number(size_t i, const char* name, double* out) const {
+    Napi::Value v = info_[i];
+    if (!v.IsNumber()) return type_error(arg(name) + " must be a number, got " + describe(v));
+    *out = v.As<Napi::Number>().DoubleValue();
+    return true;
+  }
+
+  bool finite(size_t i, const char* name, double* out) const {
+    if (!number(i, name, out)) return false;
+    if (!std::isfinite(*out))
+      return range_error(arg(name) + " must be a finite number, got " + describe(info_[i]));
+    return true;
+  }
+
+  bool boolean(size_t i, const char* name, bool* out) const {
+    Napi::Value v = info_[i];
+    if (!v.IsBoolean()) return type_error(arg(name) + " must be a boolean, got " + describe(v));
+    *out = v.As<Napi::Boolean>().Value();
+    return true;
+  }
+
+  bool string(size_t i, const char* name, std::string* out) const {
+    Napi::Value v = info_[i];
+    if (!v.IsString()) return type_error(arg(name) + " must be a string, got " + describe(v));
+    *out = v.As<Napi::String>().Utf8Value();
+    return true;
+  }
+
+  // Float32Array or Float64Array; with `like`, it must have like's type.
+  bool float_array(size_t i, const char* name, ArrayView* out,
+                   const ArrayView* like = nullptr, const char* like_name = nullptr) const {
+    if (!typed_array(i, name, out, true, true, false)) return false;
+    if (like && like->type != out->type)
+      return type_error(arg(name) + " is a " + dtype_name(out->type) + " but " + like_name +
+                        " is a " + dtype_name(like->type) +
+                        " (all float arrays of one call must have the same type)");
+    return true;
+  }
+
+  bool int32_array(size_t i, const char* name, ArrayView* out) const {
+    return typed_array(i, name, out, false, false, true);
+  }
+
+  // Float32Array, Float64Array or Int32Array.
+  bool any_array(size_t i, const char* name, ArrayView* out) const {
+    return typed_array(i, name, out, true, true, true);
+  }
+
+  // An Array of at most kMaxShapeRank non-negative safe integers whose product fits int64.
+  bool shape(size_t i, const char* name, Shape* out) const {
+    Napi::Value v = info_[i];
+    if (!v.IsArray())
+      return type_error(arg(name) + " must be an array of sizes, got " + describe(v));
+    Napi::Array a = v.As<Napi::Array>();
+    uint32_t n = a.Length();
+    if (n > static_cast<uint32_t>(kMaxShapeRank))
+      return range_error(arg(name) + " has rank " + std::to_string(n) + "; at most " +
+                         std::to_string(kMaxShapeRank) + " is supported");
+    out->rank = static_cast<int>(n);
+    out->size = 1;
+    for (uint32_t k = 0; k < n; ++k) {
+      Napi::Value e = a.Get(k);
+      if (env_.IsExceptionPending()) return false;  // a throwing getter
+      double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1;
+      if (!e.IsNumber() || !(d >= 0) || d != std::floor(d) || d > kMaxSafeInteger)
+        return range_error(arg(name) + "[" + std::to_string(k) +
+                           "] must be a non-negative integer, got " + describe(e));
+      out->dims[k] = static_cast<int64_t>(d);
+      if (!mul(out->size, out->dims[k], &out->size))
+        return range_error(arg(name) + " has too many elements (the product overflows)");
+    }
+    return true;
+  }
+
+  // a.length >= needed, or a RangeError "<name> has L elements but <why> needs N".
+  bool need(const ArrayView& a, const char* name, int64_t needed, const std::string& why) const {
+    if (a.length >= needed) return true;
+    return range_error(std::string(name) + " has " + std::to_string(a.length) +
+                       " elements but " + why + " needs " + std::to_string(needed));
+  }
+
+  bool same_length(const ArrayView& a, const char* an, const ArrayView& b, const char* bn) const {
+    if (a.length == b.length) return true;
+    return range_error(std::string(bn) + " has " + std::to_string(b.length) + " elements but " +
+                       an + " has " + std::to_string(a.length) + " (they must be the same length)");
+  }
+
+  // Overflow-checked products, so a huge size cannot wrap around and pass a length check.
+  static bool mul(int64_t a, int64_t b, int64_t* out) { return !__builtin_mul_overflow(a, b, out); }
+  static bool add(int64_t a, int64_t b, int64_t* out) { return !__builtin_add_overflow(a, b, out); }
+
+  bool product(std::initializer_list<int64_t> xs, const std::string& what, int64_t* out) const {
+    int64_t p = 1;
+    for (int64_t x : xs)
+      if (!mul(p, x, &p)) return range_error(what + " overflows");
+    *out = p;
+    return true;
+  }
+
+  std::string arg(const char* name) const { return std::string("argument '") + name + "'"; }
+
+ private:
+  bool typed_array(size_t i, const char* name, ArrayView* out, bool f32, bool f64,
+                   bool i32) const {
+    Napi::Value v = info_[i];
+    std::string want = f32 && i32 ? "a Float32Array, Float64Array or Int32Array"
+                     : f32        ? "a Float32Array or Float64Array"
+                                  : "an Int32Array";
+    if (!v.IsTypedArray()) return type_error(arg(name) + " must be " + want + ", got " + describe(v));
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    switch (ta.TypedArrayType()) {
+      case napi_float32_array:
+        if (!f32) break;
+        out->type = DType::F32;
+        out->data = ta.As<Napi::Float32Array>().Data();
+        out->length = static_cast<int64_t>(ta.ElementLength());
+        return true;
+      case napi_float64_array:
+        if (!f64) break;
+        out->type = DType::F64;
+        out->data = ta.As<Napi::Float64Array>().Data();
+        out->length = static_cast<int64_t>(ta.ElementLength());
+        return true;
+      case napi_int32_array:
+        if (!i32) break;
+        out->type = DType::I32;
+        out->data = ta.As<Napi::Int32Array>().Data();
+        out->length = static_cast<int64_t>(ta.ElementLength());
+        return true;
+      default:
+        break;
+    }
+    return type_error(arg(name) + " must be " + want + ", got " + describe(v));
+  }
+
+  const Napi::CallbackInfo& info_;
+  Napi::Env env_;
+  const char* fn_;
+};
+
+}  // namespace binding
+}  // namespace gf

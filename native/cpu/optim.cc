@@ -1,0 +1,89 @@
+// Optimizer update kernels: one pass over p, g and the state arrays, computed in the parameter
+// type T (as Keras does for float32 variables); per-step scalars (Adam's bias correction) are
+// formed once in double. Large parameters are split across the pool.
+// Not here: validation (binding), state allocation, schedules (lib).
+#include "cpu/optim.h"
+
+#include <cmath>
+
+#include "cpu/threadpool.h"
+
+namespace gf {
+namespace {
+constexpr int64_t kGrain = 1 << 15;
+}
+
+template <typename T>
+void sgd_step(T* p, const T* g, T* v, int64_t n, double lr, double momentum, bool nesterov) {
+  const T lr_t = static_cast<T>(lr), mom = static_cast<T>(momentum);
+  if (momentum == 0.0) {
+    parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) p[i] -= lr_t * g[i];
+    });
+    return;
+  }
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T vi = mom * v[i] - lr_t * g[i];
+      v[i] = vi;
+      p[i] += nesterov ? mom * vi - lr_t * g[i] : vi;
+    }
+  });
+}
+
+template <typename T>
+void adam_step(T* p, const T* g, T* m, T* v, int64_t n, double lr, double beta1, double beta2,
+               double epsilon, double step) {
+  const T alpha = static_cast<T>(lr * std::sqrt(1.0 - std::pow(beta2, step)) /
+                                 (1.0 - std::pow(beta1, step)));
+  const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2), eps = static_cast<T>(epsilon);
+  const T c1 = static_cast<T>(1.0 - beta1), c2 = static_cast<T>(1.0 - beta2);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T gi = g[i];
+      const T mi = b1 * m[i] + c1 * gi;
+      const T vi = b2 * v[i] + c2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= alpha * mi / (std::sqrt(vi) + eps);
+    }
+  });
+}
+
+template <typename T>
+void rmsprop_step(T* p, const T* g, T* ms, int64_t n, double lr, double rho, double epsilon) {
+  const T lr_t = static_cast<T>(lr), r = static_cast<T>(rho), c = static_cast<T>(1.0 - rho);
+  const T eps = static_cast<T>(epsilon);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T gi = g[i];
+      const T s = r * ms[i] + c * gi * gi;
+      ms[i] = s;
+      p[i] -= lr_t * gi / std::sqrt(s + eps);
+    }
+  });
+}
+
+template <typename T>
+void adagrad_step(T* p, const T* g, T* acc, int64_t n, double lr, double epsilon) {
+  const T lr_t = static_cast<T>(lr), eps = static_cast<T>(epsilon);
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T gi = g[i];
+      const T a = acc[i] + gi * gi;
+      acc[i] = a;
+      p[i] -= lr_t * gi / std::sqrt(a + eps);
+    }
+  });
+}
+
+#define GF_INSTANTIATE_OPTIM(T)                                                               \
+  template void sgd_step<T>(T*, const T*, T*, int64_t, double, double, bool);                 \
+  template void adam_step<T>(T*, const T*, T*, T*, int64_t, double, double, double, double,   \
+                             double);                                                         \
+  template void rmsprop_step<T>(T*, const T*, T*, int64_t, double, double, double);           \
+  template void adagrad_step<T>(T*, const T*, T*, int64_t, double, double);
+GF_INSTANTIATE_OPTIM(float)
+GF_INSTANTIATE_OPTIM(double)
+
+}  // namespace gf

@@ -1,0 +1,52 @@
+// Naive scalar reference kernels: the ground truth the fast kernels are tested against.
+// They are: obviously-correct loops (index math, double accumulation, derivatives computed
+// from x by textbook formulas rather than the fast kernels' shortcuts). They are not: fast,
+// threaded, or used by the addon.
+#pragma once
+#include <cstdint>
+
+#include "cpu/elementwise.h"
+#include "cpu/reduce.h"
+
+namespace gf {
+namespace ref {
+
+template <typename T>
+void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+template <typename T>
+void unary(UnaryOp op, const T* x, T* out, int64_t n, T alpha, T beta);
+template <typename T>
+void unary_backward(UnaryOp op, const T* x, const T* dy, T* dx, int64_t n, T alpha, T beta);
+
+template <typename T>
+void binary(BinaryOp op, const T* a, const int64_t* aShape, int aRank, const T* b,
+            const int64_t* bShape, int bRank, T* out, const int64_t* outShape, int outRank);
+
+template <typename T>
+void reduce(ReduceOp op, const T* x, int64_t outer, int64_t n, int64_t inner, T* out);
+template <typename T>
+void arg_reduce(ArgReduceOp op, const T* x, int64_t outer, int64_t n, int64_t inner,
+                int32_t* out);
+
+template <typename T>
+void softmax(const T* x, int64_t rows, int64_t cols, T* out, bool log);
+template <typename T>
+void softmax_backward(const T* y, const T* dy, int64_t rows, int64_t cols, T* dx, bool log);
+
+template <typename T>
+void permute(const T* x, const int64_t* shape, const int* perm, int rank, T* out);
+
+template <typename T>
+void sgd_step(T* p, const T* g, T* v, int64_t n, double lr, double momentum, bool nesterov);
+template <typename T>
+void adam_step(T* p, const T* g, T* m, T* v, int64_t n, double lr, double beta1, double beta2,
+               double epsilon, double step);
+template <typename T>
+void rmsprop_step(T* p, const T* g, T* ms, int64_t n, double lr, double rho, double epsilon);
+template <typename T>
+void adagrad_step(T* p, const T* g, T* acc, int64_t n, double lr, double epsilon);
+
+}  // namespace ref
+}  // namespace gf

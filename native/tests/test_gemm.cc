@@ -1,0 +1,183 @@
+// GEMM kernels vs the naive reference: every micro-kernel this CPU can run, 1 and 2 threads,
+// float and double, all four transpose combinations, padded leading dimensions, alpha/beta
+// including beta = 0 over a C full of NaN, alpha = 0 over an A full of NaN, K = 0, and sizes
+// that cross every blocking edge (MR/NR tiles, MC/KC/NC blocks). Padding between rows of C and
+// past its end holds a sentinel that must survive (no out-of-bounds writes).
+// Tolerance per element: 2 (K+2) eps (|alpha| sum_k |a||b| + |beta c|), the classic bound.
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_features.h"
+#include "cpu/gemm.h"
+#include "cpu/threadpool.h"
+#include "ref/ref.h"
+#include "tests/test_util.h"
+
+using namespace gf;
+using namespace gf::test;
+
+namespace {
+
+constexpr double kSentinel = 12345.0;
+
+struct Case {
+  int64_t M, N, K;
+  bool ta, tb;
+  double alpha, beta;
+  int pad;  // extra elements per row of A, B and C
+};
+
+template <typename T>
+struct Prepared {
+  Case c;
+  int64_t lda, ldb, ldc;
+  std::vector<T> A, B, C0, want, tol;
+};
+
+template <typename T>
+Prepared<T> prepare(const Case& c) {
+  Prepared<T> p;
+  p.c = c;
+  const int64_t arows = c.ta ? c.K : c.M, acols = c.ta ? c.M : c.K;
+  const int64_t brows = c.tb ? c.N : c.K, bcols = c.tb ? c.K : c.N;
+  p.lda = acols + c.pad;
+  p.ldb = bcols + c.pad;
+  p.ldc = c.N + c.pad;
+  p.A = random_vec<T>(std::max<int64_t>(1, arows * p.lda));
+  p.B = random_vec<T>(std::max<int64_t>(1, brows * p.ldb));
+  p.C0 = random_vec<T>(c.M * p.ldc + 8);
+  // Sentinels in C's row padding and tail; NaN in the live part when beta == 0.
+  for (int64_t i = 0; i < (int64_t)p.C0.size(); ++i) {
+    const int64_t row = p.ldc ? i / p.ldc : c.M, col = p.ldc ? i % p.ldc : 0;
+    if (row >= c.M || col >= c.N) p.C0[i] = T(kSentinel);
+    else if (c.beta == 0) p.C0[i] = std::numeric_limits<T>::quiet_NaN();
+  }
+  if (c.alpha == 0)  // BLAS: A and B are not referenced when alpha == 0
+    for (auto& a : p.A) a = std::numeric_limits<T>::quiet_NaN();
+  p.want = p.C0;
+  ref::gemm<T>(c.ta, c.tb, c.M, c.N, c.K, T(c.alpha), p.A.data(), p.lda, p.B.data(), p.ldb,
+               T(c.beta), p.want.data(), p.ldc);
+  // |A| |B| gives the scale of the rounding error of each dot product.
+  std::vector<T> absA(p.A.size()), absB(p.B.size()), absAB(p.C0.size(), T(0));
+  for (size_t i = 0; i < p.A.size(); ++i) absA[i] = std::fabs(p.A[i]);
+  for (size_t i = 0; i < p.B.size(); ++i) absB[i] = std::fabs(p.B[i]);
+  if (c.alpha != 0)
+    ref::gemm<T>(c.ta, c.tb, c.M, c.N, c.K, T(1), absA.data(), p.lda, absB.data(), p.ldb, T(0),
+                 absAB.data(), p.ldc);
+  p.tol.resize(p.C0.size());
+  for (size_t i = 0; i < p.C0.size(); ++i) {
+    const double cterm = c.beta == 0 ? 0.0 : std::fabs(c.beta * double(p.C0[i]));
+    p.tol[i] = T(2.0 * (c.K + 2) * eps<T>() * (std::fabs(c.alpha) * absAB[i] + cterm) + 1e-30);
+  }
+  return p;
+}
+
+template <typename T>
+void run_case(const Prepared<T>& p, const char* kernel, int threads) {
+  const Case& c = p.c;
+  std::vector<T> C = p.C0;
+  gemm<T>(c.ta, c.tb, c.M, c.N, c.K, T(c.alpha), p.A.data(), p.lda, p.B.data(), p.ldb,
+          T(c.beta), C.data(), p.ldc);
+  char what[200];
+  std::snprintf(what, sizeof what,
+                "gemm<%s> kernel=%s threads=%d M=%lld N=%lld K=%lld transA=%d transB=%d "
+                "alpha=%g beta=%g pad=%d",
+                type_name<T>(), kernel, threads, (long long)c.M, (long long)c.N, (long long)c.K,
+                c.ta, c.tb, c.alpha, c.beta, c.pad);
+  ++checks();
+  for (size_t i = 0; i < C.size(); ++i) {
+    const double got = C[i], want = p.want[i];
+    bool ok = std::isnan(want) ? std::isnan(got) : std::fabs(got - want) <= p.tol[i];
+    if (!ok) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, ": C[%zu] (row %lld col %lld) got %.9g want %.9g tol %.3g", i,
+                    (long long)(p.ldc ? i / p.ldc : 0), (long long)(p.ldc ? i % p.ldc : 0), got, want, double(p.tol[i]));
+      fail(std::string(what) + buf);
+      return;
+    }
+  }
+}
+
+std::vector<Case> small_cases() {
+  std::vector<Case> cases;
+  const int64_t sizes[] = {0, 1, 7, 17, 33, 100, 257};
+  const double alphas[] = {1.0, -0.5, 2.25, 0.0};
+  const double betas[] = {0.0, 1.0, -1.5};
+  int idx = 0;
+  auto add = [&](int64_t M, int64_t N, int64_t K) {
+    for (int t = 0; t < 4; ++t) {
+      // Cycle alpha/beta/pad so every transpose combination meets several of them; alpha = 0
+      // (which must not read A) now and then.
+      const double alpha = idx % 11 == 5 ? alphas[3] : alphas[(idx / 3) % 3];
+      cases.push_back({M, N, K, bool(t & 1), bool(t & 2), alpha, betas[idx % 3], idx % 4});
+      ++idx;
+    }
+  };
+  for (int64_t s : sizes) add(s, s, s);  // square, incl. empty
+  // Mixed shapes: thin/wide/deep, each dimension crossing its tile and block edges
+  // (MR 4/6, NR 4/8/16/32, MC 128/144, KC 256).
+  const int64_t mixed[][3] = {
+      {1, 257, 33},  {257, 1, 7},   {7, 33, 257},  {33, 7, 1},    {100, 17, 257}, {17, 100, 0},
+      {0, 7, 17},    {7, 0, 17},    {257, 100, 17}, {5, 3, 600},  {145, 33, 513}, {300, 47, 270},
+      {6, 16, 1},    {12, 32, 256}, {13, 31, 255}, {289, 65, 17}, {2, 2, 1000},   {33, 130, 70},
+  };
+  for (auto& m : mixed) add(m[0], m[1], m[2]);
+  // alpha = 0 with NaN in A: C = beta * C, A never read.
+  cases.push_back({17, 33, 7, false, true, 0.0, 0.5, 1});
+  cases.push_back({17, 33, 7, true, false, 0.0, 0.0, 0});
+  // N beyond one NC block (4096 for float kernels, 2048 for double).
+  cases.push_back({7, 4200, 9, false, false, 1.0, 0.0, 3});
+  cases.push_back({5, 4103, 3, true, true, -1.0, 2.0, 0});
+  return cases;
+}
+
+// A couple of large problems (500-1000), one transpose combination each.
+std::vector<Case> large_cases() {
+  return {
+      {517, 1000, 600, false, false, 1.0, 0.0, 5},
+      {1000, 519, 700, true, true, -0.75, 0.5, 0},
+      {640, 333, 1000, false, true, 1.0, 1.0, 2},
+  };
+}
+
+template <typename T>
+void run_all(const std::vector<Case>& cases, const std::vector<std::string>& kernels) {
+  for (const Case& c : cases) {
+    Prepared<T> p = prepare<T>(c);
+    for (const std::string& k : kernels) {
+      if (sizeof(T) == 4 && set_gemm_kernel(k) != SetKernelResult::Ok) {
+        fail("cannot select kernel " + k);
+        continue;
+      }
+      for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        run_case(p, k.c_str(), threads);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main() {
+  const std::vector<std::string> kernels = available_gemm_kernels();
+  std::printf("micro-kernels on this CPU:");
+  for (auto& k : kernels) std::printf(" %s", k.c_str());
+  std::printf("%s\n", gemm_kernel_available(GemmKernel::Avx512)
+                          ? "" : "  (avx512 compiled but NOT run: CPU lacks AVX-512)");
+
+  run_all<float>(small_cases(), kernels);
+  run_all<double>(small_cases(), {"generic"});
+  run_all<float>(large_cases(), kernels);
+  run_all<double>({large_cases()[0]}, {"generic"});
+
+  // GRADFORGE_GEMM_KERNEL / setGemmKernel names: unknown and "auto".
+  check(set_gemm_kernel("nope") == SetKernelResult::UnknownName, "set_gemm_kernel('nope')");
+  check(set_gemm_kernel("auto") == SetKernelResult::Ok &&
+            gemm_kernel_name(current_gemm_kernel()) == kernels.front(),
+        "auto selects the best kernel");
+  return finish("test_gemm");
+}
