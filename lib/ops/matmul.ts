@@ -1,0 +1,68 @@
+/**
+ * Matrix products on the native GEMM: 2-D, batched (equal leading dimensions), and N-D by 2-D
+ * (as Dense applies its kernel to every position of a sequence). Gradients are GEMMs too.
+ *
+ * @example
+ * gf.matmul(x, w);                  // [32, 784] x [784, 128] -> [32, 128]
+ * gf.matmul(q, k, false, true);     // q k^T, batched over leading dimensions
+ */
+import { kernels } from '../backend';
+import { record } from '../autograd';
+import { DTypeError, ShapeError, fmtShape } from '../errors';
+import { Tensor, FloatArray, allocate, shapeSize } from '../tensor';
+import { requireFloat } from './elementwise';
+import { reshape } from './shape';
+
+function matmulOp(a: Tensor, b: Tensor, transA: boolean, transB: boolean): string {
+  const t = (f: boolean): string => (f ? 'ᵀ' : '');
+  return `matmul(a${t(transA)} b${t(transB)})`;
+}
+
+/** C = op(A) op(B), batched over leading dimensions. */
+export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
+  const op = matmulOp(a, b, transposeA, transposeB);
+  const ad = requireFloat('matmul', a);
+  const bd = requireFloat('matmul', b);
+  if (a.dtype !== b.dtype) throw new DTypeError(`matmul: dtypes differ: ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
+  if (a.rank < 2 || b.rank < 2) {
+    throw new ShapeError(`matmul: both operands need rank >= 2, got ${fmtShape(a.shape)} x ${fmtShape(b.shape)}`);
+  }
+  // N-D x 2-D: fold the leading dimensions of a into rows (one GEMM, and the reshape carries
+  // the gradient)
+  if (a.rank > 2 && b.rank === 2 && !transposeA) {
+    const lead = a.shape.slice(0, -1);
+    const y2 = matmul(reshape(a, [shapeSize(lead), a.shape[a.rank - 1]]), b, false, transposeB);
+    return reshape(y2, [...lead, y2.shape[1]]);
+  }
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  if (batchA.length !== batchB.length || batchA.some((d, i) => d !== batchB[i])) {
+    throw new ShapeError(`matmul: batch dimensions differ: ${fmtShape(a.shape)} x ${fmtShape(b.shape)}`);
+  }
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const M = transposeA ? ac : ar;
+  const K = transposeA ? ar : ac;
+  const Kb = transposeB ? bc : br;
+  const N = transposeB ? br : bc;
+  if (K !== Kb) {
+    throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transposeA ? 'ᵀ' : ''} x ${fmtShape(b.shape)}${transposeB ? 'ᵀ' : ''} (${K} vs ${Kb})`);
+  }
+  const batch = shapeSize(batchA);
+  const out = allocate(a.dtype, batch * M * N) as FloatArray;
+  for (let i = 0; i < batch; i++) {
+    kernels.gemm(transposeA, transposeB, M, N, K, 1,
+      ad.subarray(i * ar * ac, (i + 1) * ar * ac), ac,
+      bd.subarray(i * br * bc, (i + 1) * br * bc), bc,
+      0, out.subarray(i * M * N, (i + 1) * M * N), N);
+  }
+  const y = new Tensor(out, [...batchA, M, N]);
+  return record(op, [a, b], y, (gy) => {
+    // C = op(A) op(B): dop(A) = gy op(B)ᵀ, dop(B) = op(A)ᵀ gy, transposed back where stored so
+    const ga = !a.requiresGrad ? null
+      : transposeA ? matmul(b, gy, transposeB, true) : matmul(gy, b, false, !transposeB);
+    const gb = !b.requiresGrad ? null
+      : transposeB ? matmul(gy, a, true, transposeA) : matmul(a, gy, !transposeA, false);
+    return [ga, gb];
+  });
+}

@@ -1,0 +1,225 @@
+/**
+ * Ops that move data without arithmetic: reshape, transpose/permute, slice, concat, stack,
+ * gather rows (for batching), expandDims/squeeze and broadcastTo, with their gradients.
+ *
+ * @example
+ * x.reshape([-1, 784]);
+ * gf.concat([a, b], 1);
+ * x.slice([0, 2], [-1, 3]);         // all rows, columns 2..4
+ * x.gather([3, 1, 4]);              // rows 3, 1, 4 (a minibatch)
+ */
+import { kernels } from '../backend';
+import { record } from '../autograd';
+import { ShapeError, ValueError, fmtShape } from '../errors';
+import { Tensor, TypedArray, FloatArray, allocate, shapeSize, zerosLike, full } from '../tensor';
+import { sumToShape, broadcastShapes } from './elementwise';
+
+/** Same data, new shape; one dimension may be -1 (inferred). Shares storage. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const target = [...shape];
+  const infer = target.indexOf(-1);
+  if (infer !== target.lastIndexOf(-1)) throw new ShapeError(`reshape: at most one -1 allowed, got ${fmtShape(shape)}`);
+  for (const d of target) {
+    if (!Number.isInteger(d) || d < -1) throw new ShapeError(`reshape: bad target shape ${fmtShape(shape)}`);
+  }
+  if (infer >= 0) {
+    const known = shapeSize(target.filter((d) => d !== -1));
+    if (known === 0 || x.size % known !== 0) {
+      throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
+    }
+    target[infer] = x.size / known;
+  }
+  if (shapeSize(target) !== x.size) {
+    throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${shapeSize(target)} elements)`);
+  }
+  if (target.length === x.rank && target.every((d, i) => d === x.shape[i])) return x;
+  const y = new Tensor(x.data, target);
+  return record('reshape', [x], y, (gy) => [reshape(gy, x.shape)]);
+}
+
+/** Permutes dimensions (reverses them by default, as numpy's transpose). */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const p = perm ? [...perm] : x.shape.map((_, i) => x.rank - 1 - i);
+  if (p.length !== x.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new ShapeError(`transpose: perm ${fmtShape(p)} is not a permutation of the ${x.rank} axes of ${fmtShape(x.shape)}`);
+  }
+  if (p.every((v, i) => v === i)) return x;
+  const shape = p.map((i) => x.shape[i]);
+  const out = allocate(x.dtype, x.size);
+  kernels.permute(x.data, x.shape as number[], p, out);
+  const y = new Tensor(out, shape);
+  const inverse = new Array<number>(p.length);
+  p.forEach((v, i) => { inverse[v] = i; });
+  return record('transpose', [x], y, (gy) => [transpose(gy, inverse)]);
+}
+
+/**
+ * Copies the box `size` starting at `srcStart` of src into dst at `dstStart`
+ * (add = true accumulates instead). Runs of the last dimension move as one typed-array copy.
+ */
+function copyBox(src: TypedArray, srcShape: readonly number[], srcStart: readonly number[],
+                 dst: TypedArray, dstShape: readonly number[], dstStart: readonly number[],
+                 size: readonly number[], add = false): void {
+  const rank = size.length;
+  if (rank === 0) {
+    if (add) dst[0] += src[0]; else dst[0] = src[0];
+    return;
+  }
+  if (size.some((d) => d === 0)) return;
+  const stride = (shape: readonly number[]): number[] => {
+    const s = new Array<number>(shape.length);
+    let acc = 1;
+    for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+    return s;
+  };
+  const ss = stride(srcShape);
+  const ds = stride(dstShape);
+  const run = size[rank - 1];
+  const idx = new Array<number>(rank - 1).fill(0);
+  for (;;) {
+    let so = srcStart[rank - 1];
+    let doff = dstStart[rank - 1];
+    for (let i = 0; i < rank - 1; i++) {
+      so += (srcStart[i] + idx[i]) * ss[i];
+      doff += (dstStart[i] + idx[i]) * ds[i];
+    }
+    if (add) {
+      for (let k = 0; k < run; k++) dst[doff + k] += src[so + k];
+    } else {
+      dst.set(src.subarray(so, so + run), doff);
+    }
+    let d = rank - 2;
+    while (d >= 0 && ++idx[d] === size[d]) idx[d--] = 0;
+    if (d < 0) return;
+  }
+}
+
+/**
+ * A box of x: `begin` per axis and `size` per axis (-1 = to the end; omitted = to the end).
+ * @example x.slice([1, 0], [2, -1])
+ */
+export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
+  if (begin.length !== x.rank || (size !== undefined && size.length !== x.rank)) {
+    throw new ShapeError(`slice: begin ${fmtShape(begin)}${size ? ` and size ${fmtShape(size)}` : ''} must have one entry per axis of ${fmtShape(x.shape)}`);
+  }
+  const sz = x.shape.map((d, i) => {
+    const s = size === undefined || size[i] === -1 ? d - begin[i] : size[i];
+    if (!Number.isInteger(begin[i]) || !Number.isInteger(s) || begin[i] < 0 || s < 0 || begin[i] + s > d) {
+      throw new ShapeError(`slice: begin ${fmtShape(begin)} size ${fmtShape(size ?? [])} is outside shape ${fmtShape(x.shape)} at axis ${i}`);
+    }
+    return s;
+  });
+  const out = allocate(x.dtype, shapeSize(sz));
+  copyBox(x.data, x.shape, begin, out, sz, sz.map(() => 0), sz);
+  const y = new Tensor(out, sz);
+  return record('slice', [x], y, (gy) => [padInto(gy, x.shape, begin)]);
+}
+
+/** gy placed at `begin` in zeros of `shape` (the gradient of slice), differentiable. */
+function padInto(gy: Tensor, shape: readonly number[], begin: readonly number[]): Tensor {
+  const out = allocate(gy.dtype, shapeSize(shape));
+  copyBox(gy.data, gy.shape, gy.shape.map(() => 0), out, shape, begin, gy.shape);
+  const y = new Tensor(out, shape);
+  return record('pad', [gy], y, (g) => [slice(g, begin, gy.shape)]);
+}
+
+/**
+ * Joins tensors along an axis; all other dimensions must agree.
+ * @example gf.concat([a, b], -1)
+ */
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new ValueError('concat: needs at least one tensor');
+  const first = tensors[0];
+  const ax = axis < 0 ? axis + first.rank : axis;
+  if (!Number.isInteger(ax) || ax < 0 || ax >= first.rank) {
+    throw new ShapeError(`concat: axis ${axis} is out of range for shape ${fmtShape(first.shape)}`);
+  }
+  for (const t of tensors) {
+    if (t.dtype !== first.dtype) throw new ShapeError(`concat: dtypes differ: ${first.dtype} and ${t.dtype}`);
+    if (t.rank !== first.rank || t.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
+      throw new ShapeError(`concat: shapes ${tensors.map((s) => fmtShape(s.shape)).join(', ')} differ outside axis ${ax}`);
+    }
+  }
+  const shape = [...first.shape];
+  shape[ax] = tensors.reduce((n, t) => n + t.shape[ax], 0);
+  const out = allocate(first.dtype, shapeSize(shape));
+  const starts: number[] = [];
+  let offset = 0;
+  for (const t of tensors) {
+    const start = shape.map(() => 0);
+    start[ax] = offset;
+    starts.push(offset);
+    copyBox(t.data, t.shape, t.shape.map(() => 0), out, shape, start, t.shape);
+    offset += t.shape[ax];
+  }
+  const y = new Tensor(out, shape);
+  return record('concat', tensors, y, (gy) => tensors.map((t, k) => {
+    if (!t.requiresGrad) return null;
+    const begin = shape.map(() => 0);
+    begin[ax] = starts[k];
+    return slice(gy, begin, t.shape);
+  }));
+}
+
+/** Stacks equally shaped tensors along a new axis. */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new ValueError('stack: needs at least one tensor');
+  return concat(tensors.map((t) => expandDims(t, axis)), axis);
+}
+
+/** Rows of x (along axis 0) at the given indices, e.g. a shuffled minibatch. */
+export function gatherRows(x: Tensor, indices: Tensor | readonly number[] | Int32Array): Tensor {
+  const idx = indices instanceof Tensor ? indices.data : indices;
+  if (x.rank === 0) throw new ShapeError('gather: cannot gather rows of a scalar');
+  const n = x.shape[0];
+  const row = n === 0 ? 0 : x.size / n;
+  const out = allocate(x.dtype, idx.length * row);
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i];
+    if (!Number.isInteger(r) || r < 0 || r >= n) {
+      throw new ShapeError(`gather: index ${r} (position ${i}) is out of range for ${n} rows of shape ${fmtShape(x.shape)}`);
+    }
+    out.set(x.data.subarray(r * row, (r + 1) * row), i * row);
+  }
+  const y = new Tensor(out, [idx.length, ...x.shape.slice(1)]);
+  return record('gather', [x], y, (gy) => {
+    const gx = zerosLike(x);
+    const g = gx.data as FloatArray;
+    const gyd = gy.data as FloatArray;
+    for (let i = 0; i < idx.length; i++) {
+      const dst = idx[i] * row;
+      for (let k = 0; k < row; k++) g[dst + k] += gyd[i * row + k];
+    }
+    return [gx];
+  });
+}
+
+/** Inserts a dimension of size 1 at `axis`. */
+export function expandDims(x: Tensor, axis = 0): Tensor {
+  const ax = axis < 0 ? axis + x.rank + 1 : axis;
+  if (!Number.isInteger(ax) || ax < 0 || ax > x.rank) throw new ShapeError(`expandDims: axis ${axis} is out of range for shape ${fmtShape(x.shape)}`);
+  const shape = [...x.shape];
+  shape.splice(ax, 0, 1);
+  return reshape(x, shape);
+}
+
+/** Removes dimensions of size 1 (the given ones, or all). */
+export function squeeze(x: Tensor, axis?: number[]): Tensor {
+  const axes = (axis ?? x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => (a < 0 ? a + x.rank : a));
+  for (const a of axes) {
+    if (x.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of shape ${fmtShape(x.shape)} is not 1`);
+  }
+  return reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
+}
+
+/** Repeats x along broadcast dimensions to `shape`. */
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  const target = broadcastShapes('broadcastTo', x.shape, shape);
+  if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  }
+  if (x.rank === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
+  const out = full(shape, 0, x.dtype);
+  kernels.binary('add', out.data as FloatArray, shape as number[], x.data as FloatArray, x.shape as number[], out.data as FloatArray, shape as number[]);
+  return record('broadcastTo', [x], new Tensor(out.data, shape), (gy) => [sumToShape(gy, x.shape)]);
+}

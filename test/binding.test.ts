@@ -1,0 +1,401 @@
+// The native boundary: (a) the addon exports exactly the methods of `Binding` in binding.d.ts
+// (read with the TypeScript compiler API, so either side changing alone fails here); (b) each
+// export computes a small, hand-checked result; (c) bad input throws a TypeError/RangeError that
+// names the function and the problem, and the process carries on.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ts from 'typescript';
+import type { Binding } from '../binding';
+
+const root = path.join(__dirname, '..');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+const addon = nodeGypBuild(root) as Record<string, unknown>;
+const b = addon as unknown as Binding;
+
+/** Names of the members of `interface Binding` in binding.d.ts. */
+function bindingInterfaceMembers(): string[] {
+  const file = path.join(root, 'binding.d.ts');
+  const src = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const names: string[] = [];
+  let found = false;
+  src.forEachChild((node) => {
+    if (ts.isInterfaceDeclaration(node) && node.name.text === 'Binding') {
+      found = true;
+      for (const m of node.members) {
+        if (m.name && (ts.isIdentifier(m.name) || ts.isStringLiteral(m.name))) names.push(m.name.text);
+      }
+    }
+  });
+  if (!found) throw new Error('binding.d.ts has no interface Binding');
+  return names.sort();
+}
+
+/**
+ * Asserts that fn throws an error of the given kind (and message fragment). The addon's errors
+ * are created in Node's main realm, not in jest's sandbox, so `toThrow(TypeError)` and
+ * `instanceof` cannot tell them apart; the error's name can.
+ */
+function expectError(fn: () => unknown, kind: 'TypeError' | 'RangeError', fragment?: string | RegExp): void {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  if (error === undefined) throw new Error(`expected a ${kind}, but nothing was thrown`);
+  const e = error as Error;
+  expect(e.name).toBe(kind);
+  if (typeof fragment === 'string') expect(e.message).toContain(fragment);
+  else if (fragment) expect(e.message).toMatch(fragment);
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (!(Math.abs(a - e) <= tol * (1 + Math.abs(e)))) {
+      throw new Error(`element ${i}: got ${a}, expected ${e}`);
+    }
+  }
+}
+
+describe('exports', () => {
+  test('the addon exports exactly the methods of Binding in binding.d.ts', () => {
+    const declared = bindingInterfaceMembers();
+    expect(declared.length).toBeGreaterThan(10);
+    expect(Object.keys(addon).sort()).toEqual(declared);
+    for (const name of declared) expect(typeof addon[name]).toBe('function');
+  });
+});
+
+describe('smoke: each function computes a small known result', () => {
+  test('backendInfo, setNumThreads, setGemmKernel', () => {
+    const info = b.backendInfo();
+    expect(info.numThreads).toBeGreaterThanOrEqual(1);
+    expect(info.availableGemmKernels).toContain('ref');
+    expect(info.availableGemmKernels).toContain(info.gemmKernel);
+    expect(Array.isArray(info.cpuFeatures)).toBe(true);
+    expect(info.cuda).toBe(false);
+    expect(typeof info.build).toBe('string');
+
+    const before = info.numThreads;
+    b.setNumThreads(1);
+    expect(b.backendInfo().numThreads).toBe(1);
+    b.setNumThreads(before);
+    expect(b.backendInfo().numThreads).toBe(before);
+
+    b.setGemmKernel('ref');
+    expect(b.backendInfo().gemmKernel).toBe('ref');
+    b.setGemmKernel('auto');
+    expect(b.backendInfo().gemmKernel).toBe(info.availableGemmKernels[0]);
+  });
+
+  test('gemm: every kernel, both float types, transposes, alpha/beta, beta=0 over NaN', () => {
+    // A (2x3) = [1 2 3; 4 5 6], B (3x2) = [7 8; 9 10; 11 12]  ->  AB = [58 64; 139 154]
+    for (const kernel of b.backendInfo().availableGemmKernels) {
+      b.setGemmKernel(kernel);
+      for (const F of [Float32Array, Float64Array]) {
+        const A = new F([1, 2, 3, 4, 5, 6]);
+        const B = new F([7, 8, 9, 10, 11, 12]);
+        const C = new F([NaN, NaN, NaN, NaN]);
+        b.gemm(false, false, 2, 2, 3, 1, A, 3, B, 2, 0, C, 2);
+        expectClose(C, [58, 64, 139, 154]);
+        // Transposed storage of the same matrices: At (3x2), Bt (2x3).
+        const At = new F([1, 4, 2, 5, 3, 6]);
+        const Bt = new F([7, 9, 11, 8, 10, 12]);
+        const C2 = new F([1, 1, 1, 1]);
+        b.gemm(true, true, 2, 2, 3, 2, At, 2, Bt, 3, -1, C2, 2);
+        expectClose(C2, [115, 127, 277, 307]);
+        // Leading dimension larger than the row: only the first 3 of every 4 are used.
+        const Apad = new F([1, 2, 3, 99, 4, 5, 6, 99]);
+        const C3 = new F(4);
+        b.gemm(false, false, 2, 2, 3, 1, Apad, 4, B, 2, 0, C3, 2);
+        expectClose(C3, [58, 64, 139, 154]);
+      }
+    }
+    b.setGemmKernel('auto');
+  });
+
+  test('unary and unaryBackward', () => {
+    const x = new Float32Array([-2, -0.5, 0, 1.5]);
+    const out = new Float32Array(4);
+    b.unary('relu', x, out, 0, 0);
+    expectClose(out, [0, 0, 0, 1.5]);
+    b.unary('leakyRelu', x, out, 0.1, 0);
+    expectClose(out, [-0.2, -0.05, 0, 1.5]);
+    b.unary('clip', x, out, -1, 1);
+    expectClose(out, [-1, -0.5, 0, 1]);
+    b.unary('scale', x, out, 2, 1);
+    expectClose(out, [-3, 0, 1, 4]);
+    const big = new Float64Array([-1000, 0, 1000]);
+    const y = new Float64Array(3);
+    b.unary('sigmoid', big, y, 0, 0);
+    expectClose(y, [0, 0.5, 1]);
+    b.unary('softplus', big, y, 0, 0);
+    expectClose(y, [0, Math.log(2), 1000]);
+    b.unary('selu', new Float64Array([-1]), y.subarray(0, 1), 0, 0);
+    expect(y[0]).toBeCloseTo(1.0507009873554805 * 1.6732632423543772 * (Math.exp(-1) - 1), 12);
+
+    // d/dx x^2 = 2x; tanh' = 1 - y^2
+    const dx = new Float64Array(3);
+    const xs = new Float64Array([-1, 0.5, 2]);
+    const ys = new Float64Array(3);
+    b.unary('square', xs, ys, 0, 0);
+    b.unaryBackward('square', xs, ys, new Float64Array([1, 1, 3]), dx, 0, 0);
+    expectClose(dx, [-2, 1, 12]);
+    b.unary('tanh', xs, ys, 0, 0);
+    b.unaryBackward('tanh', xs, ys, new Float64Array([1, 1, 1]), dx, 0, 0);
+    expectClose(dx, Array.from(xs, (v) => 1 - Math.tanh(v) ** 2));
+    // in place
+    const inplace = new Float32Array([1, 4, 9]);
+    b.unary('sqrt', inplace, inplace, 0, 0);
+    expectClose(inplace, [1, 2, 3]);
+  });
+
+  test('binary with broadcasting', () => {
+    const a = new Float32Array([1, 2, 3, 4, 5, 6]); // [2, 3]
+    const out = new Float32Array(6);
+    b.binary('add', a, [2, 3], new Float32Array([10, 20, 30]), [3], out, [2, 3]);
+    expectClose(out, [11, 22, 33, 14, 25, 36]);
+    b.binary('mul', a, [2, 3], new Float32Array([2, -1]), [2, 1], out, [2, 3]);
+    expectClose(out, [2, 4, 6, -4, -5, -6]);
+    b.binary('greater', a, [2, 3], new Float32Array([3]), [], out, [2, 3]);
+    expectClose(out, [0, 0, 0, 1, 1, 1]);
+    const outer = new Float64Array(6);
+    b.binary('sub', new Float64Array([1, 2]), [2, 1], new Float64Array([10, 20, 30]), [1, 3], outer, [2, 3]);
+    expectClose(outer, [-9, -19, -29, -8, -18, -28]);
+  });
+
+  test('reduce and argReduce', () => {
+    // x viewed as (outer=2, n=3, inner=2)
+    const x = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const out = new Float32Array(4);
+    b.reduce('sum', x, 2, 3, 2, out);
+    expectClose(out, [9, 12, 27, 30]);
+    b.reduce('mean', x, 2, 3, 2, out);
+    expectClose(out, [3, 4, 9, 10]);
+    b.reduce('max', x, 2, 3, 2, out);
+    expectClose(out, [5, 6, 11, 12]);
+    b.reduce('min', x, 1, 0, 2, out.subarray(0, 2));
+    expect(Array.from(out.subarray(0, 2))).toEqual([Infinity, Infinity]);
+    const idx = new Int32Array(2);
+    b.argReduce('argmax', new Float64Array([3, 9, 9, 1, 0, 2]), 2, 3, 1, idx);
+    expect(Array.from(idx)).toEqual([1, 2]);
+    b.argReduce('argmin', new Float64Array([3, 9, 9, 1, 0, 2]), 2, 3, 1, idx);
+    expect(Array.from(idx)).toEqual([0, 1]);
+  });
+
+  test('softmax and softmaxBackward', () => {
+    const x = new Float64Array([1, 2, 3, 1000, 1000, 1000]);
+    const y = new Float64Array(6);
+    b.softmax(x, 2, 3, y, false);
+    const e = [Math.exp(-2), Math.exp(-1), 1];
+    const s = e[0] + e[1] + e[2];
+    expectClose(y, [e[0] / s, e[1] / s, e[2] / s, 1 / 3, 1 / 3, 1 / 3]);
+    const ly = new Float64Array(6);
+    b.softmax(x, 2, 3, ly, true);
+    expectClose(ly, Array.from(y, Math.log));
+    const dy = new Float64Array([1, 0, 0, 0, 1, 0]);
+    const dx = new Float64Array(6);
+    b.softmaxBackward(y, dy, 2, 3, dx, false);
+    // dx = y * (dy - sum(dy*y))
+    const expected = Array.from(y, (yv, i) => {
+      const r = Math.floor(i / 3);
+      const dot = dy[r * 3] * y[r * 3] + dy[r * 3 + 1] * y[r * 3 + 1] + dy[r * 3 + 2] * y[r * 3 + 2];
+      return yv * (dy[i] - dot);
+    });
+    expectClose(dx, expected);
+    b.softmaxBackward(ly, dy, 2, 3, dx, true);
+    // dx = dy - exp(y) * sum(dy) ; sum(dy) = 1 per row
+    expectClose(dx, Array.from(ly, (v, i) => dy[i] - Math.exp(v)));
+  });
+
+  test('permute for float32, float64 and int32', () => {
+    const x = new Int32Array([1, 2, 3, 4, 5, 6]); // [2, 3]
+    const out = new Int32Array(6);
+    b.permute(x, [2, 3], [1, 0], out);
+    expect(Array.from(out)).toEqual([1, 4, 2, 5, 3, 6]);
+    const f = new Float32Array(24).map((_, i) => i); // [2, 3, 4]
+    const fo = new Float32Array(24);
+    b.permute(f, [2, 3, 4], [2, 0, 1], fo); // out shape [4, 2, 3]
+    // out[k, i, j] = f[i, j, k]
+    expect(fo[0 * 6 + 1 * 3 + 2]).toBe(f[1 * 12 + 2 * 4 + 0]);
+    expect(fo[3 * 6 + 0 * 3 + 1]).toBe(f[0 * 12 + 1 * 4 + 3]);
+    const d = new Float64Array([1, 2, 3, 4]);
+    const dout = new Float64Array(4);
+    b.permute(d, [2, 2], [1, 0], dout);
+    expect(Array.from(dout)).toEqual([1, 3, 2, 4]);
+  });
+
+  test('optimizer steps match the documented formulas', () => {
+    const p = new Float32Array([1]);
+    b.sgdStep(p, new Float32Array([0.5]), new Float32Array(0), 0.1, 0, false);
+    expectClose(p, [0.95]);
+    const p2 = new Float64Array([1]);
+    const v = new Float64Array([0.2]);
+    b.sgdStep(p2, new Float64Array([0.5]), v, 0.1, 0.9, true);
+    expectClose(v, [0.13]);
+    expectClose(p2, [1 + 0.9 * 0.13 - 0.05]);
+
+    const pa = new Float64Array([1]);
+    const m = new Float64Array([0]);
+    const va = new Float64Array([0]);
+    b.adamStep(pa, new Float64Array([0.5]), m, va, 0.1, 0.9, 0.999, 1e-7, 1);
+    const lrT = (0.1 * Math.sqrt(1 - 0.999)) / (1 - 0.9);
+    expectClose(m, [0.05]);
+    expectClose(va, [0.00025]);
+    expectClose(pa, [1 - (lrT * 0.05) / (Math.sqrt(0.00025) + 1e-7)]);
+
+    const pr = new Float64Array([1]);
+    const ms = new Float64Array([0]);
+    b.rmspropStep(pr, new Float64Array([0.5]), ms, 0.1, 0.9, 1e-7);
+    expectClose(ms, [0.025]);
+    expectClose(pr, [1 - 0.05 / Math.sqrt(0.025 + 1e-7)]);
+
+    const pg = new Float64Array([1]);
+    const acc = new Float64Array([0.1]);
+    b.adagradStep(pg, new Float64Array([0.5]), acc, 0.1, 1e-7);
+    expectClose(acc, [0.35]);
+    expectClose(pg, [1 - 0.05 / Math.sqrt(0.35 + 1e-7)]);
+  });
+});
+
+describe('bad input throws and never crashes', () => {
+  const f32 = (n: number) => new Float32Array(n);
+  const f64 = (n: number) => new Float64Array(n);
+  // Calls with deliberately wrong argument types go through an untyped view of the addon.
+  const raw = addon as Record<string, (...args: unknown[]) => unknown>;
+
+  test('gemm argument checks', () => {
+    expect(() => b.gemm(false, false, 10, 10, 20, 1, f32(100), 20, f32(200), 10, 0, f32(100), 10))
+      .toThrow('gemm: A has 100 elements but M=10, K=20, lda=20 needs 200');
+    expectError(() => b.gemm(false, false, 10, 10, 20, 1, f32(200), 20, f32(199), 10, 0, f32(100), 10), 'RangeError');
+    expect(() => b.gemm(false, false, 10, 10, 20, 1, f32(200), 20, f32(200), 10, 0, f32(99), 10))
+      .toThrow('gemm: C has 99 elements but M=10, N=10, ldc=10 needs 100');
+    expect(() => b.gemm(true, false, 10, 10, 20, 1, f32(200), 20, f32(200), 10, 0, f32(100), 10))
+      .toThrow('transA=true, M=10, K=20, lda=20 needs 390');
+    expect(() => b.gemm(false, false, 10, 10, 20, 1, f32(200), 5, f32(200), 10, 0, f32(100), 10))
+      .toThrow('gemm: lda=5 is less than the 20 columns of A');
+    expect(() => b.gemm(false, false, 2, 2, 2, 1, f32(4), 2, f64(4), 2, 0, f32(4), 2))
+      .toThrow("gemm: argument 'B' is a Float64Array but A is a Float32Array");
+    expect(() => b.gemm(false, false, -1, 2, 2, 1, f32(4), 2, f32(4), 2, 0, f32(4), 2))
+      .toThrow("gemm: argument 'M' must be a non-negative integer, got number -1");
+    expect(() => b.gemm(false, false, NaN, 2, 2, 1, f32(4), 2, f32(4), 2, 0, f32(4), 2))
+      .toThrow("argument 'M' must be a non-negative integer, got NaN");
+    expect(() => b.gemm(false, false, 2.5, 2, 2, 1, f32(4), 2, f32(4), 2, 0, f32(4), 2))
+      .toThrow("argument 'M' must be a non-negative integer, got number 2.5");
+    expect(() => raw.gemm(false, false, 2, 2, 2, 1, [1, 2, 3, 4], 2, f32(4), 2, 0, f32(4), 2))
+      .toThrow("gemm: argument 'A' must be a Float32Array or Float64Array, got Array(4)");
+    expectError(() => raw.gemm(false, false, 2, 2, 2, 1, new Int32Array(4), 2, f32(4), 2, 0, f32(4), 2), 'TypeError');
+    expect(() => raw.gemm(0, false, 2, 2, 2, 1, f32(4), 2, f32(4), 2, 0, f32(4), 2))
+      .toThrow("gemm: argument 'transA' must be a boolean, got number 0");
+    expect(() => raw.gemm(false, false, 2, 2, 2)).toThrow('gemm: expects 13 arguments, got 5');
+    // Sizes whose product overflows 64 bits must not wrap around into a passing length check.
+    const huge = 2 ** 52;
+    expectError(() => b.gemm(false, false, huge, huge, huge, 1, f32(4), huge, f32(4), huge, 0, f32(4), huge), 'RangeError');
+    expect(() => b.gemm(false, false, 2, 2, 2, 1, f32(4), 2 ** 53, f32(4), 2, 0, f32(4), 2))
+      .toThrow(/must be a non-negative integer|overflows|needs/);
+  });
+
+  test('elementwise argument checks', () => {
+    expect(() => raw.unary('gelu', f32(3), f32(3), 0, 0)).toThrow("unary: unknown unary op 'gelu'");
+    expect(() => b.unary('relu', f32(3), f32(4), 0, 0)).toThrow('unary: out has 4 elements but x has 3');
+    expectError(() => b.unary('relu', f32(3), f64(3), 0, 0), 'TypeError');
+    expect(() => raw.unary('relu', f32(3), f32(3), '1', 0)).toThrow("unary: argument 'alpha' must be a number");
+    expect(() => b.unaryBackward('tanh', f32(3), f32(3), f32(2), f32(3), 0, 0))
+      .toThrow('unaryBackward: dy has 2 elements but x has 3');
+    expect(() => raw.binary('atan2', f32(1), [1], f32(1), [1], f32(1), [1])).toThrow("binary: unknown binary op 'atan2'");
+    expect(() => b.binary('add', f32(6), [2, 3], f32(2), [2], f32(6), [2, 3]))
+      .toThrow('binary: shapes do not broadcast: dim 1 is 3 in a and 2 in b');
+    expect(() => b.binary('add', f32(6), [2, 3], f32(3), [3], f32(6), [3, 2]))
+      .toThrow('binary: outShape[0] is 3 but the broadcast gives 2');
+    expect(() => b.binary('add', f32(5), [2, 3], f32(3), [3], f32(6), [2, 3]))
+      .toThrow('binary: a has 5 elements but aShape=[2, 3] needs 6');
+    expect(() => b.binary('add', f32(1), [1, 1, 1, 1, 1, 1, 1, 1, 1], f32(1), [1], f32(1), [1]))
+      .toThrow("binary: argument 'aShape' has rank 9; at most 8 is supported");
+    expect(() => b.binary('add', f32(6), [2, -3], f32(3), [3], f32(6), [2, 3]))
+      .toThrow("binary: argument 'aShape'[1] must be a non-negative integer, got number -3");
+    expectError(() => raw.binary('add', f32(6), [2, '3'], f32(3), [3], f32(6), [2, 3]), 'RangeError');
+    // An element getter that throws: the JS exception propagates, nothing crashes.
+    const evil: number[] = [2, 3];
+    Object.defineProperty(evil, 1, { get() { throw new Error('evil getter'); } });
+    expect(() => b.binary('add', f32(6), evil, f32(3), [3], f32(6), [2, 3])).toThrow('evil getter');
+  });
+
+  test('reduce, argReduce, softmax and permute argument checks', () => {
+    expect(() => raw.reduce('prod', f32(6), 1, 6, 1, f32(1))).toThrow("reduce: unknown reduce op 'prod'");
+    expect(() => b.reduce('sum', f32(5), 1, 6, 1, f32(1))).toThrow('reduce: x has 5 elements but outer=1, n=6, inner=1 needs 6');
+    expect(() => b.reduce('sum', f32(6), 2, 3, 1, f32(1))).toThrow('reduce: out has 1 elements');
+    expect(() => b.reduce('sum', f32(6), 2 ** 40, 2 ** 40, 1, f32(1))).toThrow(/overflows/);
+    expect(() => raw.argReduce('argmax', f32(6), 2, 3, 1, f32(2)))
+      .toThrow("argReduce: argument 'out' must be an Int32Array, got Float32Array(2)");
+    expect(() => b.argReduce('argmax', f32(6), 2, 0, 3, new Int32Array(6))).toThrow('argReduce: n must be between 1');
+    expect(() => b.softmax(f32(6), 2, 4, f32(8), false)).toThrow('softmax: x has 6 elements but rows=2, cols=4 needs 8');
+    expect(() => raw.softmax(f32(6), 2, 3, f32(6), 1)).toThrow("softmax: argument 'log' must be a boolean");
+    expectError(() => b.softmaxBackward(f64(6), f32(6), 2, 3, f64(6), false), 'TypeError');
+    expect(() => b.permute(f32(6), [2, 3], [0, 0], f32(6))).toThrow('permute: perm [0, 0] is not a permutation of 0..1');
+    expect(() => b.permute(f32(6), [2, 3], [1], f32(6))).toThrow('permute: perm [1] has 1 entries but shape [2, 3] has rank 2');
+    expect(() => b.permute(f32(6), [2, 3], [1, 0], new Int32Array(6))).toThrow("permute: argument 'out' is a Int32Array");
+    expect(() => b.permute(f32(6), [2, 4], [1, 0], f32(8))).toThrow('permute: x has 6 elements but shape=[2, 4] needs 8');
+  });
+
+  test('optimizer, thread and kernel argument checks', () => {
+    expect(() => b.sgdStep(f32(3), f32(2), f32(3), 0.1, 0.9, false)).toThrow('sgdStep: g has 2 elements but p has 3');
+    expect(() => b.sgdStep(f32(3), f32(3), f32(0), 0.1, 0.9, false)).toThrow('sgdStep: v has 0 elements but p has 3');
+    expect(() => b.sgdStep(f32(3), f32(3), f32(3), NaN, 0, false)).toThrow("sgdStep: argument 'lr' must be a finite number, got NaN");
+    expect(() => b.adamStep(f32(3), f32(3), f32(3), f32(3), 0.1, 0.9, 0.999, 1e-7, 0))
+      .toThrow("adamStep: argument 'step' must be >= 1");
+    expectError(() => b.adamStep(f32(3), f32(3), f64(3), f32(3), 0.1, 0.9, 0.999, 1e-7, 1), 'TypeError');
+    expect(() => b.rmspropStep(f32(3), f32(3), f32(4), 0.1, 0.9, 1e-7)).toThrow('rmspropStep: ms has 4 elements but p has 3');
+    expectError(() => b.adagradStep(f32(3), f32(3), f32(3), 0.1, Infinity), 'RangeError');
+    expect(() => b.setNumThreads(0)).toThrow("setNumThreads: argument 'n' must be between 1 and 1024, got 0");
+    expectError(() => b.setNumThreads(-1), 'RangeError');
+    expect(() => b.setGemmKernel('nope')).toThrow("setGemmKernel: unknown kernel 'nope'");
+    expect(() => raw.backendInfo(1)).toThrow('backendInfo: expects 0 arguments, got 1');
+  });
+
+  test('type problems are TypeErrors, value problems are RangeErrors', () => {
+    expectError(() => raw.unary('relu', f32(3)), 'TypeError', 'expects 5 arguments');
+    expectError(() => raw.unary(3, f32(3), f32(3), 0, 0), 'TypeError', "argument 'op' must be a string");
+    expectError(() => raw.softmax(f32(4), '2', 2, f32(4), false), 'TypeError', "argument 'rows' must be a number");
+    expectError(() => raw.permute(new Uint8Array(4), [4], [0], new Uint8Array(4)), 'TypeError',
+      'must be a Float32Array, Float64Array or Int32Array, got Uint8Array(4)');
+    expectError(() => raw.binary('add', f32(1), 'x', f32(1), [1], f32(1), [1]), 'TypeError', 'must be an array of sizes');
+    expectError(() => b.softmax(f32(4), -2, 2, f32(4), false), 'RangeError', "argument 'rows' must be a non-negative integer");
+    expectError(() => b.softmax(f32(4), Infinity, 2, f32(4), false), 'RangeError', 'got Infinity');
+    expectError(() => b.reduce('sum', f32(3), 1, 4, 1, f32(1)), 'RangeError', 'x has 3 elements');
+    expectError(() => raw.reduce('median', f32(3), 1, 3, 1, f32(1)), 'RangeError', "unknown reduce op 'median'");
+  });
+
+  test('GRADFORGE_NUM_THREADS and GRADFORGE_GEMM_KERNEL are read at load time', () => {
+    const script = `const b = require('node-gyp-build')(${JSON.stringify(root)}); ` +
+      'const i = b.backendInfo(); process.stdout.write(JSON.stringify([i.numThreads, i.gemmKernel]));';
+    const run = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, ['-e', script], {
+        cwd: root, env: { ...process.env, ...env }, encoding: 'utf8',
+      });
+      expect(r.status).toBe(0);
+      return { out: JSON.parse(r.stdout) as [number, string], stderr: r.stderr };
+    };
+    expect(run({ GRADFORGE_NUM_THREADS: '3', GRADFORGE_GEMM_KERNEL: 'ref' }).out).toEqual([3, 'ref']);
+    // An unknown kernel name falls back to the best one, with a warning.
+    const bad = run({ GRADFORGE_GEMM_KERNEL: 'sse9' });
+    expect(bad.out[1]).toBe(b.backendInfo().availableGemmKernels[0]);
+    expect(bad.stderr).toContain('GRADFORGE_GEMM_KERNEL=sse9');
+  });
+
+  test('detached buffers are rejected by length checks, and the addon still works after all this', () => {
+    const buf = new ArrayBuffer(64);
+    const view = new Float32Array(buf);
+    structuredClone(buf, { transfer: [buf] }); // detaches buf: view now has length 0
+    expect(() => b.unary('relu', view, f32(16), 0, 0)).toThrow('unary: out has 16 elements but x has 0');
+    expectError(() => b.gemm(false, false, 4, 4, 1, 1, view, 1, f32(4), 4, 0, f32(16), 4), 'RangeError');
+
+    const C = new Float32Array(1);
+    b.gemm(false, false, 1, 1, 2, 1, new Float32Array([2, 3]), 2, new Float32Array([4, 5]), 1, 0, C, 1);
+    expect(C[0]).toBe(23);
+  });
+});

@@ -1,0 +1,74 @@
+import * as gf from '../../lib';
+import { Tensor } from '../../lib';
+import { expectGradOk, rand64, expectClose } from '../util/helpers';
+
+function naiveMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): number[] {
+  const [ar, ac] = a.shape;
+  const [br, bc] = b.shape;
+  const M = ta ? ac : ar;
+  const K = ta ? ar : ac;
+  const N = tb ? br : bc;
+  const A = (i: number, k: number): number => (ta ? a.data[k * ac + i] : a.data[i * ac + k]);
+  const B = (k: number, j: number): number => (tb ? b.data[j * bc + k] : b.data[k * bc + j]);
+  const out: number[] = [];
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A(i, k) * B(k, j);
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+describe('matmul', () => {
+  const combos: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+
+  test.each(combos)('transA=%s transB=%s matches the naive product at odd sizes', (ta, tb) => {
+    for (const [M, K, N] of [[1, 1, 1], [7, 17, 33], [33, 100, 7], [64, 257, 3]]) {
+      const a = rand64(ta ? [K, M] : [M, K], M + K);
+      const b = rand64(tb ? [N, K] : [K, N], K + N);
+      const y = gf.matmul(a, b, ta, tb);
+      expect(y.shape).toEqual([M, N]);
+      expectClose(y.data, naiveMatmul(a, b, ta, tb), 1e-10, 1e-10);
+      const y32 = gf.matmul(a.cast('float32'), b.cast('float32'), ta, tb);
+      expectClose(y32.data, y.data, 1e-3 * Math.sqrt(K), 1e-4);
+    }
+  });
+
+  test.each(combos)('transA=%s transB=%s passes gradcheck', (ta, tb) => {
+    const a = rand64(ta ? [4, 3] : [3, 4], 1);
+    const b = rand64(tb ? [5, 4] : [4, 5], 2);
+    expectGradOk((p, q) => gf.matmul(p, q, ta, tb), [a, b]);
+  });
+
+  test('batched matmul matches per-batch products and passes gradcheck', () => {
+    const a = rand64([2, 3, 4, 5], 3);
+    const b = rand64([2, 3, 5, 2], 4);
+    const y = gf.matmul(a, b);
+    expect(y.shape).toEqual([2, 3, 4, 2]);
+    for (let i = 0; i < 6; i++) {
+      const ai = new Tensor(a.data.slice(i * 20, (i + 1) * 20), [4, 5]);
+      const bi = new Tensor(b.data.slice(i * 10, (i + 1) * 10), [5, 2]);
+      expectClose(y.data.subarray(i * 8, (i + 1) * 8), naiveMatmul(ai, bi, false, false), 1e-10);
+    }
+    expectGradOk((p, q) => gf.matmul(p, q), [rand64([2, 3, 4], 5), rand64([2, 4, 3], 6)]);
+    expectGradOk((p, q) => gf.matmul(p, q, true, true), [rand64([2, 4, 3], 7), rand64([2, 2, 4], 8)]);
+  });
+
+  test('N-D by 2-D folds the leading dimensions (as Dense on sequences)', () => {
+    const a = rand64([2, 3, 4], 9);
+    const w = rand64([4, 5], 10);
+    const y = gf.matmul(a, w);
+    expect(y.shape).toEqual([2, 3, 5]);
+    expectClose(y.data, naiveMatmul(a.reshape([6, 4]), w, false, false), 1e-10);
+    expectGradOk((p, q) => gf.matmul(p, q), [a, w]);
+  });
+
+  test('shape errors name both shapes', () => {
+    expect(() => gf.matmul(gf.zeros([32, 784]), gf.zeros([128, 10]))).toThrow(gf.ShapeError);
+    expect(() => gf.matmul(gf.zeros([32, 784]), gf.zeros([128, 10]))).toThrow('matmul: inner dimensions differ: [32, 784] x [128, 10]');
+    expect(() => gf.matmul(gf.zeros([3]), gf.zeros([3, 2]))).toThrow(/rank >= 2/);
+    expect(() => gf.matmul(gf.zeros([2, 3, 4]), gf.zeros([3, 4, 2]))).toThrow(/batch dimensions differ/);
+  });
+});
