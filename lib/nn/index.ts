@@ -1,0 +1,28 @@
+/**
+ * The layers and what they are built from: initializers, regularizers, activations.
+ *
+ * @example
+ * import { layers, initializers } from 'gradforge/lib/nn';
+ * const d = layers.dense({units: 10, kernelInitializer: initializers.heNormal({seed: 1})});
+ */
+import { dense } from './dense';
+import { activation } from './activation';
+import { dropout } from './dropout';
+import { flatten } from './flatten';
+
+export { Layer, LayerVariable, uniqueLayerName } from './layer';
+export type { Shape, CallContext, LayerArgs, Initializer, Regularizer } from './layer';
+export { Dense, dense } from './dense';
+export type { DenseArgs } from './dense';
+export { Activation, activation } from './activation';
+export type { ActivationArgs } from './activation';
+export { Dropout, dropout } from './dropout';
+export type { DropoutArgs } from './dropout';
+export { Flatten, flatten } from './flatten';
+
+export * as initializers from './initializers';
+export * as regularizers from './regularizers';
+export * as activations from './activations';
+
+/** Layer factories, shaped like tfjs' `tf.layers`. */
+export const layers = { dense, activation, dropout, flatten };

@@ -1,0 +1,207 @@
+/**
+ * Layer: the base of every layer. A layer owns its weights, creates them in build() from the
+ * first input shape it sees, and computes its output in call() with ops. Names are unique
+ * Keras-style ('dense', 'dense_1', ...) and weights are named '<layer>/<weight>'
+ * ('dense_1/kernel'), as Keras and TensorFlow.js name them.
+ *
+ * @example
+ * class Scale extends gf.layers.Layer {
+ *   readonly className = 'Scale';
+ *   private s!: gf.LayerVariable;
+ *   override build(shape: Shape) { this.s = this.addWeight('scale', [shape[shape.length - 1]!], gf.initializers.ones()); }
+ *   call(x: gf.Tensor) { return x.mul(this.s.value); }
+ * }
+ */
+import { Tensor } from '../tensor';
+import { ShapeError, ValueError, fmtShape } from '../errors';
+
+/** A shape whose batch dimension (first) may be unknown: [null, 784]. */
+export type Shape = (number | null)[];
+
+/** What a layer's call() is told about the pass it is part of. */
+export interface CallContext {
+  /** true inside fit (dropout active, batch statistics); false in predict/evaluate. */
+  training: boolean;
+  /**
+   * Set by the model on its last layer when the loss is fused with the output activation
+   * (softmax + categorical crossentropy, sigmoid + binary crossentropy): the layer then
+   * returns the pre-activation logits.
+   */
+  logits?: boolean;
+}
+
+/** Something that turns a weight tensor into a penalty added to the loss (l1/l2). */
+export interface Regularizer {
+  readonly className: string;
+  apply(w: Tensor): Tensor;
+  getConfig(): Record<string, number>;
+}
+
+/** Something that fills a new weight tensor (glorotUniform, zeros ...). */
+export interface Initializer {
+  readonly className: string;
+  create(shape: readonly number[]): Tensor;
+  getConfig(): Record<string, unknown>;
+}
+
+/** A named weight of a layer. `value` is a leaf tensor the optimizer updates in place. */
+export class LayerVariable {
+  constructor(readonly name: string, public value: Tensor, public trainable: boolean,
+              readonly regularizer: Regularizer | null = null) {
+    value.setRequiresGrad(trainable);
+  }
+
+  get shape(): readonly number[] {
+    return this.value.shape;
+  }
+
+  /** Replaces the value (same shape), e.g. from setWeights or a loaded model. */
+  assign(t: Tensor): void {
+    if (t.shape.length !== this.value.shape.length || t.shape.some((d, i) => d !== this.value.shape[i])) {
+      throw new ShapeError(`assign ${this.name}: shape ${fmtShape(t.shape)} differs from ${fmtShape(this.value.shape)}`);
+    }
+    // in place, so optimizer state keyed by this tensor stays attached
+    this.value.data.set(t.data);
+  }
+}
+
+export interface LayerArgs {
+  /** Unique layer name; generated from the class ('dense', 'dense_1', ...) when omitted. */
+  name?: string;
+  /** Input shape without the batch dimension, on the first layer of a model. */
+  inputShape?: number[];
+  /** Input shape with the batch dimension (null for any). */
+  batchInputShape?: Shape;
+  /** Whether fit updates this layer's weights (default true). */
+  trainable?: boolean;
+}
+
+const nameCounts = new Map<string, number>();
+
+/** 'Dense' -> 'dense', 'dense_1', ...; 'BatchNormalization' -> 'batch_normalization'. */
+export function uniqueLayerName(className: string): string {
+  const base = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  const n = nameCounts.get(base) ?? 0;
+  nameCounts.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
+
+export abstract class Layer {
+  abstract readonly className: string;
+  private nameValue: string | undefined;
+  trainable: boolean;
+  built = false;
+  /** The batch input shape given on construction (first layer of a Sequential). */
+  readonly batchInputShape: Shape | undefined;
+  private readonly variables: LayerVariable[] = [];
+  private lastInputShape: Shape | undefined;
+
+  constructor(args: LayerArgs = {}) {
+    this.nameValue = args.name;
+    this.trainable = args.trainable ?? true;
+    if (args.batchInputShape !== undefined) this.batchInputShape = [...args.batchInputShape];
+    else if (args.inputShape !== undefined) this.batchInputShape = [null, ...args.inputShape];
+  }
+
+  get name(): string {
+    // names are handed out on first use so that subclasses' className is available
+    if (this.nameValue === undefined) this.nameValue = uniqueLayerName(this.className);
+    return this.nameValue;
+  }
+
+  /** Creates the weights for an input of this shape. Layers without weights keep the default. */
+  build(inputShape: Shape): void {
+    void inputShape;
+  }
+
+  /** The computation. x has a batch dimension first. */
+  abstract call(x: Tensor, ctx: CallContext): Tensor;
+
+  /** The output shape for an input shape (batch dimension included). */
+  computeOutputShape(inputShape: Shape): Shape {
+    return inputShape;
+  }
+
+  /** Builds on first use, checks the input against the built shape, then calls. */
+  apply(x: Tensor, ctx: CallContext = { training: false }): Tensor {
+    const shape: Shape = [null, ...x.shape.slice(1)];
+    if (!this.built) {
+      this.build(shape);
+      this.built = true;
+      this.lastInputShape = shape;
+    } else if (this.lastInputShape !== undefined) {
+      const want = this.lastInputShape;
+      if (want.length !== shape.length || want.some((d, i) => d !== null && d !== shape[i])) {
+        throw new ShapeError(`${this.name}: expected input shape ${fmtShape(want.map((d) => d ?? -1))} (batch first), got ${fmtShape(x.shape)}`);
+      }
+    }
+    return this.call(x, ctx);
+  }
+
+  /** Builds from a shape without running (Sequential does this to know output shapes). */
+  ensureBuilt(inputShape: Shape): void {
+    if (!this.built) {
+      this.build(inputShape);
+      this.built = true;
+      this.lastInputShape = [null, ...inputShape.slice(1)];
+    }
+  }
+
+  /** Creates and registers a weight named '<layer name>/<name>'. */
+  protected addWeight(name: string, shape: readonly number[], init: Initializer,
+                      regularizer: Regularizer | null = null, trainable = true): LayerVariable {
+    const value = init.create(shape);
+    if (value.shape.length !== shape.length || value.shape.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`${this.name}/${name}: initializer ${init.className} made ${fmtShape(value.shape)}, not ${fmtShape(shape)}`);
+    }
+    const v = new LayerVariable(`${this.name}/${name}`, value, trainable, regularizer);
+    this.variables.push(v);
+    return v;
+  }
+
+  /** Every weight, in creation order (the order getWeights/setWeights and saving use). */
+  get weights(): LayerVariable[] {
+    return [...this.variables];
+  }
+
+  get trainableWeights(): LayerVariable[] {
+    return this.trainable ? this.variables.filter((v) => v.trainable) : [];
+  }
+
+  get nonTrainableWeights(): LayerVariable[] {
+    return this.trainable ? this.variables.filter((v) => !v.trainable) : [...this.variables];
+  }
+
+  countParams(): number {
+    return this.variables.reduce((n, v) => n + v.value.size, 0);
+  }
+
+  /** The sum of the weight regularization penalties, or null when there are none. */
+  regularizationLoss(): Tensor | null {
+    let total: Tensor | null = null;
+    for (const v of this.variables) {
+      if (v.regularizer === null || !v.trainable || !this.trainable) continue;
+      const p = v.regularizer.apply(v.value);
+      total = total === null ? p : total.add(p);
+    }
+    return total;
+  }
+
+  getWeights(): Tensor[] {
+    return this.variables.map((v) => v.value.clone());
+  }
+
+  setWeights(ws: readonly Tensor[]): void {
+    if (ws.length !== this.variables.length) {
+      throw new ValueError(`${this.name}.setWeights: expected ${this.variables.length} tensors, got ${ws.length}`);
+    }
+    ws.forEach((w, i) => this.variables[i].assign(w));
+  }
+
+  /** Keras-style config: the constructor arguments that recreate this layer. */
+  getConfig(): Record<string, unknown> {
+    const cfg: Record<string, unknown> = { name: this.name, trainable: this.trainable };
+    if (this.batchInputShape !== undefined) cfg.batch_input_shape = this.batchInputShape;
+    return cfg;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The `gf.layers` namespace: layer factories (tfjs-style) and the layer classes.
+ *
+ * @example
+ * const model = gf.sequential({layers: [
+ *   gf.layers.flatten({inputShape: [28, 28, 1]}),
+ *   gf.layers.dense({units: 128, activation: 'relu'}),
+ *   gf.layers.dropout({rate: 0.2}),
+ *   gf.layers.dense({units: 10, activation: 'softmax'}),
+ * ]});
+ */
+export { Layer, LayerVariable } from './layer';
+export { Dense, dense } from './dense';
+export type { DenseArgs } from './dense';
+export { Activation, activation } from './activation';
+export type { ActivationArgs } from './activation';
+export { Dropout, dropout } from './dropout';
+export type { DropoutArgs } from './dropout';
+export { Flatten, flatten } from './flatten';

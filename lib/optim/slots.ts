@@ -1,0 +1,225 @@
+/**
+ * SlotOptimizer: what sgd, adam, rmsprop and adagrad share. It validates hyperparameters,
+ * skips parameters without a gradient, clips gradients (by value, then by norm, then by
+ * global norm), keeps per-parameter slot arrays (moments, accumulators) in a Map keyed by the
+ * parameter tensor, and hands each parameter to a native in-place step kernel.
+ * Subclasses only name their slots and call their kernel.
+ *
+ * @example
+ * class Plain extends SlotOptimizer {
+ *   readonly className = 'Plain';
+ *   constructor() { super('plain', {}, 0.01); }
+ *   get slotNames() { return []; }
+ *   protected step(p, g) { kernels.sgdStep(p, g, new Float32Array(0), this.learningRate, 0, false); }
+ *   getConfig() { return this.baseConfig('plain'); }
+ * }
+ */
+import { Tensor, FloatArray } from '../tensor';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
+import { Optimizer, OptimizerArgs, OptimizerState, ParamGrad } from './optimizer';
+
+export type { OptimizerArgs, OptimizerState, ParamGrad };
+
+/** A parameter and its gradient, where the gradient may be missing (then it is skipped). */
+export interface MaybeParamGrad {
+  param: Tensor;
+  grad: Tensor | null | undefined;
+}
+
+/** Throws a ValueError naming the optimizer unless v is finite and within the bounds. */
+export function checkHyper(opt: string, name: string, v: unknown, lo: number, hi: number,
+                           loOpen = false, hiOpen = false): number {
+  const ok = typeof v === 'number' && Number.isFinite(v)
+    && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
+  if (!ok) {
+    const range = `${loOpen ? '(' : '['}${lo}, ${hi === Infinity ? 'Infinity' : hi}${hiOpen ? ')' : ']'}`;
+    throw new ValueError(`${opt}: ${name} must be a number in ${range}, got ${String(v)}`);
+  }
+  return v as number;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function newLike(p: FloatArray, n: number): FloatArray {
+  return p instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+}
+
+export abstract class SlotOptimizer extends Optimizer {
+  readonly clipnorm: number | undefined;
+  readonly globalClipnorm: number | undefined;
+  readonly clipvalue: number | undefined;
+  /** Slot arrays per parameter, in slotNames order. Insertion order is first-seen order. */
+  protected readonly slots = new Map<Tensor, FloatArray[]>();
+  /** A short lower-case name for messages ('adam'). */
+  protected readonly label: string;
+
+  protected constructor(label: string, args: OptimizerArgs, defaultLearningRate: number) {
+    super(args.learningRate ?? defaultLearningRate);
+    this.label = label;
+    checkHyper(label, 'learningRate', this.learningRate, 0, Infinity);
+    const clip = (name: string, v: number | undefined): number | undefined =>
+      (v === undefined || v === null ? undefined : checkHyper(label, name, v, 0, Infinity, true));
+    this.clipnorm = clip('clipnorm', args.clipnorm);
+    this.globalClipnorm = clip('globalClipnorm', args.globalClipnorm);
+    this.clipvalue = clip('clipvalue', args.clipvalue);
+    if (this.clipnorm !== undefined && this.globalClipnorm !== undefined) {
+      // Keras refuses this pair too: which norm wins would be arbitrary
+      throw new ValueError(`${label}: set clipnorm (${this.clipnorm}) or globalClipnorm (${this.globalClipnorm}), not both`);
+    }
+  }
+
+  /** Names of this optimizer's per-parameter slots (Keras' variable names). */
+  abstract get slotNames(): readonly string[];
+
+  /** Initial value of a new slot (Keras: zeros; adagrad's accumulator starts elsewhere). */
+  protected slotInit(slot: number): number {
+    void slot;
+    return 0;
+  }
+
+  /** One in-place update of p from g with the parameter's slots; t is the 1-based step. */
+  protected abstract step(p: FloatArray, g: FloatArray, slots: FloatArray[], t: number): void;
+
+  /** The parameter's slots, created on first use. */
+  protected slotsFor(param: Tensor): FloatArray[] {
+    let s = this.slots.get(param);
+    if (s === undefined) {
+      const p = param.data as FloatArray;
+      s = this.slotNames.map((_, k) => {
+        const a = newLike(p, p.length);
+        const v = this.slotInit(k);
+        if (v !== 0) a.fill(v);
+        return a;
+      });
+      this.slots.set(param, s);
+    }
+    return s;
+  }
+
+  /**
+   * Clips the gradients and updates every parameter in place; pairs whose grad is null are
+   * skipped. Increments `iterations` once per call (Keras).
+   * @example opt.applyGradients([{param: w, grad: w.grad}])
+   */
+  applyGradients(pairs: readonly (ParamGrad | MaybeParamGrad)[]): void {
+    checkHyper(this.label, 'learningRate', this.learningRate, 0, Infinity);
+    if (!Array.isArray(pairs)) throw new ValueError(`${this.label}.applyGradients: expected an array of {param, grad}`);
+    const live: { param: Tensor; grad: FloatArray }[] = [];
+    pairs.forEach((pg, i) => {
+      if (pg === null || typeof pg !== 'object' || !(pg.param instanceof Tensor)) {
+        throw new ValueError(`${this.label}.applyGradients: entry ${i} is not {param: Tensor, grad}`);
+      }
+      const { param, grad } = pg;
+      if (grad === null || grad === undefined) return;
+      if (param.dtype === 'int32') throw new DTypeError(`${this.label}: parameter ${i} is int32 of shape ${fmtShape(param.shape)}; only float parameters can be trained`);
+      if (!(grad instanceof Tensor)) throw new ValueError(`${this.label}.applyGradients: gradient ${i} is not a Tensor`);
+      if (!sameShape(param.shape, grad.shape)) {
+        throw new ShapeError(`${this.label}: gradient shape ${fmtShape(grad.shape)} differs from parameter shape ${fmtShape(param.shape)} (entry ${i})`);
+      }
+      // the kernels need one array type per call; a float64 gradient of a float32 parameter
+      // (or the reverse) is converted
+      const pd = param.data as FloatArray;
+      let g = grad.data as FloatArray;
+      if (grad.dtype !== param.dtype) {
+        const c = newLike(pd, g.length);
+        c.set(g);
+        g = c;
+      }
+      live.push({ param, grad: g });
+    });
+    const grads = this.clipGradients(live.map((l) => l.grad));
+    const t = this.iterations + 1;
+    live.forEach((l, i) => this.step(l.param.data as FloatArray, grads[i], this.slotsFor(l.param), t));
+    this.iterations = t;
+  }
+
+  /**
+   * clipvalue (elementwise), then clipnorm (each gradient's L2 norm) or globalClipnorm (the
+   * norm of all gradients together). Copies before changing: the inputs may be param.grad.
+   */
+  protected clipGradients(grads: FloatArray[]): FloatArray[] {
+    let out = grads;
+    const cv = this.clipvalue;
+    if (cv !== undefined) {
+      out = out.map((g) => {
+        const c = g.slice();
+        for (let i = 0; i < c.length; i++) c[i] = Math.min(cv, Math.max(-cv, c[i]));
+        return c;
+      });
+    }
+    const sq = (g: FloatArray): number => {
+      let s = 0;
+      for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+      return s;
+    };
+    const scaled = (g: FloatArray, f: number): FloatArray => {
+      const c = g.slice();
+      for (let i = 0; i < c.length; i++) c[i] *= f;
+      return c;
+    };
+    const cn = this.clipnorm;
+    if (cn !== undefined) {
+      out = out.map((g) => {
+        const norm = Math.sqrt(sq(g));
+        return norm > cn ? scaled(g, cn / norm) : g;
+      });
+    }
+    const gn = this.globalClipnorm;
+    if (gn !== undefined) {
+      const norm = Math.sqrt(out.reduce((s, g) => s + sq(g), 0));
+      if (norm > gn) out = out.map((g) => scaled(g, gn / norm));
+    }
+    return out;
+  }
+
+  getState(params?: readonly Tensor[]): OptimizerState {
+    const list = params ?? [...this.slots.keys()];
+    const weights: Tensor[] = [];
+    for (const p of list) {
+      if (!(p instanceof Tensor) || p.dtype === 'int32') throw new ValueError(`${this.label}.getState: parameters must be float Tensors`);
+      for (const s of this.slotsFor(p)) weights.push(new Tensor(s.slice(), p.shape));
+    }
+    return { iterations: this.iterations, slotNames: [...this.slotNames], weights };
+  }
+
+  setState(state: OptimizerState, params: readonly Tensor[]): void {
+    if (state === null || typeof state !== 'object' || !Array.isArray(state.weights)) {
+      throw new ValueError(`${this.label}.setState: expected {iterations, slotNames, weights}`);
+    }
+    const it = state.iterations;
+    if (!Number.isInteger(it) || it < 0) throw new ValueError(`${this.label}.setState: iterations must be an integer >= 0, got ${it}`);
+    const k = this.slotNames.length;
+    if (state.weights.length !== params.length * k) {
+      throw new ValueError(`${this.label}.setState: expected ${params.length * k} tensors (${params.length} parameters x ${k} slots [${this.slotNames.join(', ')}]), got ${state.weights.length}`);
+    }
+    // check everything before changing anything, so a bad state leaves the optimizer intact
+    params.forEach((p, i) => {
+      for (let j = 0; j < k; j++) {
+        const w = state.weights[i * k + j];
+        if (!(w instanceof Tensor) || !sameShape(w.shape, p.shape)) {
+          throw new ShapeError(`${this.label}.setState: slot '${this.slotNames[j]}' of parameter ${i} has shape ${w instanceof Tensor ? fmtShape(w.shape) : String(w)}, parameter has ${fmtShape(p.shape)}`);
+        }
+      }
+    });
+    params.forEach((p, i) => {
+      const slots = this.slotsFor(p);
+      for (let j = 0; j < k; j++) slots[j].set(state.weights[i * k + j].data);
+    });
+    this.iterations = it;
+  }
+
+  /** The Keras config entries every optimizer has. */
+  protected baseConfig(name: string): Record<string, unknown> {
+    return {
+      name,
+      learning_rate: this.learningRate,
+      weight_decay: null,
+      clipnorm: this.clipnorm ?? null,
+      global_clipnorm: this.globalClipnorm ?? null,
+      clipvalue: this.clipvalue ?? null,
+      use_ema: false,
+    };
+  }
+}
