@@ -1,0 +1,40 @@
+// gradforge's public surface: re-exports only.
+export { Tensor, tensor, scalar, zeros, ones, full, zerosLike, onesLike, randn, randUniform, arange } from './tensor';
+export type { DType, TypedArray, NestedArray, TensorLike, CreateOptions, RandomOptions } from './tensor';
+export { noGrad, enableGrad, isGradEnabled } from './autograd';
+export { gradcheck } from './gradcheck';
+export type { GradcheckOptions, GradcheckResult } from './gradcheck';
+export { setSeed, Rng } from './random';
+export { GradforgeError, ShapeError, DTypeError, ValueError, ModelFormatError, DeviceError } from './errors';
+export { backendInfo, setNumThreads } from './backend';
+export type { BackendInfo } from './backend';
+
+export {
+  add, sub, mul, div, pow, maximum, minimum, greater, greaterEqual, less, lessEqual, equal,
+  neg, exp, log, log1p, sqrt, square, reciprocal, abs, sign, clip, relu, leakyRelu, elu, selu,
+  sigmoid, logSigmoid, tanh, softplus, cast,
+} from './ops/elementwise';
+export { sum, mean, max, min, argmax, argmin } from './ops/reduce';
+export { softmax, logSoftmax } from './ops/softmax';
+export { matmul } from './ops/matmul';
+export { reshape, transpose, slice, concat, stack, gatherRows, expandDims, squeeze, broadcastTo } from './ops/shape';
+
+export * as layers from './nn/layers';
+export { Layer, LayerVariable } from './nn/layer';
+export type { Shape, CallContext, LayerArgs, Regularizer, Initializer } from './nn/layer';
+export * as initializers from './nn/initializers';
+export * as regularizers from './nn/regularizers';
+export * as losses from './losses';
+export * as metrics from './metrics';
+export * as optimizers from './optim';
+export { Optimizer } from './optim/optimizer';
+
+export { Sequential, sequential } from './models/sequential';
+export type { CompileArgs, PredictArgs } from './models/sequential';
+export type { FitArgs } from './models/training';
+export * as callbacks from './models/callbacks';
+export { History, Callback } from './models/callbacks';
+
+export * as datasets from './data/datasets';
+export * as data from './data';
+export { toCategorical } from './data/preprocessing';

@@ -1,0 +1,309 @@
+/**
+ * Sequential: a stack of layers, each feeding the next, trained Keras-style with
+ * compile / fit / evaluate / predict, and described by summary().
+ *
+ * @example
+ * const model = gf.sequential([
+ *   gf.layers.dense({units: 128, activation: 'relu', inputShape: [784]}),
+ *   gf.layers.dense({units: 10, activation: 'softmax'}),
+ * ]);
+ * model.compile({optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy']});
+ * const history = await model.fit(x, y, {epochs: 5, batchSize: 128, validationSplit: 0.1});
+ * const [loss, acc] = model.evaluate(xTest, yTest);
+ */
+import { Tensor } from '../tensor';
+import { noGrad } from '../autograd';
+import { ShapeError, ValueError, fmtShape } from '../errors';
+import { Layer, Shape, CallContext, LayerVariable, uniqueLayerName } from '../nn/layer';
+import { getLoss, LossFn, categoricalCrossentropy, sparseCategoricalCrossentropy, binaryCrossentropy } from '../losses';
+import { getMetric, MetricFn } from '../metrics';
+import { getOptimizer, Optimizer } from '../optim';
+import { concat } from '../ops/shape';
+import { History } from './callbacks';
+import { fitLoop, FitArgs } from './training';
+
+export interface CompileArgs {
+  /** 'sgd' | 'adam' | 'rmsprop' | 'adagrad' or an optimizer object. */
+  optimizer: string | Optimizer;
+  /** A loss name ('categoricalCrossentropy', 'mse', ...) or a loss function. */
+  loss: string | LossFn;
+  /** Metric names ('accuracy', 'mse', 'mae') or functions. */
+  metrics?: (string | MetricFn)[];
+}
+
+export interface SequentialArgs {
+  name?: string;
+  layers?: Layer[];
+}
+
+export interface PredictArgs {
+  batchSize?: number;
+}
+
+/** A compiled model's loss, metrics and optimizer, resolved from the compile arguments. */
+export interface CompiledState {
+  optimizer: Optimizer;
+  loss: LossFn;
+  lossName: string;
+  metrics: { name: string; fn: MetricFn }[];
+}
+
+export class Sequential {
+  readonly name: string;
+  readonly layers: Layer[] = [];
+  /** Set by a callback to end fit after the current epoch. */
+  stopTraining = false;
+  private compiled: CompiledState | null = null;
+  private builtInputShape: Shape | null = null;
+
+  constructor(args: SequentialArgs = {}) {
+    this.name = args.name ?? uniqueLayerName('Sequential');
+    for (const l of args.layers ?? []) this.add(l);
+  }
+
+  /** Appends a layer (builds it when the input shape is known). */
+  add(layer: Layer): void {
+    if (this.layers.length > 0 && layer.batchInputShape !== undefined) {
+      throw new ValueError(`${this.name}.add: only the first layer takes inputShape (layer ${layer.name} has one)`);
+    }
+    if (this.layers.includes(layer)) throw new ValueError(`${this.name}.add: layer ${layer.name} is already in the model`);
+    this.layers.push(layer);
+    const first = this.layers[0].batchInputShape;
+    if (first !== undefined) this.build(first);
+  }
+
+  /** Builds every layer for a batch input shape such as [null, 784]. */
+  build(batchInputShape: Shape): void {
+    let shape: Shape = [...batchInputShape];
+    for (const l of this.layers) {
+      l.ensureBuilt(shape);
+      shape = l.computeOutputShape(shape);
+    }
+    this.builtInputShape = [...batchInputShape];
+  }
+
+  get built(): boolean {
+    return this.builtInputShape !== null;
+  }
+
+  /** The batch input shape, e.g. [null, 784]; null before the model is built. */
+  get inputShape(): Shape | null {
+    return this.builtInputShape;
+  }
+
+  /** The batch output shape, e.g. [null, 10]. */
+  get outputShape(): Shape {
+    if (this.builtInputShape === null) throw new ValueError(`${this.name}: the model is not built yet (give the first layer an inputShape, or call fit/predict)`);
+    return this.layers.reduce<Shape>((s, l) => l.computeOutputShape(s), this.builtInputShape);
+  }
+
+  get weights(): LayerVariable[] {
+    return this.layers.flatMap((l) => l.weights);
+  }
+
+  get trainableWeights(): LayerVariable[] {
+    return this.layers.flatMap((l) => l.trainableWeights);
+  }
+
+  get nonTrainableWeights(): LayerVariable[] {
+    return this.layers.flatMap((l) => l.nonTrainableWeights);
+  }
+
+  countParams(): number {
+    return this.layers.reduce((n, l) => n + l.countParams(), 0);
+  }
+
+  getWeights(): Tensor[] {
+    return this.layers.flatMap((l) => l.getWeights());
+  }
+
+  setWeights(ws: readonly Tensor[]): void {
+    const need = this.weights.length;
+    if (ws.length !== need) throw new ValueError(`${this.name}.setWeights: expected ${need} tensors, got ${ws.length}`);
+    let k = 0;
+    for (const l of this.layers) {
+      const n = l.weights.length;
+      l.setWeights(ws.slice(k, k + n));
+      k += n;
+    }
+  }
+
+  /**
+   * Runs the layers on x and records gradients (unless inside noGrad). This is the low-level
+   * forward pass; fit/evaluate/predict use it.
+   */
+  apply(x: Tensor, ctx: CallContext = { training: false }): Tensor {
+    if (this.layers.length === 0) throw new ValueError(`${this.name}: the model has no layers`);
+    if (!this.built) this.build([null, ...x.shape.slice(1)]);
+    const want = this.builtInputShape!;
+    if (want.length !== x.rank || want.some((d, i) => i > 0 && d !== null && d !== x.shape[i])) {
+      throw new ShapeError(`${this.name}: input shape ${fmtShape(x.shape)} does not match the model's input ${fmtShape(want.map((d) => d ?? -1))} (batch first; -1 is any)`);
+    }
+    let h = x.dtype === 'float32' ? x : x.cast('float32');
+    this.layers.forEach((l, i) => {
+      const last = i === this.layers.length - 1;
+      h = l.apply(h, { training: ctx.training, logits: last && ctx.logits === true });
+    });
+    return h;
+  }
+
+  compile(args: CompileArgs): void {
+    if (args === null || typeof args !== 'object') throw new ValueError('compile: expected {optimizer, loss, metrics?}');
+    if (args.loss === undefined) throw new ValueError('compile: a loss is required');
+    if (args.optimizer === undefined) throw new ValueError('compile: an optimizer is required');
+    const optimizer = getOptimizer(args.optimizer);
+    const loss = typeof args.loss === 'string' ? getLoss(args.loss) : args.loss;
+    const lossName = typeof args.loss === 'string' ? args.loss : args.loss.name || 'loss';
+    const metrics = (args.metrics ?? []).map((m) => (typeof m === 'string'
+      ? { name: m, fn: getMetric(m, lossName) }
+      : { name: m.name || 'metric', fn: m }));
+    this.compiled = { optimizer, loss, lossName, metrics };
+  }
+
+  get optimizer(): Optimizer {
+    return this.requireCompiled('optimizer').optimizer;
+  }
+
+  /** @internal the resolved compile state, for the training loop. */
+  requireCompiled(op: string): CompiledState {
+    if (this.compiled === null) throw new ValueError(`${this.name}.${op}: call compile({optimizer, loss}) first`);
+    return this.compiled;
+  }
+
+  /**
+   * Whether the loss can be computed from the last layer's logits: softmax + (sparse)
+   * categorical crossentropy, or sigmoid + binary crossentropy. This is what Keras does so
+   * that a saturated softmax never produces log(0).
+   */
+  fusedOutput(): boolean {
+    const c = this.compiled;
+    const last = this.layers[this.layers.length - 1] as Layer & { activationName?: string };
+    if (c === null || last === undefined) return false;
+    if (last.activationName === 'softmax') return c.loss === categoricalCrossentropy || c.loss === sparseCategoricalCrossentropy;
+    if (last.activationName === 'sigmoid') return c.loss === binaryCrossentropy;
+    return false;
+  }
+
+  /**
+   * Trains for a number of epochs; resolves to the History.
+   * @example await model.fit(x, y, {epochs: 10, batchSize: 128, validationSplit: 0.1})
+   */
+  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+    return fitLoop(this, x, y, args);
+  }
+
+  /**
+   * Loss and metrics on (x, y) in batches, with dropout off: [loss, ...metrics].
+   * @example const [loss, acc] = model.evaluate(xTest, yTest)
+   */
+  evaluate(x: Tensor, y: Tensor, args: PredictArgs = {}): number[] {
+    const c = this.requireCompiled('evaluate');
+    checkXY('evaluate', x, y);
+    const batchSize = checkBatchSize('evaluate', args.batchSize ?? 32);
+    const n = x.shape[0];
+    const fused = this.fusedOutput();
+    const totals = new Array<number>(1 + c.metrics.length).fill(0);
+    noGrad(() => {
+      for (let start = 0; start < n; start += batchSize) {
+        const idx = rangeIndices(start, Math.min(n, start + batchSize));
+        const xb = x.gather(idx);
+        const yb = y.gather(idx);
+        const out = this.apply(xb, { training: false, logits: fused });
+        totals[0] += c.loss(yb, out, { fromLogits: fused }).item() * idx.length;
+        c.metrics.forEach((m, k) => { totals[k + 1] += m.fn(yb, out, fused) * idx.length; });
+      }
+      const reg = this.regularizationLoss();
+      if (reg !== null) totals[0] += reg.item() * n;
+    });
+    return totals.map((t) => t / n);
+  }
+
+  /**
+   * The model's outputs for x, computed in batches with dropout off.
+   * @example const probs = model.predict(xTest)     // [n, 10]
+   */
+  predict(x: Tensor, args: PredictArgs = {}): Tensor {
+    if (!(x instanceof Tensor)) throw new ValueError('predict: x must be a Tensor');
+    if (x.rank === 0) throw new ShapeError('predict: x needs a batch dimension, got a scalar');
+    const batchSize = checkBatchSize('predict', args.batchSize ?? 32);
+    const n = x.shape[0];
+    if (n === 0) throw new ShapeError(`predict: x is empty (shape ${fmtShape(x.shape)})`);
+    return noGrad(() => {
+      const parts: Tensor[] = [];
+      for (let start = 0; start < n; start += batchSize) {
+        parts.push(this.apply(x.gather(rangeIndices(start, Math.min(n, start + batchSize))), { training: false }));
+      }
+      return parts.length === 1 ? parts[0] : concat(parts, 0);
+    });
+  }
+
+  /** The summed weight penalties of all layers, or null. */
+  regularizationLoss(): Tensor | null {
+    let total: Tensor | null = null;
+    for (const l of this.layers) {
+      const r = l.regularizationLoss();
+      if (r !== null) total = total === null ? r : total.add(r);
+    }
+    return total;
+  }
+
+  /**
+   * Prints (and returns) the Keras table: layer, output shape, parameter count.
+   * @example model.summary()
+   */
+  summary(lineLength = 65, printFn: (line: string) => void = console.log): string {
+    if (!this.built) throw new ValueError(`${this.name}.summary: the model is not built yet: give the first layer an inputShape, or call fit/predict first`);
+    const cols = [Math.floor(lineLength * 0.45), Math.floor(lineLength * 0.3)];
+    const row = (a: string, b: string, c: string): string => ` ${a.padEnd(cols[0] - 1)}${b.padEnd(cols[1])}${c}`.padEnd(lineLength);
+    const lines: string[] = [];
+    lines.push(`Model: "${this.name}"`);
+    lines.push('_'.repeat(lineLength));
+    lines.push(row('Layer (type)', 'Output Shape', 'Param #'));
+    lines.push('='.repeat(lineLength));
+    let shape: Shape = this.builtInputShape!;
+    this.layers.forEach((l, i) => {
+      shape = l.computeOutputShape(shape);
+      const s = `(${shape.map((d) => (d === null ? 'None' : String(d))).join(', ')}${shape.length === 1 ? ',' : ''})`;
+      lines.push(row(`${l.name} (${l.className})`, s, String(l.countParams())));
+      if (i < this.layers.length - 1) lines.push(' '.repeat(lineLength));
+    });
+    lines.push('='.repeat(lineLength));
+    const total = this.countParams();
+    const trainable = this.trainableWeights.reduce((n, v) => n + v.value.size, 0);
+    lines.push(`Total params: ${total.toLocaleString('en-US')}`);
+    lines.push(`Trainable params: ${trainable.toLocaleString('en-US')}`);
+    lines.push(`Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`);
+    lines.push('_'.repeat(lineLength));
+    const text = lines.map((l) => l.trimEnd()).join('\n');
+    printFn(text);
+    return text;
+  }
+}
+
+/**
+ * A Sequential model from a list of layers.
+ * @example const model = gf.sequential([gf.layers.dense({units: 1, inputShape: [3]})]);
+ */
+export function sequential(layers: Layer[] = [], args: { name?: string } = {}): Sequential {
+  return new Sequential({ name: args.name, layers });
+}
+
+export function rangeIndices(start: number, end: number): Int32Array {
+  const idx = new Int32Array(end - start);
+  for (let i = 0; i < idx.length; i++) idx[i] = start + i;
+  return idx;
+}
+
+export function checkBatchSize(op: string, batchSize: number): number {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`${op}: batchSize must be an integer >= 1, got ${batchSize}`);
+  return batchSize;
+}
+
+export function checkXY(op: string, x: Tensor, y: Tensor): void {
+  if (!(x instanceof Tensor) || !(y instanceof Tensor)) throw new ValueError(`${op}: x and y must be Tensors`);
+  if (x.rank === 0 || y.rank === 0) throw new ShapeError(`${op}: x and y need a batch dimension, got ${fmtShape(x.shape)} and ${fmtShape(y.shape)}`);
+  if (x.shape[0] !== y.shape[0]) {
+    throw new ShapeError(`${op}: x and y have different numbers of samples: x ${fmtShape(x.shape)}, y ${fmtShape(y.shape)}`);
+  }
+  if (x.shape[0] === 0) throw new ShapeError(`${op}: no samples (x has shape ${fmtShape(x.shape)})`);
+}

@@ -1,0 +1,159 @@
+/**
+ * The fit loop: batches, forward, loss (+ regularization), backward, optimizer step, metrics,
+ * validation, callbacks and the progress display.
+ */
+import { Tensor } from '../tensor';
+import { noGrad } from '../autograd';
+import { ShapeError, ValueError, fmtShape } from '../errors';
+import { Rng, rngFor, setSeed } from '../random';
+import type { ParamGrad } from '../optim/optimizer';
+import type { Sequential } from './sequential';
+import { checkBatchSize, checkXY, rangeIndices } from './sequential';
+import { Callback, CallbackHooks, History, Logs, runHook } from './callbacks';
+import { ProgressBar } from './progress';
+
+export interface FitArgs {
+  /** Passes over the data (default 1). */
+  epochs?: number;
+  /** Samples per gradient step (default 32). */
+  batchSize?: number;
+  /** Shuffle the training samples every epoch (default true). */
+  shuffle?: boolean;
+  /** Fraction in (0, 1) of the samples, taken from the end before shuffling, used for validation. */
+  validationSplit?: number;
+  /** [x, y] to validate on after each epoch. */
+  validationData?: [Tensor, Tensor];
+  /** 0 silent, 1 progress bar (default), 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  callbacks?: (Callback | CallbackHooks)[];
+  /** Seeds the global random source first, so shuffles and dropout masks repeat. */
+  seed?: number;
+  /** Epoch to start at (for resuming). */
+  initialEpoch?: number;
+  /** Where the progress display writes (default process.stdout). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+function checkInt(op: string, name: string, v: number, min: number): number {
+  if (!Number.isInteger(v) || v < min) throw new ValueError(`${op}: ${name} must be an integer >= ${min}, got ${v}`);
+  return v;
+}
+
+/** Validation split as Keras does it: the last fraction of the samples, before shuffling. */
+function splitValidation(x: Tensor, y: Tensor, fraction: number): [Tensor, Tensor, Tensor, Tensor] {
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
+    throw new ValueError(`fit: validationSplit must be in (0, 1), got ${fraction}`);
+  }
+  const n = x.shape[0];
+  const nTrain = Math.floor(n * (1 - fraction));
+  if (nTrain < 1 || nTrain >= n) {
+    throw new ValueError(`fit: validationSplit ${fraction} of ${n} samples leaves ${nTrain} for training and ${n - nTrain} for validation; both need at least one`);
+  }
+  const tr = rangeIndices(0, nTrain);
+  const va = rangeIndices(nTrain, n);
+  return [x.gather(tr), y.gather(tr), x.gather(va), y.gather(va)];
+}
+
+export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args: FitArgs): Promise<History> {
+  const c = model.requireCompiled('fit');
+  checkXY('fit', xIn, yIn);
+  const epochs = checkInt('fit', 'epochs', args.epochs ?? 1, 0);
+  const batchSize = checkBatchSize('fit', args.batchSize ?? 32);
+  const initialEpoch = checkInt('fit', 'initialEpoch', args.initialEpoch ?? 0, 0);
+  const verbose = args.verbose ?? 1;
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new ValueError(`fit: verbose must be 0, 1 or 2, got ${String(verbose)}`);
+  if (args.validationSplit !== undefined && args.validationData !== undefined) {
+    throw new ValueError('fit: give validationSplit or validationData, not both');
+  }
+  if (args.seed !== undefined) setSeed(args.seed);
+  const rng: Rng = rngFor();
+
+  let x = xIn;
+  let y = yIn;
+  let val: [Tensor, Tensor] | null = null;
+  if (args.validationSplit !== undefined) {
+    const [xt, yt, xv, yv] = splitValidation(xIn, yIn, args.validationSplit);
+    x = xt;
+    y = yt;
+    val = [xv, yv];
+  } else if (args.validationData !== undefined) {
+    const vd = args.validationData;
+    if (!Array.isArray(vd) || vd.length !== 2) throw new ValueError('fit: validationData must be [x, y]');
+    checkXY('fit (validationData)', vd[0], vd[1]);
+    if (vd[0].rank !== x.rank || vd[0].shape.some((d, i) => i > 0 && d !== x.shape[i])) {
+      throw new ShapeError(`fit: validationData x ${fmtShape(vd[0].shape)} does not match training x ${fmtShape(x.shape)}`);
+    }
+    val = [vd[0], vd[1]];
+  }
+
+  const history = new History();
+  const callbacks: CallbackHooks[] = [history, ...(args.callbacks ?? [])];
+  for (const cb of callbacks) if (cb instanceof Callback) cb.setModel(model);
+  model.stopTraining = false;
+
+  const n = x.shape[0];
+  const steps = Math.ceil(n / batchSize);
+  const fused = model.fusedOutput();
+  const progress = new ProgressBar({ epochs, steps, verbose, stream: args.stream });
+  const order = rangeIndices(0, n);
+
+  await runHook(callbacks, 'onTrainBegin', {});
+  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+    await runHook(callbacks, 'onEpochBegin', epoch, {});
+    progress.epochBegin(epoch);
+    if (args.shuffle ?? true) rng.shuffle(order);
+    const sums = new Array<number>(1 + c.metrics.length).fill(0);
+    let seen = 0;
+    for (let step = 0; step < steps; step++) {
+      const idx = order.subarray(step * batchSize, Math.min(n, (step + 1) * batchSize));
+      await runHook(callbacks, 'onBatchBegin', step, { batch: step, size: idx.length });
+      const xb = x.gather(idx);
+      const yb = y.gather(idx);
+      const batchLogs = trainStep(model, xb, yb, fused);
+      if (!Number.isFinite(batchLogs[0])) {
+        // keep going as Keras does, but a NaN loss is worth knowing about at once
+        if (verbose > 0 && step === 0) console.warn(`fit: loss is ${batchLogs[0]} at epoch ${epoch + 1}, step ${step + 1}`);
+      }
+      batchLogs.forEach((v, k) => { sums[k] += v * idx.length; });
+      seen += idx.length;
+      const running: Logs = { loss: sums[0] / seen };
+      c.metrics.forEach((m, k) => { running[m.name] = sums[k + 1] / seen; });
+      progress.batchEnd(step + 1, running);
+      await runHook(callbacks, 'onBatchEnd', step, { batch: step, size: idx.length, ...running });
+      // yield to the event loop so timers, I/O and the display keep running during long epochs
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const logs: Logs = { loss: sums[0] / seen };
+    c.metrics.forEach((m, k) => { logs[m.name] = sums[k + 1] / seen; });
+    if (val !== null) {
+      const vr = model.evaluate(val[0], val[1], { batchSize });
+      logs.val_loss = vr[0];
+      c.metrics.forEach((m, k) => { logs[`val_${m.name}`] = vr[k + 1]; });
+    }
+    progress.epochEnd(logs);
+    await runHook(callbacks, 'onEpochEnd', epoch, logs);
+  }
+  await runHook(callbacks, 'onTrainEnd', {});
+  return history;
+}
+
+/** One gradient step on a batch; returns [loss, ...metrics] for the batch. */
+function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean): number[] {
+  const c = model.requireCompiled('fit');
+  const out = model.apply(xb, { training: true, logits: fused });
+  let loss = c.loss(yb, out, { fromLogits: fused });
+  if (loss.size !== 1) throw new ShapeError(`fit: the loss must be a scalar, got shape ${fmtShape(loss.shape)}`);
+  const dataLoss = loss.item();
+  const reg = model.regularizationLoss();
+  if (reg !== null) loss = loss.add(reg);
+  const vars = model.trainableWeights;
+  for (const v of vars) v.value.zeroGrad();
+  loss.backward();
+  const pairs: ParamGrad[] = [];
+  for (const v of vars) if (v.value.grad !== null) pairs.push({ param: v.value, grad: v.value.grad });
+  c.optimizer.applyGradients(pairs);
+  for (const v of vars) v.value.zeroGrad();
+  const logs = [reg === null ? dataLoss : loss.item()];
+  noGrad(() => { for (const m of c.metrics) logs.push(m.fn(yb, out, fused)); });
+  return logs;
+}
