@@ -22,7 +22,6 @@ if (!fromSource) {
 
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 const args = [cmakeJs, 'compile', '--CDGRADFORGE_BUILD_TESTS=ON'];
-if (process.env.GRADFORGE_CUDA === '1') args.push('--CDGRADFORGE_CUDA=ON');
 console.log('gradforge: building the native addon from source (cmake-js)');
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 process.exit(r.status === null ? 1 : r.status);

@@ -31,13 +31,10 @@ export interface TrainableModel {
   setWeights(ws: readonly Tensor[]): void;
 }
 
-export abstract class Callback implements CallbackHooks {
-  onTrainBegin?(logs?: Logs): void | Promise<void>;
-  onTrainEnd?(logs?: Logs): void | Promise<void>;
-  onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
-  onEpochEnd?(epoch: number, logs?: Logs): void | Promise<void>;
-  onBatchBegin?(batch: number, logs?: Logs): void | Promise<void>;
-  onBatchEnd?(batch: number, logs?: Logs): void | Promise<void>;
+// the class gets the optional hooks by declaration merging
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-unsafe-declaration-merging
+export interface Callback extends CallbackHooks {}
+export abstract class Callback {
   protected model: TrainableModel | null = null;
   setModel(model: TrainableModel): void {
     this.model = model;
