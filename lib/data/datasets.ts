@@ -1,2 +1,4 @@
-// gf.datasets: the data sets gradforge can load without a network.
+// gf.datasets: the data sets gradforge can load.
 export { mnistDigits } from './mnist';
+export { mnist, fashionMnist, FASHION_MNIST_CLASSES } from './image-datasets';
+export type { ImageDataset, ImageSplit, ImageDatasetOptions } from './image-datasets';
