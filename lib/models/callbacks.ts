@@ -27,6 +27,7 @@ export interface CallbackHooks {
 /** What a callback may touch on the model it watches. */
 export interface TrainableModel {
   stopTraining: boolean;
+  readonly optimizer: { learningRate: number; readonly schedule: unknown };
   getWeights(): Tensor[];
   setWeights(ws: readonly Tensor[]): void;
 }
@@ -148,6 +149,121 @@ export class EarlyStopping extends Callback {
 /** @example gf.callbacks.earlyStopping({patience: 2}) */
 export function earlyStopping(args: EarlyStoppingArgs = {}): EarlyStopping {
   return new EarlyStopping(args);
+}
+
+export interface ReduceLROnPlateauArgs {
+  /** A key of the epoch logs (default 'val_loss'). */
+  monitor?: string;
+  /** New rate = rate * factor (default 0.1; must be < 1). */
+  factor?: number;
+  /** Epochs without improvement before reducing (default 10). */
+  patience?: number;
+  mode?: 'auto' | 'min' | 'max';
+  /** Smaller improvements do not count (default 1e-4). */
+  minDelta?: number;
+  /** Epochs to wait after a reduction before counting again (default 0). */
+  cooldown?: number;
+  /** The rate never goes below this (default 0). */
+  minLr?: number;
+  /** Print a line when the rate changes. */
+  verbose?: 0 | 1;
+}
+
+function checkNonNegativeInt(op: string, name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0) throw new ValueError(`${op}: ${name} must be an integer >= 0, got ${v}`);
+  return v;
+}
+
+/** Lowers the learning rate when the monitored quantity stops improving (Keras' ReduceLROnPlateau). */
+export class ReduceLROnPlateau extends Callback {
+  readonly monitor: string;
+  readonly factor: number;
+  readonly patience: number;
+  readonly mode: 'min' | 'max';
+  readonly minDelta: number;
+  readonly cooldown: number;
+  readonly minLr: number;
+  readonly verbose: 0 | 1;
+  private best = Infinity;
+  private wait = 0;
+  private cooldownCounter = 0;
+
+  constructor(args: ReduceLROnPlateauArgs = {}) {
+    super();
+    this.monitor = args.monitor ?? 'val_loss';
+    this.factor = args.factor ?? 0.1;
+    if (!(this.factor >= 0 && this.factor < 1)) throw new ValueError(`reduceLROnPlateau: factor must be in [0, 1), got ${args.factor}`);
+    this.patience = checkNonNegativeInt('reduceLROnPlateau', 'patience', args.patience ?? 10);
+    this.cooldown = checkNonNegativeInt('reduceLROnPlateau', 'cooldown', args.cooldown ?? 0);
+    this.minDelta = Math.abs(args.minDelta ?? 1e-4);
+    this.minLr = args.minLr ?? 0;
+    if (!(this.minLr >= 0)) throw new ValueError(`reduceLROnPlateau: minLr must be >= 0, got ${args.minLr}`);
+    const mode = args.mode ?? 'auto';
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new ValueError(`reduceLROnPlateau: mode must be 'auto', 'min' or 'max', got '${String(mode)}'`);
+    this.mode = mode === 'auto' ? (/acc|auc|precision|recall/.test(this.monitor) ? 'max' : 'min') : mode;
+    this.verbose = args.verbose ?? 0;
+  }
+
+  override onTrainBegin(): void {
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+    this.wait = 0;
+    this.cooldownCounter = 0;
+    if (this.model?.optimizer.schedule) {
+      throw new ValueError('reduceLROnPlateau: the optimizer follows a learning-rate schedule; use one or the other');
+    }
+  }
+
+  override onEpochEnd(epoch: number, logs: Logs = {}): void {
+    if (this.model === null) return;
+    const opt = this.model.optimizer;
+    const current = logs[this.monitor];
+    logs.learning_rate = opt.learningRate;
+    if (current === undefined) return;
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter--;
+      this.wait = 0;
+    }
+    const better = this.mode === 'min' ? current < this.best - this.minDelta : current > this.best + this.minDelta;
+    if (better) {
+      this.best = current;
+      this.wait = 0;
+    } else if (this.cooldownCounter <= 0 && ++this.wait >= this.patience) {
+      if (opt.learningRate > this.minLr) {
+        const lr = Math.max(opt.learningRate * this.factor, this.minLr);
+        if (this.verbose) console.log(`Epoch ${epoch + 1}: reduceLROnPlateau reducing learning rate to ${lr}`);
+        opt.learningRate = lr;
+        this.cooldownCounter = this.cooldown;
+        this.wait = 0;
+      }
+    }
+  }
+}
+
+/** @example gf.callbacks.reduceLROnPlateau({monitor: 'val_loss', factor: 0.5, patience: 2}) */
+export function reduceLROnPlateau(args: ReduceLROnPlateauArgs = {}): ReduceLROnPlateau {
+  return new ReduceLROnPlateau(args);
+}
+
+/** Sets the learning rate at the start of each epoch from fn(epoch, currentRate) (Keras' LearningRateScheduler). */
+export class LearningRateScheduler extends Callback {
+  constructor(private readonly fn: (epoch: number, lr: number) => number) {
+    super();
+    if (typeof fn !== 'function') throw new ValueError('learningRateScheduler: expected a function (epoch, lr) => lr');
+  }
+
+  override onEpochBegin(epoch: number): void {
+    if (this.model === null) return;
+    const lr = this.fn(epoch, this.model.optimizer.learningRate);
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+      throw new ValueError(`learningRateScheduler: the function returned ${String(lr)} for epoch ${epoch}; need a finite number >= 0`);
+    }
+    this.model.optimizer.learningRate = lr;
+  }
+}
+
+/** @example gf.callbacks.learningRateScheduler((epoch, lr) => (epoch < 10 ? lr : lr * 0.9)) */
+export function learningRateScheduler(fn: (epoch: number, lr: number) => number): LearningRateScheduler {
+  return new LearningRateScheduler(fn);
 }
 
 /** Runs one hook on every callback, in order, awaiting async ones. */

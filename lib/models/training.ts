@@ -30,6 +30,13 @@ export interface FitArgs {
   seed?: number;
   /** Epoch to start at (for resuming). */
   initialEpoch?: number;
+  /**
+   * Weight of each class in the loss, by class index (Keras' class_weight): {0: 1, 1: 5}
+   * makes mistakes on class 1 count five times. Classes left out weigh 1.
+   */
+  classWeight?: Record<number, number> | number[];
+  /** Weight of each training sample in the loss, shape [n] (Keras' sample_weight). */
+  sampleWeight?: Tensor;
   /** Where the progress display writes (default process.stdout). */
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -54,6 +61,52 @@ function splitValidation(x: Tensor, y: Tensor, fraction: number): [Tensor, Tenso
   return [x.gather(tr), y.gather(tr), x.gather(va), y.gather(va)];
 }
 
+/** The class index of each row of y: one-hot rows by argmax, else the (rounded) value. */
+function classIndices(y: Tensor): Int32Array {
+  const n = y.shape[0];
+  const cols = n === 0 ? 0 : y.size / n;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (cols === 1) {
+      out[i] = Math.round(y.data[i]);
+      continue;
+    }
+    let best = 0;
+    for (let j = 1; j < cols; j++) if (y.data[i * cols + j] > y.data[i * cols + best]) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Per-sample loss weights from sampleWeight and classWeight, or null when neither is given. */
+function sampleWeights(x: Tensor, y: Tensor, args: FitArgs): Tensor | null {
+  const n = x.shape[0];
+  if (args.sampleWeight === undefined && args.classWeight === undefined) return null;
+  const w = new Float32Array(n).fill(1);
+  if (args.sampleWeight !== undefined) {
+    const sw = args.sampleWeight;
+    if (!(sw instanceof Tensor) || sw.size !== n || (sw.rank !== 1 && !(sw.rank === 2 && sw.shape[1] === 1))) {
+      throw new ShapeError(`fit: sampleWeight must have shape [${n}] (one weight per sample), got ${sw instanceof Tensor ? fmtShape(sw.shape) : typeof sw}`);
+    }
+    for (let i = 0; i < n; i++) {
+      if (!(sw.data[i] >= 0) || !Number.isFinite(sw.data[i])) throw new ValueError(`fit: sampleWeight[${i}] is ${sw.data[i]}; weights must be finite and >= 0`);
+      w[i] = sw.data[i];
+    }
+  }
+  if (args.classWeight !== undefined) {
+    const cw = args.classWeight;
+    if (cw === null || typeof cw !== 'object') throw new ValueError('fit: classWeight must be an object {classIndex: weight} or an array');
+    for (const [k, v] of Object.entries(cw)) {
+      if (!/^\d+$/.test(k)) throw new ValueError(`fit: classWeight key '${k}' is not a class index`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ValueError(`fit: classWeight[${k}] is ${String(v)}; weights must be finite and >= 0`);
+    }
+    const labels = classIndices(y);
+    const table = cw as Record<number, number | undefined>;
+    for (let i = 0; i < n; i++) w[i] *= table[labels[i]] ?? 1;
+  }
+  return new Tensor(w, [n]);
+}
+
 export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args: FitArgs): Promise<History> {
   const c = model.requireCompiled('fit');
   checkXY('fit', xIn, yIn);
@@ -70,12 +123,14 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
 
   let x = xIn;
   let y = yIn;
+  let weights = sampleWeights(xIn, yIn, args);
   let val: [Tensor, Tensor] | null = null;
   if (args.validationSplit !== undefined) {
     const [xt, yt, xv, yv] = splitValidation(xIn, yIn, args.validationSplit);
     x = xt;
     y = yt;
     val = [xv, yv];
+    if (weights !== null) weights = weights.slice([0], [xt.shape[0]]);
   } else if (args.validationData !== undefined) {
     const vd = args.validationData;
     if (!Array.isArray(vd) || vd.length !== 2) throw new ValueError('fit: validationData must be [x, y]');
@@ -109,7 +164,7 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
       await runHook(callbacks, 'onBatchBegin', step, { batch: step, size: idx.length });
       const xb = x.gather(idx);
       const yb = y.gather(idx);
-      const batchLogs = trainStep(model, xb, yb, fused);
+      const batchLogs = trainStep(model, xb, yb, fused, weights === null ? undefined : weights.gather(idx));
       if (!Number.isFinite(batchLogs[0])) {
         // keep going as Keras does, but a NaN loss is worth knowing about at once
         if (verbose > 0 && step === 0) console.warn(`fit: loss is ${batchLogs[0]} at epoch ${epoch + 1}, step ${step + 1}`);
@@ -138,10 +193,10 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
 }
 
 /** One gradient step on a batch; returns [loss, ...metrics] for the batch. */
-function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean): number[] {
+function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean, sampleWeight?: Tensor): number[] {
   const c = model.requireCompiled('fit');
   const out = model.apply(xb, { training: true, logits: fused });
-  let loss = c.loss(yb, out, { fromLogits: fused });
+  let loss = c.loss(yb, out, { fromLogits: fused, sampleWeight });
   if (loss.size !== 1) throw new ShapeError(`fit: the loss must be a scalar, got shape ${fmtShape(loss.shape)}`);
   const dataLoss = loss.item();
   const reg = model.regularizationLoss();

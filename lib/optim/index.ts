@@ -14,6 +14,8 @@ import { RMSprop, rmsprop } from './rmsprop';
 import { Adagrad, adagrad } from './adagrad';
 
 export { Optimizer } from './optimizer';
+export * as schedules from './schedules';
+export type { LearningRateSchedule } from './schedules';
 export type { OptimizerArgs, OptimizerState, ParamGrad } from './optimizer';
 export { SlotOptimizer } from './slots';
 export type { MaybeParamGrad } from './slots';

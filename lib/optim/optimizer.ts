@@ -8,9 +8,11 @@
  * opt.applyGradients([{param: w, grad: w.grad!}]);
  */
 import { Tensor } from '../tensor';
+import { LearningRateSchedule, isSchedule } from './schedules';
 
 export interface OptimizerArgs {
-  learningRate?: number;
+  /** A number, or a schedule evaluated at every step (gf.optimizers.schedules). */
+  learningRate?: number | LearningRateSchedule;
   /** Clip each gradient to this L2 norm. */
   clipnorm?: number;
   /** Clip the global L2 norm of all gradients together. */
@@ -38,7 +40,10 @@ export interface OptimizerState {
 
 export abstract class Optimizer {
   abstract readonly className: string;
+  /** The learning rate of the next step (a schedule sets it before each step). */
   learningRate: number;
+  /** The schedule the learning rate follows, if one was given. */
+  readonly schedule: LearningRateSchedule | null;
   /** Number of applyGradients calls so far (Keras' `iterations`). */
   iterations = 0;
   abstract applyGradients(pairs: readonly ParamGrad[]): void;
@@ -48,7 +53,8 @@ export abstract class Optimizer {
   /** Restores a state that getState returned for the same parameters in the same order. */
   abstract setState(state: OptimizerState, params: readonly Tensor[]): void;
 
-  protected constructor(learningRate: number) {
-    this.learningRate = learningRate;
+  protected constructor(learningRate: number | LearningRateSchedule) {
+    this.schedule = isSchedule(learningRate) ? learningRate : null;
+    this.learningRate = isSchedule(learningRate) ? learningRate.at(0) : learningRate;
   }
 }

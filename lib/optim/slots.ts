@@ -104,6 +104,7 @@ export abstract class SlotOptimizer extends Optimizer {
    * @example opt.applyGradients([{param: w, grad: w.grad}])
    */
   applyGradients(pairs: readonly (ParamGrad | MaybeParamGrad)[]): void {
+    if (this.schedule !== null) this.learningRate = this.schedule.at(this.iterations);
     checkHyper(this.label, 'learningRate', this.learningRate, 0, Infinity);
     if (!Array.isArray(pairs)) throw new ValueError(`${this.label}.applyGradients: expected an array of {param, grad}`);
     const live: { param: Tensor; grad: FloatArray }[] = [];
@@ -214,7 +215,8 @@ export abstract class SlotOptimizer extends Optimizer {
   protected baseConfig(name: string): Record<string, unknown> {
     return {
       name,
-      learning_rate: this.learningRate,
+      learning_rate: this.schedule === null ? this.learningRate
+        : { class_name: this.schedule.className, config: this.schedule.getConfig() },
       weight_decay: null,
       clipnorm: this.clipnorm ?? null,
       global_clipnorm: this.globalClipnorm ?? null,
