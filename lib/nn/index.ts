@@ -9,6 +9,7 @@ import { dense } from './dense';
 import { activation } from './activation';
 import { dropout } from './dropout';
 import { flatten } from './flatten';
+import { randomFlip, randomTranslation } from './augmentation';
 
 export { Layer, LayerVariable, uniqueLayerName } from './layer';
 export type { Shape, CallContext, LayerArgs, Initializer, Regularizer } from './layer';
@@ -19,10 +20,12 @@ export type { ActivationArgs } from './activation';
 export { Dropout, dropout } from './dropout';
 export type { DropoutArgs } from './dropout';
 export { Flatten, flatten } from './flatten';
+export { RandomFlip, randomFlip, RandomTranslation, randomTranslation } from './augmentation';
+export type { RandomFlipArgs, RandomTranslationArgs, FlipMode, FillMode } from './augmentation';
 
 export * as initializers from './initializers';
 export * as regularizers from './regularizers';
 export * as activations from './activations';
 
 /** Layer factories, shaped like tfjs' `tf.layers`. */
-export const layers = { dense, activation, dropout, flatten };
+export const layers = { dense, activation, dropout, flatten, randomFlip, randomTranslation };

@@ -17,3 +17,5 @@ export type { ActivationArgs } from './activation';
 export { Dropout, dropout } from './dropout';
 export type { DropoutArgs } from './dropout';
 export { Flatten, flatten } from './flatten';
+export { RandomFlip, randomFlip, RandomTranslation, randomTranslation } from './augmentation';
+export type { RandomFlipArgs, RandomTranslationArgs, FlipMode, FillMode } from './augmentation';
