@@ -10,6 +10,7 @@ import { activation } from './activation';
 import { dropout } from './dropout';
 import { flatten } from './flatten';
 import { randomFlip, randomTranslation } from './augmentation';
+import { reshape, zeroPadding2d } from './reshape';
 
 export { Layer, LayerVariable, uniqueLayerName } from './layer';
 export type { Shape, CallContext, LayerArgs, Initializer, Regularizer } from './layer';
@@ -20,6 +21,8 @@ export type { ActivationArgs } from './activation';
 export { Dropout, dropout } from './dropout';
 export type { DropoutArgs } from './dropout';
 export { Flatten, flatten } from './flatten';
+export { Reshape, reshape, ZeroPadding2D, zeroPadding2d } from './reshape';
+export type { ReshapeArgs, ZeroPadding2DArgs } from './reshape';
 export { RandomFlip, randomFlip, RandomTranslation, randomTranslation } from './augmentation';
 export type { RandomFlipArgs, RandomTranslationArgs, FlipMode, FillMode } from './augmentation';
 
@@ -28,4 +31,4 @@ export * as regularizers from './regularizers';
 export * as activations from './activations';
 
 /** Layer factories, shaped like tfjs' `tf.layers`. */
-export const layers = { dense, activation, dropout, flatten, randomFlip, randomTranslation };
+export const layers = { dense, activation, dropout, flatten, reshape, zeroPadding2d, randomFlip, randomTranslation };

@@ -17,5 +17,7 @@ export type { ActivationArgs } from './activation';
 export { Dropout, dropout } from './dropout';
 export type { DropoutArgs } from './dropout';
 export { Flatten, flatten } from './flatten';
+export { Reshape, reshape, ZeroPadding2D, zeroPadding2d } from './reshape';
+export type { ReshapeArgs, ZeroPadding2DArgs } from './reshape';
 export { RandomFlip, randomFlip, RandomTranslation, randomTranslation } from './augmentation';
 export type { RandomFlipArgs, RandomTranslationArgs, FlipMode, FillMode } from './augmentation';

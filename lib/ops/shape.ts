@@ -117,10 +117,24 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
 
 /** gy placed at `begin` in zeros of `shape` (the gradient of slice), differentiable. */
 function padInto(gy: Tensor, shape: readonly number[], begin: readonly number[]): Tensor {
-  const out = allocate(gy.dtype, shapeSize(shape));
-  copyBox(gy.data, gy.shape, gy.shape.map(() => 0), out, shape, begin, gy.shape);
+  return pad(gy, shape.map((d, i) => [begin[i], d - begin[i] - gy.shape[i]] as [number, number]));
+}
+
+/**
+ * Pads with a constant: paddings[i] = [before, after] for axis i.
+ * @example gf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])   // one pixel of zeros around NHWC images
+ */
+export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], value = 0): Tensor {
+  if (paddings.length !== x.rank || paddings.some((p) => !Array.isArray(p) || p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0))) {
+    throw new ShapeError(`pad: paddings ${JSON.stringify(paddings)} must be ${x.rank} pairs [before, after] of integers >= 0 for shape ${fmtShape(x.shape)}`);
+  }
+  const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
+  const begin = paddings.map((p) => p[0]);
+  const out = allocate(x.dtype, shapeSize(shape));
+  if (value !== 0) out.fill(value);
+  copyBox(x.data, x.shape, x.shape.map(() => 0), out, shape, begin, x.shape);
   const y = new Tensor(out, shape);
-  return record('pad', [gy], y, (g) => [slice(g, begin, gy.shape)]);
+  return record('pad', [x], y, (gy) => [slice(gy, begin, x.shape)]);
 }
 
 /**
