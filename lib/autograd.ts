@@ -91,9 +91,11 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions = 
       grads.delete(t); // free it as soon as it is used
       const node = t.gradFn;
       if (node === null) {
-        // a leaf: accumulate into .grad (detached unless the caller wants a graph)
-        const g = opts.createGraph ? gy : gy.detach();
-        t.grad = t.grad === null ? g : t.grad.add(g);
+        // a leaf: accumulate into .grad. A gradient passed through unchanged (by add or reshape)
+        // may share storage with another leaf's, so a first gradient is copied unless the
+        // caller wants a graph.
+        if (t.grad !== null) t.grad = t.grad.add(opts.createGraph ? gy : gy.detach());
+        else t.grad = opts.createGraph ? gy : gy.clone();
         continue;
       }
       const gxs = node.backward(gy);

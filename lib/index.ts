@@ -17,7 +17,7 @@ export {
 export { sum, mean, max, min, argmax, argmin } from './ops/reduce';
 export { softmax, logSoftmax } from './ops/softmax';
 export { matmul } from './ops/matmul';
-export { reshape, transpose, slice, pad, concat, stack, gatherRows, expandDims, squeeze, broadcastTo } from './ops/shape';
+export { reshape, transpose, slice, pad, concat, stack, gatherRows, gatherRows as gather, sliceRows, expandDims, squeeze, broadcastTo } from './ops/shape';
 
 export * as layers from './nn/layers';
 export { Layer, LayerVariable } from './nn/layer';

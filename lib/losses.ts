@@ -227,7 +227,8 @@ export function resolveLossName(loss: string | LossFn): LossName | undefined {
     return (Object.keys(LOSSES) as LossName[]).find((k) => LOSSES[k] === loss);
   }
   if (typeof loss !== 'string') return undefined;
-  return ALIASES[loss.replace(/_/g, '').toLowerCase()];
+  const key = loss.replace(/_/g, '').toLowerCase();
+  return Object.hasOwn(ALIASES, key) ? ALIASES[key] : undefined;
 }
 
 /**

@@ -164,8 +164,10 @@ export const metricNames: readonly string[] = [
 ];
 
 /**
- * A metric by name. 'accuracy'/'acc' resolve as Keras does: by the loss (binary, categorical
- * or sparse cross-entropy), else by the shapes at call time. 'mse'/'mae' apply the loss's
+ * A metric by name. 'accuracy'/'acc' resolve by the loss as TensorFlow.js and Keras 2 do
+ * (binary, categorical or sparse cross-entropy), else by the shapes at call time. (Keras 3
+ * decides by the output shape alone, so a binaryCrossentropy model with 5 outputs gets
+ * categorical accuracy there and binary accuracy here.) 'mse'/'mae' apply the loss's
  * fused activation to logits. A cross-entropy name gives that loss's value as a number.
  * @example getMetric('accuracy', 'categoricalCrossentropy') === categoricalAccuracy
  */

@@ -210,7 +210,7 @@ function checkShape(op: string, shape: readonly number[]): void {
   }
 }
 
-function checkDType(op: string, dtype: string): asserts dtype is DType {
+export function checkDType(op: string, dtype: string): asserts dtype is DType {
   if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32') {
     throw new DTypeError(`${op}: unknown dtype '${dtype}' (use float32, float64 or int32)`);
   }
@@ -289,6 +289,7 @@ export function tensor(values: NestedArray | TypedArray | readonly number[], sha
 
 /** A one-element tensor of shape []. */
 export function scalar(value: number, dtype: DType = 'float32'): Tensor {
+  checkDType('scalar', dtype);
   const data = allocate(dtype, 1);
   data[0] = value;
   return new Tensor(data, []);
@@ -393,6 +394,7 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
     stop = start;
     start = 0;
   }
+  checkDType('arange', dtype);
   if (step === 0 || !Number.isFinite(step)) throw new ValueError(`arange: step must be finite and non-zero, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = allocate(dtype, n);

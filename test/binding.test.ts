@@ -119,6 +119,14 @@ describe('smoke: each function computes a small known result', () => {
     b.setGemmKernel('auto');
   });
 
+  test('fmaPeak: a positive GFLOP/s for the baseline and for every SIMD kernel this CPU runs', () => {
+    expect(b.fmaPeak('sse2', 1, 0.01)).toBeGreaterThan(0);
+    for (const kernel of b.backendInfo().availableGemmKernels) {
+      if (kernel === 'ref') continue;
+      expect(b.fmaPeak(kernel, 1, 0.01)).toBeGreaterThan(0);
+    }
+  });
+
   test('unary and unaryBackward', () => {
     const x = new Float32Array([-2, -0.5, 0, 1.5]);
     const out = new Float32Array(4);
@@ -268,6 +276,14 @@ describe('bad input throws and never crashes', () => {
   const f64 = (n: number) => new Float64Array(n);
   // Calls with deliberately wrong argument types go through an untyped view of the addon.
   const raw = addon as Record<string, (...args: unknown[]) => unknown>;
+
+  test('fmaPeak argument checks', () => {
+    expect(() => raw.fmaPeak('avx2', 1)).toThrow('fmaPeak: expects 3 arguments, got 2');
+    expect(() => b.fmaPeak('neon', 1, 0.01)).toThrow("fmaPeak: isa must be 'avx512', 'avx2' or 'sse2', got 'neon'");
+    expectError(() => b.fmaPeak('sse2', 0, 0.01), 'RangeError', 'threads must be in [1, 256]');
+    expectError(() => b.fmaPeak('sse2', 1, 11), 'RangeError', 'seconds must be in (0, 10]');
+    expectError(() => raw.fmaPeak(1, 1, 0.01), 'TypeError');
+  });
 
   test('gemm argument checks', () => {
     expect(() => b.gemm(false, false, 10, 10, 20, 1, f32(100), 20, f32(200), 10, 0, f32(100), 10))

@@ -126,10 +126,20 @@ export function trainTestSplit(x: Tensor, y: Tensor, opts: TrainTestSplitOptions
   let trainIdx: number[];
   if (opts.stratify !== undefined) {
     const s = opts.stratify;
-    if (s.shape[0] !== n) throw new ShapeError(`trainTestSplit: stratify ${fmtShape(s.shape)} must have ${n} rows`);
+    if (!(s instanceof Tensor) || s.rank === 0 || s.shape[0] !== n || s.rank > 2) {
+      throw new ShapeError(`trainTestSplit: stratify must be labels [${n}] or one-hot rows [${n}, classes], got ${s instanceof Tensor ? fmtShape(s.shape) : String(s)}`);
+    }
+    // one-hot rows stratify by their argmax, like class indices
+    const cols = s.rank === 2 ? s.shape[1] : 1;
+    const classOf = (i: number): number => {
+      if (cols === 1) return s.data[i];
+      let best = 0;
+      for (let j = 1; j < cols; j++) if (s.data[i * cols + j] > s.data[i * cols + best]) best = j;
+      return best;
+    };
     const byClass = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
-      const k = s.data[i];
+      const k = classOf(i);
       if (!byClass.has(k)) byClass.set(k, []);
       byClass.get(k)!.push(i);
     }

@@ -18,7 +18,9 @@ import { Layer, Shape, CallContext, LayerVariable, uniqueLayerName } from '../nn
 import { getLoss, LossFn, categoricalCrossentropy, sparseCategoricalCrossentropy, binaryCrossentropy } from '../losses';
 import { getMetric, MetricFn } from '../metrics';
 import { getOptimizer, Optimizer } from '../optim';
-import { concat } from '../ops/shape';
+import { concat, sliceRows } from '../ops/shape';
+import { softmax } from '../ops/softmax';
+import { sigmoid } from '../ops/elementwise';
 import { History } from './callbacks';
 import { fitLoop, FitArgs } from './training';
 
@@ -28,7 +30,7 @@ export interface CompileArgs {
   /** A loss name ('categoricalCrossentropy', 'mse', ...) or a loss function. */
   loss: string | LossFn;
   /** Metric names ('accuracy', 'mse', 'mae') or functions. */
-  metrics?: (string | MetricFn)[];
+  metrics?: string | MetricFn | (string | MetricFn)[];
 }
 
 export interface SequentialArgs {
@@ -58,11 +60,14 @@ export class Sequential {
 
   constructor(args: SequentialArgs = {}) {
     this.name = args.name ?? uniqueLayerName('Sequential');
-    for (const l of args.layers ?? []) this.add(l);
+    const layers = args.layers ?? [];
+    if (!Array.isArray(layers)) throw new ValueError(`${this.name}: layers must be an array, got ${String(layers)}`);
+    for (const l of layers) this.add(l);
   }
 
   /** Appends a layer (builds it when the input shape is known). */
   add(layer: Layer): void {
+    if (!(layer instanceof Layer)) throw new ValueError(`${this.name}.add: expected a layer, got ${String(layer)}`);
     if (this.layers.length > 0 && layer.batchInputShape !== undefined) {
       throw new ValueError(`${this.name}.add: only the first layer takes inputShape (layer ${layer.name} has one)`);
     }
@@ -119,6 +124,7 @@ export class Sequential {
 
   setWeights(ws: readonly Tensor[]): void {
     const need = this.weights.length;
+    if (!Array.isArray(ws)) throw new ValueError(`${this.name}.setWeights: expected an array of ${need} Tensors`);
     if (ws.length !== need) throw new ValueError(`${this.name}.setWeights: expected ${need} tensors, got ${ws.length}`);
     let k = 0;
     for (const l of this.layers) {
@@ -154,9 +160,14 @@ export class Sequential {
     const optimizer = getOptimizer(args.optimizer);
     const loss = typeof args.loss === 'string' ? getLoss(args.loss) : args.loss;
     const lossName = typeof args.loss === 'string' ? args.loss : args.loss.name || 'loss';
-    const metrics = (args.metrics ?? []).map((m) => (typeof m === 'string'
-      ? { name: m, fn: getMetric(m, lossName) }
-      : { name: m.name || 'metric', fn: m }));
+    const given = args.metrics === undefined ? [] : Array.isArray(args.metrics) ? args.metrics : [args.metrics];
+    const metrics = given.map((m) => {
+      if (typeof m === 'string') return { name: m, fn: getMetric(m, lossName) };
+      if (typeof m !== 'function') throw new ValueError(`compile: a metric must be a name or a function, got ${String(m)}`);
+      // a user's metric sees probabilities, as in Keras, even when the loss works on logits
+      const fn: MetricFn = (yTrue, yPred, fromLogits) => m(yTrue, fromLogits ? this.activateLogits(yPred) : yPred, false);
+      return { name: m.name || 'metric', fn };
+    });
     this.compiled = { optimizer, loss, lossName, metrics };
   }
 
@@ -184,6 +195,12 @@ export class Sequential {
     return false;
   }
 
+  /** The last layer's activation applied to logits (for outputs produced with ctx.logits). */
+  private activateLogits(logits: Tensor): Tensor {
+    const last = this.layers[this.layers.length - 1] as Layer & { activationName?: string };
+    return last.activationName === 'sigmoid' ? sigmoid(logits) : softmax(logits);
+  }
+
   /**
    * Trains for a number of epochs; resolves to the History.
    * @example await model.fit(x, y, {epochs: 10, batchSize: 128, validationSplit: 0.1})
@@ -205,12 +222,12 @@ export class Sequential {
     const totals = new Array<number>(1 + c.metrics.length).fill(0);
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
-        const idx = rangeIndices(start, Math.min(n, start + batchSize));
-        const xb = x.gather(idx);
-        const yb = y.gather(idx);
+        const end = Math.min(n, start + batchSize);
+        const xb = sliceRows(x, start, end);
+        const yb = sliceRows(y, start, end);
         const out = this.apply(xb, { training: false, logits: fused });
-        totals[0] += c.loss(yb, out, { fromLogits: fused }).item() * idx.length;
-        c.metrics.forEach((m, k) => { totals[k + 1] += m.fn(yb, out, fused) * idx.length; });
+        totals[0] += c.loss(yb, out, { fromLogits: fused }).item() * (end - start);
+        c.metrics.forEach((m, k) => { totals[k + 1] += m.fn(yb, out, fused) * (end - start); });
       }
       const reg = this.regularizationLoss();
       if (reg !== null) totals[0] += reg.item() * n;
@@ -231,7 +248,7 @@ export class Sequential {
     return noGrad(() => {
       const parts: Tensor[] = [];
       for (let start = 0; start < n; start += batchSize) {
-        parts.push(this.apply(x.gather(rangeIndices(start, Math.min(n, start + batchSize))), { training: false }));
+        parts.push(this.apply(sliceRows(x, start, Math.min(n, start + batchSize)), { training: false }));
       }
       return parts.length === 1 ? parts[0] : concat(parts, 0);
     });
@@ -284,8 +301,10 @@ export class Sequential {
  * A Sequential model from a list of layers.
  * @example const model = gf.sequential([gf.layers.dense({units: 1, inputShape: [3]})]);
  */
-export function sequential(layers: Layer[] = [], args: { name?: string } = {}): Sequential {
-  return new Sequential({ name: args.name, layers });
+export function sequential(layers: Layer[] | SequentialArgs = [], args: { name?: string } = {}): Sequential {
+  if (Array.isArray(layers)) return new Sequential({ name: args.name, layers });
+  if (layers !== null && typeof layers === 'object') return new Sequential({ name: layers.name ?? args.name, layers: layers.layers });
+  throw new ValueError(`sequential: expected an array of layers or {layers, name}, got ${String(layers)}`);
 }
 
 export function rangeIndices(start: number, end: number): Int32Array {

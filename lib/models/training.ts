@@ -11,6 +11,7 @@ import type { Sequential } from './sequential';
 import { checkBatchSize, checkXY, rangeIndices } from './sequential';
 import { Callback, CallbackHooks, History, Logs, runHook } from './callbacks';
 import { ProgressBar } from './progress';
+import { sliceRows } from '../ops/shape';
 
 export interface FitArgs {
   /** Passes over the data (default 1). */
@@ -25,7 +26,7 @@ export interface FitArgs {
   validationData?: [Tensor, Tensor];
   /** 0 silent, 1 progress bar (default), 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
-  callbacks?: (Callback | CallbackHooks)[];
+  callbacks?: Callback | CallbackHooks | (Callback | CallbackHooks)[];
   /** Seeds the global random source first, so shuffles and dropout masks repeat. */
   seed?: number;
   /** Epoch to start at (for resuming). */
@@ -56,9 +57,7 @@ function splitValidation(x: Tensor, y: Tensor, fraction: number): [Tensor, Tenso
   if (nTrain < 1 || nTrain >= n) {
     throw new ValueError(`fit: validationSplit ${fraction} of ${n} samples leaves ${nTrain} for training and ${n - nTrain} for validation; both need at least one`);
   }
-  const tr = rangeIndices(0, nTrain);
-  const va = rangeIndices(nTrain, n);
-  return [x.gather(tr), y.gather(tr), x.gather(va), y.gather(va)];
+  return [sliceRows(x, 0, nTrain), sliceRows(y, 0, nTrain), sliceRows(x, nTrain, n), sliceRows(y, nTrain, n)];
 }
 
 /** The class index of each row of y: one-hot rows by argmax, else the (rounded) value. */
@@ -142,7 +141,11 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
   }
 
   const history = new History();
-  const callbacks: CallbackHooks[] = [history, ...(args.callbacks ?? [])];
+  const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
+  for (const cb of given) {
+    if (cb === null || typeof cb !== 'object') throw new ValueError(`fit: a callback must be an object with hooks such as onEpochEnd, got ${String(cb)}`);
+  }
+  const callbacks: CallbackHooks[] = [history, ...given];
   for (const cb of callbacks) if (cb instanceof Callback) cb.setModel(model);
   model.stopTraining = false;
 
@@ -202,12 +205,13 @@ function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean, sa
   const reg = model.regularizationLoss();
   if (reg !== null) loss = loss.add(reg);
   const vars = model.trainableWeights;
-  for (const v of vars) v.value.zeroGrad();
+  const all = model.weights;
+  for (const v of all) v.value.zeroGrad();
   loss.backward();
   const pairs: ParamGrad[] = [];
   for (const v of vars) if (v.value.grad !== null) pairs.push({ param: v.value, grad: v.value.grad });
   c.optimizer.applyGradients(pairs);
-  for (const v of vars) v.value.zeroGrad();
+  for (const v of all) v.value.zeroGrad();
   const logs = [reg === null ? dataLoss : loss.item()];
   noGrad(() => { for (const m of c.metrics) logs.push(m.fn(yb, out, fused)); });
   return logs;

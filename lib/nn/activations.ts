@@ -87,7 +87,7 @@ export function canonicalActivationName(name: string | null | undefined): string
   if (name === undefined || name === null || name === '') return 'linear';
   if (typeof name !== 'string') throw new ValueError(`activation: expected a name, got ${String(name)}`);
   const snake = toSnake(name);
-  if (!(snake in ACTIVATIONS)) {
+  if (!Object.hasOwn(ACTIVATIONS, snake)) {
     throw new ValueError(`unknown activation '${name}'; known: ${activationNames.join(', ')} (camelCase also accepted)`);
   }
   return snake;

@@ -46,9 +46,22 @@ export interface Initializer {
 
 /** A named weight of a layer. `value` is a leaf tensor the optimizer updates in place. */
 export class LayerVariable {
-  constructor(readonly name: string, public value: Tensor, public trainable: boolean,
+  private trainableValue: boolean;
+
+  constructor(readonly name: string, public value: Tensor, trainable: boolean,
               readonly regularizer: Regularizer | null = null) {
+    this.trainableValue = trainable;
     value.setRequiresGrad(trainable);
+  }
+
+  /** Whether fit updates this weight; a frozen weight gets no gradient computed at all. */
+  get trainable(): boolean {
+    return this.trainableValue;
+  }
+
+  set trainable(on: boolean) {
+    this.trainableValue = on;
+    this.value.requiresGrad = on;
   }
 
   get shape(): readonly number[] {
@@ -89,7 +102,7 @@ export function uniqueLayerName(className: string): string {
 export abstract class Layer {
   abstract readonly className: string;
   private nameValue: string | undefined;
-  trainable: boolean;
+  private trainableValue = true;
   built = false;
   /** The batch input shape given on construction (first layer of a Sequential). */
   readonly batchInputShape: Shape | undefined;
@@ -99,8 +112,32 @@ export abstract class Layer {
   constructor(args: LayerArgs = {}) {
     this.nameValue = args.name;
     this.trainable = args.trainable ?? true;
-    if (args.batchInputShape !== undefined) this.batchInputShape = [...args.batchInputShape];
-    else if (args.inputShape !== undefined) this.batchInputShape = [null, ...args.inputShape];
+    const checkDims = (dims: unknown, what: string): void => {
+      if (!Array.isArray(dims) || dims.some((d) => d !== null && (!Number.isInteger(d) || d < 1))) {
+        throw new ValueError(`${args.name ?? 'layer'}: ${what} must be an array of positive integers${what === 'batchInputShape' ? ' (or null)' : ''}, got ${JSON.stringify(dims)}`);
+      }
+    };
+    if (args.batchInputShape !== undefined) {
+      checkDims(args.batchInputShape, 'batchInputShape');
+      this.batchInputShape = [...args.batchInputShape];
+    } else if (args.inputShape !== undefined) {
+      checkDims(args.inputShape, 'inputShape');
+      if (args.inputShape.some((d) => d === null)) throw new ValueError(`${args.name ?? 'layer'}: inputShape entries must be positive integers, got ${JSON.stringify(args.inputShape)}`);
+      this.batchInputShape = [null, ...args.inputShape];
+    }
+  }
+
+  /**
+   * Whether fit updates this layer's weights. Freezing a layer also stops autograd from
+   * computing its weight gradients (they would be thrown away).
+   */
+  get trainable(): boolean {
+    return this.trainableValue;
+  }
+
+  set trainable(on: boolean) {
+    this.trainableValue = on;
+    for (const v of this.variables) v.value.requiresGrad = on && v.trainable;
   }
 
   get name(): string {
@@ -155,6 +192,7 @@ export abstract class Layer {
       throw new ShapeError(`${this.name}/${name}: initializer ${init.className} made ${fmtShape(value.shape)}, not ${fmtShape(shape)}`);
     }
     const v = new LayerVariable(`${this.name}/${name}`, value, trainable, regularizer);
+    v.value.requiresGrad = trainable && this.trainable;
     this.variables.push(v);
     return v;
   }
@@ -192,6 +230,9 @@ export abstract class Layer {
   }
 
   setWeights(ws: readonly Tensor[]): void {
+    if (!Array.isArray(ws) || ws.some((w) => !(w instanceof Tensor))) {
+      throw new ValueError(`${this.name}.setWeights: expected an array of ${this.variables.length} Tensors`);
+    }
     if (ws.length !== this.variables.length) {
       throw new ValueError(`${this.name}.setWeights: expected ${this.variables.length} tensors, got ${ws.length}`);
     }

@@ -86,7 +86,7 @@ export const l1l2 = (args: { l1?: number; l2?: number } = {}): L1L2 => new L1L2(
 export const regularizerNames: readonly string[] = ['l1', 'l2', 'l1_l2', 'l1l2'];
 
 /**
- * A regularizer from a name ('l1', 'l2', 'l1_l2'/'l1l2', with Keras defaults), a Keras config
+ * A regularizer from a name ('l1', 'l2', 'l1_l2'/'l1l2', with the TensorFlow.js defaults of 0.01: Keras 3's L1L2 class defaults to 0), a Keras config
  * `{class_name, config}`, or a Regularizer (returned as is); null for undefined/null.
  * @example getRegularizer('l2')?.apply(w)
  */

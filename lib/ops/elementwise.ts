@@ -10,10 +10,13 @@
  */
 import { kernels, UnaryOp, BinaryOp } from '../backend';
 import { record, isGradEnabled } from '../autograd';
-import { DTypeError, ShapeError, fmtShape } from '../errors';
-import { Tensor, TensorLike, DType, FloatArray, allocate, scalar, shapeSize } from '../tensor';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
+import { Tensor, TensorLike, DType, FloatArray, allocate, scalar, shapeSize, checkDType } from '../tensor';
 import { sum } from './reduce';
 import { reshape } from './shape';
+
+/** The native kernels index at most this many dimensions. */
+export const MAX_RANK = 8;
 
 const SELU_SCALE = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
@@ -138,7 +141,7 @@ export const powScalar = (x: Tensor, p: number): Tensor => unary('powScalar', x,
 /** Limits values to [min, max]; the gradient passes where min <= x <= max. */
 export function clip(x: Tensor, min: number, max: number): Tensor {
   if (Number.isNaN(min) || Number.isNaN(max) || min > max) {
-    throw new ShapeError(`clip: need min <= max, got min=${min}, max=${max}`);
+    throw new ValueError(`clip: need min <= max, got min=${min}, max=${max}`);
   }
   return unary('clip', x, min, max);
 }
@@ -154,6 +157,7 @@ function binary(op: BinaryOp, aIn: TensorLike, bIn: TensorLike): { a: Tensor; b:
     throw new DTypeError(`${op}: dtypes differ: ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   }
   const shape = broadcastShapes(op, a.shape, b.shape);
+  if (shape.length > MAX_RANK) throw new ShapeError(`${op}: rank ${shape.length} of ${fmtShape(a.shape)} (op) ${fmtShape(b.shape)} is above the supported ${MAX_RANK}`);
   const out = allocate(a.dtype, shapeSize(shape)) as FloatArray;
   kernels.binary(op, ad, a.shape as number[], bd, b.shape as number[], out, shape);
   return { a, b, y: new Tensor(out, shape) };
@@ -226,6 +230,7 @@ export const equal = (a: TensorLike, b: TensorLike): Tensor => binary('equal', a
 
 /** Converts dtype; differentiable between float dtypes. */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  checkDType('cast', dtype);
   if (dtype === x.dtype) return x;
   const out = allocate(dtype, x.size);
   if (dtype === 'int32') {

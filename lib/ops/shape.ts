@@ -10,9 +10,9 @@
  */
 import { kernels } from '../backend';
 import { record } from '../autograd';
-import { ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, TypedArray, FloatArray, allocate, shapeSize, zerosLike, full } from '../tensor';
-import { sumToShape, broadcastShapes } from './elementwise';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
+import { Tensor, TypedArray, FloatArray, allocate, shapeSize, full } from '../tensor';
+import { sumToShape, broadcastShapes, requireFloat, MAX_RANK } from './elementwise';
 
 /** Same data, new shape; one dimension may be -1 (inferred). Shares storage. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -44,6 +44,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
     throw new ShapeError(`transpose: perm ${fmtShape(p)} is not a permutation of the ${x.rank} axes of ${fmtShape(x.shape)}`);
   }
   if (p.every((v, i) => v === i)) return x;
+  if (x.rank > MAX_RANK) throw new ShapeError(`transpose: rank ${x.rank} of ${fmtShape(x.shape)} is above the supported ${MAX_RANK}`);
   const shape = p.map((i) => x.shape[i]);
   const out = allocate(x.dtype, x.size);
   kernels.permute(x.data, x.shape as number[], p, out);
@@ -149,7 +150,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
     throw new ShapeError(`concat: axis ${axis} is out of range for shape ${fmtShape(first.shape)}`);
   }
   for (const t of tensors) {
-    if (t.dtype !== first.dtype) throw new ShapeError(`concat: dtypes differ: ${first.dtype} and ${t.dtype}`);
+    if (t.dtype !== first.dtype) throw new DTypeError(`concat: dtypes differ: ${first.dtype} and ${t.dtype}`);
     if (t.rank !== first.rank || t.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
       throw new ShapeError(`concat: shapes ${tensors.map((s) => fmtShape(s.shape)).join(', ')} differ outside axis ${ax}`);
     }
@@ -183,29 +184,50 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 
 /** Rows of x (along axis 0) at the given indices, e.g. a shuffled minibatch. */
 export function gatherRows(x: Tensor, indices: Tensor | readonly number[] | Int32Array): Tensor {
-  const idx = indices instanceof Tensor ? indices.data : indices;
+  // a private copy: the caller's index buffer (e.g. fit's shuffled order) may change later,
+  // and the backward pass needs these indices
+  const idx = Int32Array.from(indices instanceof Tensor ? indices.data : indices);
   if (x.rank === 0) throw new ShapeError('gather: cannot gather rows of a scalar');
   const n = x.shape[0];
   const row = n === 0 ? 0 : x.size / n;
+  const src = indices instanceof Tensor ? indices.data : indices;
   const out = allocate(x.dtype, idx.length * row);
   for (let i = 0; i < idx.length; i++) {
-    const r = idx[i];
+    const r = src[i];
     if (!Number.isInteger(r) || r < 0 || r >= n) {
       throw new ShapeError(`gather: index ${r} (position ${i}) is out of range for ${n} rows of shape ${fmtShape(x.shape)}`);
     }
     out.set(x.data.subarray(r * row, (r + 1) * row), i * row);
   }
   const y = new Tensor(out, [idx.length, ...x.shape.slice(1)]);
-  return record('gather', [x], y, (gy) => {
-    const gx = zerosLike(x);
-    const g = gx.data as FloatArray;
-    const gyd = gy.data as FloatArray;
-    for (let i = 0; i < idx.length; i++) {
-      const dst = idx[i] * row;
-      for (let k = 0; k < row; k++) g[dst + k] += gyd[i * row + k];
-    }
-    return [gx];
-  });
+  return record('gather', [x], y, (gy) => [scatterAddRows(gy, idx, x.shape)]);
+}
+
+/** Zeros of `shape` with row i of g added into row idx[i] (the gradient of gatherRows). */
+function scatterAddRows(g: Tensor, idx: Int32Array, shape: readonly number[]): Tensor {
+  const out = allocate(g.dtype, shapeSize(shape));
+  const row = idx.length === 0 ? 0 : g.size / idx.length;
+  const gd = g.data;
+  for (let i = 0; i < idx.length; i++) {
+    const dst = idx[i] * row;
+    for (let k = 0; k < row; k++) out[dst + k] += gd[i * row + k];
+  }
+  return record('scatterAdd', [g], new Tensor(out, shape), (gy) => [gatherRows(gy, idx)]);
+}
+
+/**
+ * Rows [start, end) of x as a view that shares x's storage (no copy): the contiguous batches
+ * of evaluate and predict.
+ */
+export function sliceRows(x: Tensor, start: number, end: number): Tensor {
+  if (x.rank === 0 || !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > x.shape[0]) {
+    throw new ShapeError(`sliceRows: rows [${start}, ${end}) are outside shape ${fmtShape(x.shape)}`);
+  }
+  if (start === 0 && end === x.shape[0]) return x;
+  const row = x.shape[0] === 0 ? 0 : x.size / x.shape[0];
+  const y = new Tensor(x.data.subarray(start * row, end * row), [end - start, ...x.shape.slice(1)]);
+  const begin = x.shape.map((_, i) => (i === 0 ? start : 0));
+  return record('sliceRows', [x], y, (gy) => [padInto(gy, x.shape, begin)]);
 }
 
 /** Inserts a dimension of size 1 at `axis`. */
@@ -233,6 +255,8 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
     throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   }
   if (x.rank === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
+  requireFloat('broadcastTo', x);
+  if (shape.length > MAX_RANK) throw new ShapeError(`broadcastTo: rank ${shape.length} of ${fmtShape(shape)} is above the supported ${MAX_RANK}`);
   const out = full(shape, 0, x.dtype);
   kernels.binary('add', out.data as FloatArray, shape as number[], x.data as FloatArray, x.shape as number[], out.data as FloatArray, shape as number[]);
   return record('broadcastTo', [x], new Tensor(out.data, shape), (gy) => [sumToShape(gy, x.shape)]);

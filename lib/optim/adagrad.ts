@@ -8,7 +8,7 @@
  */
 import { kernels } from '../backend';
 import { FloatArray } from '../tensor';
-import { SlotOptimizer, OptimizerArgs, checkHyper } from './slots';
+import { SlotOptimizer, optimizerArgs, OptimizerArgs, checkHyper } from './slots';
 
 export interface AdagradArgs extends OptimizerArgs {
   initialAccumulatorValue?: number;
@@ -47,6 +47,6 @@ export class Adagrad extends SlotOptimizer {
  * The Adagrad optimizer.
  * @example gf.optimizers.adagrad({learningRate: 0.01})
  */
-export function adagrad(args: AdagradArgs = {}): Adagrad {
-  return new Adagrad(args);
+export function adagrad(args: AdagradArgs | number = {}): Adagrad {
+  return new Adagrad(optimizerArgs('adagrad', args));
 }

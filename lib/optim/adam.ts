@@ -10,7 +10,7 @@
  */
 import { kernels } from '../backend';
 import { FloatArray } from '../tensor';
-import { SlotOptimizer, OptimizerArgs, checkHyper } from './slots';
+import { SlotOptimizer, optimizerArgs, OptimizerArgs, checkHyper } from './slots';
 
 export interface AdamArgs extends OptimizerArgs {
   beta1?: number;
@@ -48,6 +48,6 @@ export class Adam extends SlotOptimizer {
  * The Adam optimizer.
  * @example gf.optimizers.adam({learningRate: 0.001})
  */
-export function adam(args: AdamArgs = {}): Adam {
-  return new Adam(args);
+export function adam(args: AdamArgs | number = {}): Adam {
+  return new Adam(optimizerArgs('adam', args));
 }

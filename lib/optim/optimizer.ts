@@ -1,6 +1,6 @@
 /**
- * Optimizer: the base of sgd, adam, rmsprop and adagrad. It clips gradients (by value, then by
- * norm, as Keras does), then updates each parameter in place with a native kernel, keeping
+ * Optimizer: the base of sgd, adam, rmsprop and adagrad. It clips gradients (by value, by norm
+ * or by global norm: one of them, as Keras 3), then updates each parameter in place with a native kernel, keeping
  * per-parameter state (moments, accumulators) keyed by the parameter tensor.
  *
  * @example

@@ -8,7 +8,7 @@
  */
 import { kernels } from '../backend';
 import { FloatArray } from '../tensor';
-import { SlotOptimizer, OptimizerArgs, checkHyper } from './slots';
+import { SlotOptimizer, optimizerArgs, OptimizerArgs, checkHyper } from './slots';
 
 export interface RMSpropArgs extends OptimizerArgs {
   rho?: number;
@@ -43,6 +43,6 @@ export class RMSprop extends SlotOptimizer {
  * The RMSprop optimizer.
  * @example gf.optimizers.rmsprop({learningRate: 0.001})
  */
-export function rmsprop(args: RMSpropArgs = {}): RMSprop {
-  return new RMSprop(args);
+export function rmsprop(args: RMSpropArgs | number = {}): RMSprop {
+  return new RMSprop(optimizerArgs('rmsprop', args));
 }

@@ -9,7 +9,7 @@
 import { kernels } from '../backend';
 import { FloatArray } from '../tensor';
 import { ValueError } from '../errors';
-import { SlotOptimizer, OptimizerArgs, checkHyper } from './slots';
+import { SlotOptimizer, optimizerArgs, OptimizerArgs, checkHyper } from './slots';
 
 export interface SGDArgs extends OptimizerArgs {
   /** In [0, 1]; 0 (the default) is plain gradient descent with no momentum slot. */
@@ -50,6 +50,6 @@ export class SGD extends SlotOptimizer {
  * Stochastic gradient descent.
  * @example gf.optimizers.sgd({learningRate: 0.01, momentum: 0.9})
  */
-export function sgd(args: SGDArgs = {}): SGD {
-  return new SGD(args);
+export function sgd(args: SGDArgs | number = {}): SGD {
+  return new SGD(optimizerArgs('sgd', args));
 }

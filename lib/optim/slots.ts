@@ -1,7 +1,7 @@
 /**
  * SlotOptimizer: what sgd, adam, rmsprop and adagrad share. It validates hyperparameters,
- * skips parameters without a gradient, clips gradients (by value, then by norm, then by
- * global norm), keeps per-parameter slot arrays (moments, accumulators) in a Map keyed by the
+ * skips parameters without a gradient, clips gradients (by value, by norm, or by global norm:
+ * one of them, as Keras 3 allows), keeps per-parameter slot arrays (moments, accumulators) in a Map keyed by the
  * parameter tensor, and hands each parameter to a native in-place step kernel.
  * Subclasses only name their slots and call their kernel.
  *
@@ -46,6 +46,17 @@ function newLike(p: FloatArray, n: number): FloatArray {
   return p instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
+/**
+ * Optimizer arguments from what a user passed: an options object, or a bare learning rate
+ * (`gf.optimizers.sgd(0.1)`, as tfjs's `tf.train.sgd(0.1)`).
+ */
+export function optimizerArgs<T extends OptimizerArgs>(opt: string, args: T | number | undefined): T {
+  if (args === undefined) return {} as T;
+  if (typeof args === 'number') return { learningRate: args } as T;
+  if (args === null || typeof args !== 'object') throw new ValueError(`${opt}: expected options {learningRate, ...} or a learning rate, got ${String(args)}`);
+  return args;
+}
+
 export abstract class SlotOptimizer extends Optimizer {
   readonly clipnorm: number | undefined;
   readonly globalClipnorm: number | undefined;
@@ -64,9 +75,9 @@ export abstract class SlotOptimizer extends Optimizer {
     this.clipnorm = clip('clipnorm', args.clipnorm);
     this.globalClipnorm = clip('globalClipnorm', args.globalClipnorm);
     this.clipvalue = clip('clipvalue', args.clipvalue);
-    if (this.clipnorm !== undefined && this.globalClipnorm !== undefined) {
-      // Keras refuses this pair too: which norm wins would be arbitrary
-      throw new ValueError(`${label}: set clipnorm (${this.clipnorm}) or globalClipnorm (${this.globalClipnorm}), not both`);
+    if ([this.clipnorm, this.globalClipnorm, this.clipvalue].filter((v) => v !== undefined).length > 1) {
+      // Keras 3 refuses combinations too: which clipping wins would be arbitrary
+      throw new ValueError(`${label}: set only one of clipnorm, clipvalue and globalClipnorm; got clipnorm=${this.clipnorm}, clipvalue=${this.clipvalue}, globalClipnorm=${this.globalClipnorm}`);
     }
   }
 
@@ -137,7 +148,7 @@ export abstract class SlotOptimizer extends Optimizer {
   }
 
   /**
-   * clipvalue (elementwise), then clipnorm (each gradient's L2 norm) or globalClipnorm (the
+   * clipvalue (elementwise), clipnorm (each gradient's L2 norm) or globalClipnorm (the
    * norm of all gradients together). Copies before changing: the inputs may be param.grad.
    */
   protected clipGradients(grads: FloatArray[]): FloatArray[] {

@@ -64,3 +64,55 @@ describe('shape ops', () => {
     expectClose(s.data, ref, 0);
   });
 });
+
+describe('gather, sliceRows and gradients of gradients', () => {
+  test('gather backward is itself differentiable', () => {
+    const x = gf.tensor([1, 2, 3], undefined, { dtype: 'float64', requiresGrad: true });
+    // d/dx sum(gather(x)^2) = 2 * count * x; then d/dx sum of that = 2 * count
+    x.gather([0, 0, 1]).square().sum().backward(undefined, { createGraph: true });
+    const g = x.grad!;
+    expect(Array.from(g.data)).toEqual([4, 4, 0]);
+    x.zeroGrad();
+    g.sum().backward();
+    expect(Array.from(x.grad!.data)).toEqual([4, 2, 0]);
+    expect(gf.gather).toBe(gf.gatherRows);
+  });
+
+  test('gather keeps its own copy of the indices', () => {
+    const idx = new Int32Array([1, 0]);
+    const x = gf.tensor([[1], [2]], undefined, { requiresGrad: true });
+    const y = x.gather(idx).mul(gf.tensor([[10], [1]]));
+    idx[0] = 0;
+    y.sum().backward();
+    expect(Array.from(x.grad!.data)).toEqual([1, 10]);
+  });
+
+  test('sliceRows is a view with a gradient', () => {
+    const x = gf.tensor([[1, 2], [3, 4], [5, 6]], undefined, { dtype: 'float64' });
+    const v = gf.sliceRows(x, 1, 3);
+    expect(v.toArray()).toEqual([[3, 4], [5, 6]]);
+    expect(v.data.buffer).toBe(x.data.buffer);
+    expectGradOk((t) => gf.sliceRows(t, 1, 2).square(), [rand64([3, 2], 1)]);
+    expect(() => gf.sliceRows(x, 2, 4)).toThrow(/rows \[2, 4\) are outside shape \[3, 2\]/);
+  });
+
+  test('leaf gradients never share storage', () => {
+    const a = gf.ones([2], { requiresGrad: true });
+    const b = gf.ones([2], { requiresGrad: true });
+    a.add(b).sum().backward();
+    expect(a.grad!.data).not.toBe(b.grad!.data);
+    a.grad!.data[0] = 5;
+    expect(b.grad!.data[0]).toBe(1);
+  });
+
+  test('errors have the right class', () => {
+    expect(() => gf.concat([gf.zeros([1]), gf.zeros([1], { dtype: 'int32' })])).toThrow(gf.DTypeError);
+    expect(() => gf.ones([2]).clip(1, 0)).toThrow(gf.ValueError);
+    expect(() => gf.zeros([1], { dtype: 'int32' }).broadcastTo([2, 1])).toThrow(gf.DTypeError);
+    expect(() => gf.ones([1, 1, 1, 1, 1, 1, 1, 1, 2]).add(1)).toThrow(gf.ShapeError);
+    expect(() => gf.ones([1, 1, 1, 1, 1, 1, 1, 2, 2]).transpose()).toThrow(/rank 9 .* above the supported 8/);
+    expect(() => gf.ones([2]).cast('float16' as never)).toThrow(gf.DTypeError);
+    expect(() => gf.scalar(1, 'float16' as never)).toThrow(gf.DTypeError);
+    expect(() => gf.arange(0, 3, 1, 'foo' as never)).toThrow(gf.DTypeError);
+  });
+});
