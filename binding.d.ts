@@ -33,6 +33,27 @@ export type BinaryOp =
 
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
 
+/** A forward conv2d's sizes (see native/cpu/conv.h): x (N,H,W,C), w (KH,KW,C,O), y (N,OH,OW,O). */
+export interface Conv2dGeometry {
+  N: number; H: number; W: number; C: number;
+  KH: number; KW: number; O: number;
+  OH: number; OW: number;
+  strideH: number; strideW: number;
+  dilationH: number; dilationW: number;
+  padTop: number; padLeft: number;
+}
+
+/** A 2-D pooling's sizes (see native/cpu/pool.h): x (N,H,W,C) -> y (N,OH,OW,C), window KH x KW. */
+export interface Pool2dGeometry {
+  N: number; H: number; W: number; C: number;
+  KH: number; KW: number;
+  OH: number; OW: number;
+  strideH: number; strideW: number;
+  padTop: number; padLeft: number;
+}
+
+export type UpsampleMode = 'nearest' | 'bilinear' | 'bilinearLegacy';
+
 export interface BackendInfo {
   /** Threads in the native pool (GRADFORGE_NUM_THREADS or the core count). */
   numThreads: number;
@@ -63,6 +84,14 @@ export interface Binding {
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
        A: FloatArray, lda: number, B: FloatArray, ldb: number,
        beta: number, C: FloatArray, ldc: number): void;
+
+  /**
+   * Measured single-precision peak in GFLOP/s: `threads` threads at once running independent
+   * FMA chains of `isa` ('avx512' | 'avx2' | 'sse2' (mul+add, the baseline)) for `seconds`
+   * (0 < seconds <= 10). Blocks the calling thread; for benchmarks (bench/gemm.ts). Throws a
+   * RangeError when this CPU cannot run `isa`.
+   */
+  fmaPeak(isa: string, threads: number, seconds: number): number;
 
   /** out[i] = f(x[i]); x and out have the same length (out may be x). */
   unary(op: UnaryOp, x: FloatArray, out: FloatArray, alpha: number, beta: number): void;
@@ -120,6 +149,39 @@ export interface Binding {
            beta2: number, epsilon: number, step: number): void;
   rmspropStep(p: FloatArray, g: FloatArray, ms: FloatArray, lr: number, rho: number, epsilon: number): void;
   adagradStep(p: FloatArray, g: FloatArray, acc: FloatArray, lr: number, epsilon: number): void;
+
+  // ---- convolutional networks (native/binding/cnn.cc) ----
+  /** y = conv2d(x, w) (+ bias): native/cpu/conv.h conv2d_forward. bias may be null. */
+  conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void;
+  /** dx (N,H,W,C) from dy (N,OH,OW,O) and w. */
+  conv2dBackwardInput(g: Conv2dGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void;
+  /** dw (KH,KW,C,O) and, unless null, dbias (O) from x and dy. */
+  conv2dBackwardFilter(g: Conv2dGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, dbias: FloatArray | null): void;
+  // conv2dTranspose needs no exports of its own: its forward is conv2dBackwardInput of the
+  // adjoint conv2d, and its gradients are conv2dForward and conv2dBackwardFilter.
+
+  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void;
+  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void;
+  avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void;
+  avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray): void;
+  /** x (N, HW, C) -> y (N, C); argmax (N, C) for 'max', null for 'avg'. */
+  globalPool2dForward(op: 'avg' | 'max', N: number, HW: number, C: number, x: FloatArray, y: FloatArray, argmax: Int32Array | null): void;
+  globalPool2dBackward(op: 'avg' | 'max', N: number, HW: number, C: number, dy: FloatArray, argmax: Int32Array | null, dx: FloatArray): void;
+  /** x (N,H,W,C) -> y (N, H*sh, W*sw, C). */
+  upSampling2dForward(mode: UpsampleMode, N: number, H: number, W: number, C: number, sh: number, sw: number, x: FloatArray, y: FloatArray): void;
+  upSampling2dBackward(mode: UpsampleMode, N: number, H: number, W: number, C: number, sh: number, sw: number, dy: FloatArray, dx: FloatArray): void;
+
+  /** x seen as (M, C): batch statistics; writes y, mean (C), invStd (C); updates movingMean/movingVar in place unless null. gamma/beta may be null. */
+  batchNormTrain(M: number, C: number, x: FloatArray, gamma: FloatArray | null, beta: FloatArray | null,
+                 epsilon: number, momentum: number, y: FloatArray, mean: FloatArray, invStd: FloatArray,
+                 movingMean: FloatArray | null, movingVar: FloatArray | null): void;
+  batchNormInference(M: number, C: number, x: FloatArray, gamma: FloatArray | null, beta: FloatArray | null,
+                     movingMean: FloatArray, movingVar: FloatArray, epsilon: number, y: FloatArray): void;
+  batchNormBackward(M: number, C: number, x: FloatArray, dy: FloatArray, gamma: FloatArray | null,
+                    mean: FloatArray, invStd: FloatArray, dx: FloatArray, dgamma: FloatArray | null, dbeta: FloatArray | null): void;
+  batchNormBackwardInference(M: number, C: number, x: FloatArray, dy: FloatArray, gamma: FloatArray | null,
+                             movingMean: FloatArray, movingVar: FloatArray, epsilon: number,
+                             dx: FloatArray, dgamma: FloatArray | null, dbeta: FloatArray | null): void;
 }
 
 declare const binding: Binding;

@@ -11,8 +11,10 @@
 #include <string>
 
 #include "binding/args.h"
+#include "binding/guard.h"
 #include "cpu/cpu_features.h"
 #include "cpu/elementwise.h"
+#include "cpu/fma_peak.h"
 #include "cpu/gemm.h"
 #include "cpu/optim.h"
 #include "cpu/permute.h"
@@ -97,6 +99,36 @@ Value SetGemmKernel(const Info& info) {
       break;
   }
   return c.undef();
+}
+
+// Peak single-precision GFLOP/s of `threads` threads running independent FMA chains of `isa`
+// for `seconds` (bench/gemm.ts divides GEMM throughput by it). Blocks the calling thread.
+Value FmaPeak(const Info& info) {
+  Call c(info, "fmaPeak");
+  std::string isa;
+  int64_t threads;
+  double seconds;
+  if (!c.count(3) || !c.string(0, "isa", &isa) || !c.size(1, "threads", &threads) ||
+      !c.number(2, "seconds", &seconds))
+    return c.undef();
+  if (isa != "avx512" && isa != "avx2" && isa != "sse2") {
+    c.range_error("isa must be 'avx512', 'avx2' or 'sse2', got '" + isa + "'");
+    return c.undef();
+  }
+  if (threads < 1 || threads > 256) {
+    c.range_error("threads must be in [1, 256], got " + std::to_string(threads));
+    return c.undef();
+  }
+  if (!(seconds > 0 && seconds <= 10)) {
+    c.range_error("seconds must be in (0, 10], got " + std::to_string(seconds));
+    return c.undef();
+  }
+  const double g = fma_peak_gflops(isa.c_str(), static_cast<int>(threads), seconds);
+  if (g < 0) {
+    c.range_error("this CPU cannot run isa '" + isa + "'");
+    return c.undef();
+  }
+  return Napi::Number::New(info.Env(), g);
 }
 
 // ---- gemm ----------------------------------------------------------------------------------
@@ -468,26 +500,6 @@ Value AdagradStep(const Info& info) {
 
 // ---- exports -------------------------------------------------------------------------------
 
-// Runs an export; a C++ exception (std::bad_alloc from scratch growth, say) becomes a JS Error
-// instead of unwinding into Node.
-template <Value (*F)(const Info&)>
-Value guard(const Info& info) {
-  const char* what = nullptr;
-  std::string msg;
-  try {
-    return F(info);
-  } catch (const std::exception& e) {
-    msg = e.what();
-    what = msg.c_str();
-  } catch (...) {
-    what = "unknown C++ exception";
-  }
-  Napi::Env env = info.Env();
-  if (!env.IsExceptionPending())
-    Napi::Error::New(env, std::string("gradforge native error: ") + what).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   struct Entry {
     const char* name;
@@ -499,6 +511,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"setNumThreads", guard<SetNumThreads>},
       {"setGemmKernel", guard<SetGemmKernel>},
       {"gemm", guard<Gemm>},
+      {"fmaPeak", guard<FmaPeak>},
       {"unary", guard<Unary>},
       {"unaryBackward", guard<UnaryBackward>},
       {"binary", guard<Binary>},
@@ -513,6 +526,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"adagradStep", guard<AdagradStep>},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  add_cnn_exports(env, exports);  // native/binding/cnn.cc
   return exports;
 }
 

@@ -1,17 +1,33 @@
 // GEMM driver in the Goto/BLIS structure:
-//   for jc (NC columns of C) / for pc (KC slice of K): pack op(B) into NR-wide panels (shared)
-//     for ic (MC rows) [parallel, with column groups when M is small]: pack op(A) into MR-tall
-//       panels (per thread), then for jr / for ir: micro-kernel on an MR x NR tile of C.
+//   for jc (NC columns of C) / for pc (KC slice of K): pack op(B) into NR-wide panels
+//     for ic (MC rows): pack op(A) into MR-tall panels, then for ir / for jr: micro-kernel on
+//       an MR x NR tile of C (the A micro-panel stays in L1, B panels stream from L2).
+// Threads split C into row (or column) bands, one band per thread, each running that whole
+// loop nest with its own packing buffers (see gemm_parallel); small products stay serial.
 // Packing absorbs transposes, leading dimensions and edge padding (zeros), so the micro-kernels
-// see only aligned dense panels. Edge tiles go through a scratch tile. beta is applied on the
-// first K slice only (later slices accumulate with beta = 1); beta == 0 never reads C.
-// Not here: argument checks (binding), ISA-specific code (gemm_<isa>_<MR>x<NR>.cc).
+// see aligned dense panels; the AVX-512 kernels also take unpacked operands (thin products,
+// where packing costs more than it saves) and mask their edges, while the AVX2/ref kernels
+// route edge tiles through a scratch tile. beta is applied on the first K slice only (later
+// slices accumulate with beta = 1); beta == 0 never reads C.
+// Not here: argument checks (binding), ISA-specific code (gemm_<isa>*.cc).
 #include "cpu/gemm.h"
 
+#include <unistd.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <type_traits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "cpu/cpu_features.h"
+#include "cpu/fma_peak.h"
 #include "cpu/gemm_microkernels.h"
 #include "cpu/scratch.h"
 #include "cpu/threadpool.h"
@@ -21,18 +37,42 @@ namespace {
 
 template <typename T>
 using MicroFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta);
+// A tile function: rows m <= MR and columns n <= NR of C (edges included). A's element
+// (i, k) is at a[i * a_rs + k * a_ks], B's row k at b + k * ldb (see gemm_microkernels.h).
+template <typename T>
+using TileFn = void (*)(int64_t kc, const T* a, int64_t a_rs, int64_t a_ks, const T* b,
+                        int64_t ldb, T* c, int64_t ldc, T alpha, T beta, int m, int n);
 
-// A micro-kernel and the cache blocking that suits it.
-//   kc: A micro-panel (MR*kc) + B micro-panel (kc*NR) stay in L1.
-//   mc: the packed A block (mc*kc) stays in L2.   nc: the packed B slice (kc*nc) in L3.
 template <typename T>
 struct MicroKernel {
   int mr, nr;
-  int64_t mc, kc, nc;
-  MicroFn<T> fn;
+  TileFn<T> fn;
+  // Whether fn takes any strides (else only packed panels: a_rs = 1, a_ks = mr, ldb = nr),
+  // which lets the driver skip packing where it costs more than it saves.
+  bool strided;
 };
 
-constexpr int kMaxTile = 6 * 32;  // largest MR*NR of any kernel (for the edge scratch tile)
+constexpr int kMaxScratchTile = 6 * 16;  // largest MR*NR of the full-tile-only kernels
+
+// Wraps a full-tile-only micro-kernel: edge tiles are computed whole into a scratch tile (the
+// packed panels are zero-padded) and the live part is merged into C.
+template <typename T, int MR, int NR, MicroFn<T> F>
+void via_scratch(int64_t kc, const T* a, int64_t, int64_t, const T* b, int64_t, T* c,
+                 int64_t ldc, T alpha, T beta, int m, int n) {
+  static_assert(MR * NR <= kMaxScratchTile, "scratch tile too small");
+  if (m == MR && n == NR) return F(kc, a, b, c, ldc, alpha, beta);
+  alignas(64) T tile[MR * NR];
+  F(kc, a, b, tile, NR, T(1), T(0));
+  for (int i = 0; i < m; ++i) {
+    T* crow = c + i * ldc;
+    const T* trow = tile + i * NR;
+    if (beta == T(0)) {
+      for (int j = 0; j < n; ++j) crow[j] = alpha * trow[j];
+    } else {
+      for (int j = 0; j < n; ++j) crow[j] = alpha * trow[j] + beta * crow[j];
+    }
+  }
+}
 
 // Portable micro-kernel: plain loops over a small accumulator array that the compiler keeps
 // in (baseline SSE2) registers and vectorizes. Used as the "ref" float kernel and for double.
@@ -57,20 +97,92 @@ void gemm_generic_micro(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T
   }
 }
 
-const MicroKernel<float> kRefFloat{4, 8, 128, 256, 4096, gemm_generic_micro<float, 4, 8>};
-const MicroKernel<float> kAvx2Float{6, 16, 144, 256, 4096, gemm_avx2_6x16};
-const MicroKernel<float> kAvx512Float{6, 32, 144, 256, 4096, gemm_avx512_6x32};
-const MicroKernel<double> kGenericDouble{4, 4, 128, 256, 2048, gemm_generic_micro<double, 4, 4>};
+const MicroKernel<float> kRefFloat{
+    4, 8, via_scratch<float, 4, 8, gemm_generic_micro<float, 4, 8>>, false};
+const MicroKernel<float> kAvx2Float{6, 16, via_scratch<float, 6, 16, gemm_avx2_6x16>, false};
+const MicroKernel<float> kAvx512Float{14, 32, gemm_avx512_14x32, true};
+const MicroKernel<float> kAvx512NarrowFloat{24, 16, gemm_avx512_24x16, true};
+const MicroKernel<double> kGenericDouble{
+    4, 4, via_scratch<double, 4, 4, gemm_generic_micro<double, 4, 4>>, false};
 
-const MicroKernel<float>& select_kernel(float*) {
+// N <= 16 (e.g. the logits of a 10-class Dense layer) uses a 16-wide tile where one exists.
+const MicroKernel<float>& select_kernel(float*, int64_t N) {
   switch (current_gemm_kernel()) {
-    case GemmKernel::Avx512: return kAvx512Float;
+    case GemmKernel::Avx512: return N <= 16 ? kAvx512NarrowFloat : kAvx512Float;
     case GemmKernel::Avx2: return kAvx2Float;
     case GemmKernel::Ref: break;
   }
   return kRefFloat;
 }
-const MicroKernel<double>& select_kernel(double*) { return kGenericDouble; }
+const MicroKernel<double>& select_kernel(double*, int64_t) { return kGenericDouble; }
+
+// ---- cache blocking ---------------------------------------------------------------------------
+// Loop order (row-major C, vectors along N): jc over NC columns / pc over KC / ic over MC rows /
+// ir over MR-row micro-panels of A / jr over NR-column micro-panels of B. One A micro-panel
+// (MR x KC) stays in L1 while the jr loop streams the B micro-panels of the packed KC x NC block
+// through it from L2 (the row-major mirror of BLIS, whose L1 operand is the broadcast one).
+//   KC: the A micro-panel takes at most 1/3 of L1; the rest holds the B micro-panel streaming
+//       past and the C tile.  L1 = 48 KiB, MR = 14 (AVX-512): 14*KC*4 <= 16 KiB -> KC = 288.
+//   NC: the packed B block (KC x NC) takes at most 1/2 of L2, so it survives the A panels and
+//       C rows that pass through.  L2 = 2 MiB: 288*NC*4 <= 1 MiB -> NC = 896 (a multiple of 32).
+//   MC: the packed A block (MC x KC) takes at most 1/4 of L2 (it is read once per jc block, one
+//       micro-panel at a time, so it may live in L3; it only sizes the unit of parallel work).
+//       2 MiB / 4 / (288*4) -> MC = 448 (32 panels of 14).
+// With the issue's nominal 32 KiB L1 / 1 MiB L2 the same rules give KC = 192, NC = 672,
+// MC = 336. Cache sizes come from the C library (CPUID leaf 4) at first use; when it knows
+// nothing the nominal sizes are used.
+struct CacheSizes {
+  int64_t l1, l2;
+};
+
+const CacheSizes& cache_sizes() {
+  static const CacheSizes sizes = [] {
+    CacheSizes c{32 * 1024, 1024 * 1024};
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+    const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (l1 >= 16 * 1024 && l1 <= 1024 * 1024) c.l1 = l1;
+    if (l2 >= 128 * 1024 && l2 <= 64 * 1024 * 1024) c.l2 = l2;
+#endif
+    return c;
+  }();
+  return sizes;
+}
+
+struct Blocking {
+  int64_t mc, kc, nc;
+};
+
+// GRADFORGE_GEMM_BLOCKING="mc,kc,nc" overrides the computed sizes (for tuning experiments
+// only; each value is rounded to the kernel's tile).
+const Blocking* blocking_override() {
+  static const Blocking* o = []() -> const Blocking* {
+    static Blocking b;
+    const char* env = std::getenv("GRADFORGE_GEMM_BLOCKING");
+    long long mc, kc, nc;
+    if (env && std::sscanf(env, "%lld,%lld,%lld", &mc, &kc, &nc) == 3 && mc > 0 && kc > 0 && nc > 0) {
+      b = {mc, kc, nc};
+      return &b;
+    }
+    return nullptr;
+  }();
+  return o;
+}
+
+template <typename T>
+Blocking blocking_for(const MicroKernel<T>& uk) {
+  const CacheSizes& cs = cache_sizes();
+  const int64_t e = sizeof(T);
+  Blocking b;
+  b.kc = std::max<int64_t>(64, std::min<int64_t>(512, cs.l1 / 3 / (uk.mr * e) / 16 * 16));
+  b.nc = std::max<int64_t>(uk.nr, cs.l2 * 3 / 4 / (b.kc * e) / uk.nr * uk.nr);
+  b.mc = std::max<int64_t>(uk.mr, cs.l2 / 4 / (b.kc * e) / uk.mr * uk.mr);
+  if (const Blocking* o = blocking_override()) {
+    b.kc = std::max<int64_t>(8, o->kc / 8 * 8);
+    b.nc = std::max<int64_t>(uk.nr, o->nc / uk.nr * uk.nr);
+    b.mc = std::max<int64_t>(uk.mr, o->mc / uk.mr * uk.mr);
+  }
+  return b;
+}
 
 // Pack rows [ic, ic+mc) x cols [pc, pc+kc) of op(A) into MR-tall, k-major micro-panels,
 // zero-padding the last panel to MR rows.
@@ -80,8 +192,36 @@ void pack_a(bool transA, const T* A, int64_t lda, int64_t ic, int64_t pc, int64_
   for (int64_t ir = 0; ir < mc; ir += mr) {
     const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
     if (!transA) {
-      // op(A)(i, k) = A[i*lda + k]: each row is contiguous in k; scatter it with stride mr.
-      for (int i = 0; i < m; ++i) {
+      // op(A)(i, k) = A[i*lda + k]: each row is contiguous in k. Floats go through 4x4 SSE
+      // transposes (4 rows x 4 k at a time: 4 loads, 4 stores instead of 16 scalar stores);
+      // the rest is scattered with stride mr.
+      int i = 0;
+#if defined(__SSE2__)
+      if constexpr (std::is_same<T, float>::value) {
+        for (; i + 4 <= m; i += 4) {
+          const float* s0 = A + (ic + ir + i) * lda + pc;
+          const float* s1 = s0 + lda;
+          const float* s2 = s1 + lda;
+          const float* s3 = s2 + lda;
+          int64_t k = 0;
+          for (; k + 4 <= kc; k += 4) {
+            __m128 r0 = _mm_loadu_ps(s0 + k), r1 = _mm_loadu_ps(s1 + k);
+            __m128 r2 = _mm_loadu_ps(s2 + k), r3 = _mm_loadu_ps(s3 + k);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            float* d = dst + k * mr + i;
+            _mm_storeu_ps(d, r0);
+            _mm_storeu_ps(d + mr, r1);
+            _mm_storeu_ps(d + 2 * mr, r2);
+            _mm_storeu_ps(d + 3 * mr, r3);
+          }
+          for (; k < kc; ++k) {
+            float* d = dst + k * mr + i;
+            d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k];
+          }
+        }
+      }
+#endif
+      for (; i < m; ++i) {
         const T* src = A + (ic + ir + i) * lda + pc;
         for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = src[k];
       }
@@ -111,11 +251,16 @@ void pack_b(bool transB, const T* B, int64_t ldb, int64_t pc, int64_t jc, int64_
     T* dst = packed + p * kc * nr;
     if (!transB) {
       // op(B)(k, j) = B[k*ldb + j]: a contiguous run of n values per k.
-      for (int64_t k = 0; k < kc; ++k) {
-        const T* src = B + (pc + k) * ldb + jc + jr;
-        T* d = dst + k * nr;
-        for (int j = 0; j < n; ++j) d[j] = src[j];
-        for (int j = n; j < nr; ++j) d[j] = T(0);
+      if (n == nr) {  // full panel: a fixed-size copy per k (memcpy uses the widest vectors)
+        for (int64_t k = 0; k < kc; ++k)
+          std::memcpy(dst + k * nr, B + (pc + k) * ldb + jc + jr, sizeof(T) * nr);
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          const T* src = B + (pc + k) * ldb + jc + jr;
+          T* d = dst + k * nr;
+          for (int j = 0; j < n; ++j) d[j] = src[j];
+          for (int j = n; j < nr; ++j) d[j] = T(0);
+        }
       }
     } else {
       // op(B)(k, j) = B[j*ldb + k]: each column j is contiguous in k.
@@ -144,95 +289,174 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
 thread_local ScratchBuffer tl_pack_a;
 thread_local ScratchBuffer tl_pack_b;
 
-// Problems smaller than this many multiply-adds stay on the calling thread: each K block costs
-// two pool wake-ups, and measured on this 2-vCPU machine a 128x128x784 product (a Dense
-// forward at batch 128) ran 2.2x slower on two threads than on one, while 256^3 gained only
-// 10%. Issue 3 tunes this properly; until then only products of at least 2^25 multiply-adds
-// (e.g. 512x256x256) are split.
-constexpr double kParallelFlops = 33554432.0;
+// Threading policy (GemmParallel::Auto):
+// 1. Products smaller than kParallelFlops multiply-adds stay on the calling thread: the
+//    fork-join costs a pool wake-up (tens of us on this VM). Measured on the quiet 2-vCPU VM
+//    with one fork-join per product (gemm_parallel), 2 threads vs 1: 128^3 (2.1M) 0.95x,
+//    160^3 (4.1M) 1.1-1.5x, 64x784x128 (6.4M) 1.05-1.15x, 128x128x784 (12.8M) 1.5-1.65x,
+//    256^3 1.2-1.4x, 128x784x256 1.05-1.6x, 1024^3 1.8x. So the threshold is 2^22.
+// 2. Larger products use the pool only when the pool's threads really add FMA throughput,
+//    measured by the fma_peak probe (~5 ms, repeated every kReprobeSeconds). On this 2-vCPU VM
+//    the second vCPU is often busy with other processes: then 2 probe threads reach ~130
+//    GFLOP/s together, the same as one alone, and 2 GEMM threads measured up to 2x *slower*
+//    than one (the band of a descheduled thread finishes a scheduler quantum late). When the
+//    machine is quiet the probe doubles (~265) and 2 GEMM threads gave the gains above.
+//    So "two threads are never slower than one" is kept by asking the machine, not guessing.
+constexpr double kParallelFlops = 4194304.0;
+// The pool counts as scaling when `threads` probe threads together reach at least this much
+// more than one thread alone (real cores: ~threads x; shared FMA units: ~1.0x).
+constexpr double kMinProbeScaling = 1.4;
 
+// GRADFORGE_GEMM_PARALLEL=auto|always|never sets the initial policy (for benchmarks).
+int initial_parallel_policy() {
+  const char* env = std::getenv("GRADFORGE_GEMM_PARALLEL");
+  if (env && std::strcmp(env, "always") == 0) return static_cast<int>(GemmParallel::Always);
+  if (env && std::strcmp(env, "never") == 0) return static_cast<int>(GemmParallel::Never);
+  return static_cast<int>(GemmParallel::Auto);
+}
+std::atomic<int> g_parallel_policy{initial_parallel_policy()};
+
+// Re-measured every kReprobeSeconds, because what it measures is the load that other processes
+// put on the machine's cores, which changes (a probe costs ~5 ms: well under 0.1% of that).
+constexpr double kReprobeSeconds = 30.0;
+
+bool pool_adds_fma_throughput(int threads) {
+  static std::mutex mu;
+  static int probed_threads = 0;
+  static bool scales = false;
+  static std::chrono::steady_clock::time_point probed_at;
+  std::lock_guard<std::mutex> lock(mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (probed_threads != threads ||
+      std::chrono::duration<double>(now - probed_at).count() > kReprobeSeconds) {
+    const char* isa = gemm_kernel_available(GemmKernel::Avx512) ? "avx512"
+                      : gemm_kernel_available(GemmKernel::Avx2) ? "avx2" : "sse2";
+    const double one = fma_peak_gflops(isa, 1, 0.002);
+    const double many = fma_peak_gflops(isa, threads, 0.003);
+    scales = many >= kMinProbeScaling * one;
+    probed_threads = threads;
+    probed_at = now;
+  }
+  return scales;
+}
+
+bool use_threads(int threads, int64_t M, int64_t N, int64_t K) {
+  if (threads <= 1) return false;
+  switch (static_cast<GemmParallel>(g_parallel_policy.load(std::memory_order_relaxed))) {
+    case GemmParallel::Never: return false;
+    case GemmParallel::Always: return true;
+    case GemmParallel::Auto: break;
+  }
+  if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < kParallelFlops)
+    return false;
+  return pool_adds_fma_throughput(threads);
+}
+
+
+// Splits `total` into the fewest blocks of at most `max_block`, of near-equal size rounded up to
+// a multiple of `align` (K = 300 with KC = 288 becomes 2 x 152, not 288 + 12).
+int64_t balanced_block(int64_t total, int64_t max_block, int64_t align) {
+  const int64_t blocks = (total + max_block - 1) / max_block;
+  const int64_t each = (total + blocks - 1) / blocks;
+  return std::min(max_block, (each + align - 1) / align * align);
+}
+
+// One thread's GEMM on its part of C: the whole Goto/BLIS loop nest, packing into this
+// thread's own buffers.
 template <typename T>
 void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M, int64_t N,
                   int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta,
                   T* C, int64_t ldc) {
   const int mr = uk.mr, nr = uk.nr;
-  const int threads = num_threads();
-  const bool parallel =
-      threads > 1 && static_cast<double>(M) * static_cast<double>(N) * K >= kParallelFlops;
+  const Blocking blk = blocking_for(uk);
+  const int64_t NC = balanced_block(N, blk.nc, nr);
+  const int64_t KC = balanced_block(K, blk.kc, 8);
+  const int64_t MC = balanced_block(M, blk.mc, mr);
 
-  const int64_t nc_max = std::min(uk.nc, (N + nr - 1) / nr * nr);
-  const int64_t kc_max = std::min(uk.kc, K);
-  T* bpack = static_cast<T*>(tl_pack_b.get(sizeof(T) * kc_max * nc_max));
+  // Packing pays for itself by reuse: a packed A micro-panel is read once per B micro-panel,
+  // a packed B micro-panel once per A micro-panel. With at most two column panels (N <= 2 NR)
+  // A is read straight from the caller's matrix; with one (N <= NR, e.g. 10 logits) B is too,
+  // unaligned and masked at the edge. Wider B stays packed even for small M: read in place,
+  // its rows (ldb apart, often a multiple of 512 bytes) fall into a few L1 sets and evict the
+  // A micro-panel; measured, 64x784x128 ran ~25% slower unpacked.
+  const bool direct_b = uk.strided && !transB && N <= nr;
+  const bool direct_a = uk.strided && N <= 2 * nr;
+  T* bpack = direct_b ? nullptr : static_cast<T*>(tl_pack_b.get(
+      sizeof(T) * KC * ((std::min(NC, N) + nr - 1) / nr * nr)));
+  T* apack = direct_a ? nullptr : static_cast<T*>(tl_pack_a.get(
+      sizeof(T) * KC * ((std::min(MC, M) + mr - 1) / mr * mr)));
+  // A's strides: packed panels (1, mr); the caller's A: (lda, 1) or, transposed, (1, lda).
+  const int64_t a_rs = direct_a && !transA ? lda : 1;
 
-  for (int64_t jc = 0; jc < N; jc += uk.nc) {
-    const int64_t nc = std::min(uk.nc, N - jc);
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
     const int64_t panels = (nc + nr - 1) / nr;
-    for (int64_t pc = 0; pc < K; pc += uk.kc) {
-      const int64_t kc = std::min(uk.kc, K - pc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
       const T beta_eff = pc == 0 ? beta : T(1);
+      if (!direct_b) pack_b(transB, B, ldb, pc, jc, kc, nc, nr, int64_t(0), panels, bpack);
+      // Where micro-panel p of B starts, and its row stride.
+      const T* b0 = direct_b ? B + pc * ldb + jc : bpack;
+      const int64_t b_ld = direct_b ? ldb : nr;
+      const int64_t b_panel = direct_b ? nr : kc * nr;
+      const int64_t a_ks = !direct_a ? mr : transA ? lda : 1;
 
-      auto pack_b_range = [&](int64_t p0, int64_t p1) {
-        pack_b(transB, B, ldb, pc, jc, kc, nc, nr, p0, p1, bpack);
-      };
-      if (parallel) parallel_for(panels, 4, pack_b_range);
-      else pack_b_range(0, panels);
-
-      // Work items: (row block of MC) x (group of B panels). When M is small there are few row
-      // blocks, so split the columns too to keep every thread busy.
-      const int64_t mblocks = (M + uk.mc - 1) / uk.mc;
-      int64_t groups = 1;
-      if (parallel && mblocks < 2 * threads)
-        groups = std::min<int64_t>(panels, (2 * threads + mblocks - 1) / mblocks);
-      const int64_t items = mblocks * groups;
-
-      auto compute = [&](int64_t i0, int64_t i1) {
-        T* apack = static_cast<T*>(tl_pack_a.get(sizeof(T) * kc * ((uk.mc + mr - 1) / mr * mr)));
-        alignas(64) T tile[kMaxTile];
-        int64_t packed_block = -1;
-        for (int64_t item = i0; item < i1; ++item) {
-          const int64_t blk = item / groups, grp = item % groups;
-          const int64_t ic = blk * uk.mc;
-          const int64_t mc = std::min(uk.mc, M - ic);
-          // Consecutive items of one thread often share the row block: pack A once for them.
-          if (blk != packed_block) {
-            pack_a(transA, A, lda, ic, pc, mc, kc, mr, apack);
-            packed_block = blk;
-          }
-          const int64_t p0 = grp * panels / groups, p1 = (grp + 1) * panels / groups;
-          for (int64_t p = p0; p < p1; ++p) {
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        if (!direct_a) pack_a(transA, A, lda, ic, pc, mc, kc, mr, apack);
+        for (int64_t ir = 0; ir < mc; ir += mr) {
+          const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
+          const T* ap = !direct_a ? apack + ir * kc
+                        : transA  ? A + pc * lda + ic + ir
+                                  : A + (ic + ir) * lda + pc;
+          T* crow = C + (ic + ir) * ldc + jc;
+          for (int64_t p = 0; p < panels; ++p) {
             const int64_t jr = p * nr;
             const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
-            const T* bp = bpack + p * kc * nr;
-            for (int64_t ir = 0; ir < mc; ir += mr) {
-              const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
-              const T* ap = apack + ir * kc;
-              T* c = C + (ic + ir) * ldc + jc + jr;
-              if (m == mr && n == nr) {
-                uk.fn(kc, ap, bp, c, ldc, alpha, beta_eff);
-              } else {
-                // Edge: compute the full tile into scratch, then merge the valid part.
-                uk.fn(kc, ap, bp, tile, nr, T(1), T(0));
-                for (int i = 0; i < m; ++i) {
-                  T* crow = c + i * ldc;
-                  const T* trow = tile + i * nr;
-                  if (beta_eff == T(0)) {
-                    for (int j = 0; j < n; ++j) crow[j] = alpha * trow[j];
-                  } else {
-                    for (int j = 0; j < n; ++j) crow[j] = alpha * trow[j] + beta_eff * crow[j];
-                  }
-                }
-              }
-            }
+            uk.fn(kc, ap, a_rs, a_ks, b0 + p * b_panel, b_ld, crow + jr, ldc, alpha, beta_eff, m,
+                  n);
           }
         }
-      };
-      if (parallel) parallel_for(items, 1, compute);
-      else compute(0, items);
+      }
     }
   }
 }
 
+// Splits C over `threads` threads with one fork-join per call (no barrier per K block): into
+// row bands (multiples of MR, so every thread packs only its own rows of A and its own copy of
+// B) when M has at least 2 MR rows per thread, else into column bands (multiples of NR, which
+// are whole 64-byte lines of C: threads never write the same cache line).
+template <typename T>
+void gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool transB, int64_t M,
+                   int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+                   int64_t ldb, T beta, T* C, int64_t ldc) {
+  const bool by_rows = M >= 2 * uk.mr * threads || N <= uk.nr;
+  const int64_t unit = by_rows ? uk.mr : uk.nr;
+  const int64_t units = ((by_rows ? M : N) + unit - 1) / unit;
+  const int64_t parts = std::min<int64_t>(threads, units);
+  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t u0 = p * units / parts, u1 = (p + 1) * units / parts;
+      if (by_rows) {
+        const int64_t r0 = u0 * unit, r1 = std::min(M, u1 * unit);
+        const T* Ap = transA ? A + r0 : A + r0 * lda;
+        gemm_blocked(uk, transA, transB, r1 - r0, N, K, alpha, Ap, lda, B, ldb, beta,
+                     C + r0 * ldc, ldc);
+      } else {
+        const int64_t c0 = u0 * unit, c1 = std::min(N, u1 * unit);
+        const T* Bp = transB ? B + c0 * ldb : B + c0;
+        gemm_blocked(uk, transA, transB, M, c1 - c0, K, alpha, A, lda, Bp, ldb, beta, C + c0,
+                     ldc);
+      }
+    }
+  });
+}
+
 }  // namespace
+
+void set_gemm_parallel(GemmParallel p) {
+  g_parallel_policy.store(static_cast<int>(p), std::memory_order_relaxed);
+}
 
 template <typename T>
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
@@ -242,8 +466,12 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
     scale_c(M, N, beta, C, ldc);
     return;
   }
-  const MicroKernel<T>& uk = select_kernel(static_cast<T*>(nullptr));
-  gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  const MicroKernel<T>& uk = select_kernel(static_cast<T*>(nullptr), N);
+  const int threads = num_threads();
+  if (use_threads(threads, M, N, K))
+    gemm_parallel(uk, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else
+    gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,

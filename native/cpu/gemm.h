@@ -15,6 +15,13 @@ template <typename T>
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+// When GEMM splits work over the thread pool. Auto (the default): products of at least 2^22
+// multiply-adds, and only if the pool's threads add FMA throughput (probed once; see gemm.cc).
+// Always: every product with more than one work item (tests use it to reach the parallel code
+// on any machine). Never: the calling thread only.
+enum class GemmParallel { Auto, Always, Never };
+void set_gemm_parallel(GemmParallel p);
+
 extern template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*,
                                  int64_t, const float*, int64_t, float, float*, int64_t);
 extern template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,

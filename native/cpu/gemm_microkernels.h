@@ -5,7 +5,10 @@
 //   a: packed MR x kc, k-major (a[k*MR + i]);  b: packed kc x NR, 64-byte aligned (b[k*NR + j])
 //   C[i*ldc + j] = alpha * sum_k a[k*MR+i] * b[k*NR+j] + beta * C[i*ldc + j]
 //   beta == 0: C is written without being read (NaN in C does not propagate).
-// Edge tiles (fewer than MR rows or NR columns) are handled by the caller via a scratch tile.
+// The AVX2 kernel computes full tiles only (the caller routes edges through a scratch tile);
+// the AVX-512 kernels take the live rows m (1..MR) and columns n (1..NR) and handle edges
+// themselves: rows past m of the packed A panel are not read, columns past n of C are neither
+// read nor written (mask registers).
 #pragma once
 #include <cstdint>
 
@@ -13,7 +16,14 @@ namespace gf {
 
 void gemm_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                     float alpha, float beta);
-void gemm_avx512_6x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                      float alpha, float beta);
+// A tile of m x n (m <= MR, n <= NR) of C. A's element (row i, step k) is at
+// a[i * a_rs + k * a_ks] (packed panels: a_rs = 1, a_ks = MR; unpacked A: its own strides);
+// B's row k is at b + k * ldb (packed panels: ldb = NR). Unpacked B may end right after column
+// n (partial tiles load it with masks).
+void gemm_avx512_14x32(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
+                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
+// The same for N <= 16: m <= 24, n <= 16.
+void gemm_avx512_24x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
+                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
 
 }  // namespace gf

@@ -3,6 +3,7 @@
 // double (permute also for int32). Nothing here is tuned; tests keep problem sizes modest.
 #include "ref/ref.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -288,6 +289,402 @@ void adagrad_step(T* p, const T* g, T* acc, int64_t n, double lr, double epsilon
 GF_REF_INSTANTIATE(float)
 GF_REF_INSTANTIATE(double)
 template void permute<int32_t>(const int32_t*, const int64_t*, const int*, int, int32_t*);
+
+// ---- conv2d ----------------------------------------------------------------------------------
+
+namespace {
+// Input coordinate of tap k of output o along one axis, or -1 when it falls in the padding.
+inline int64_t tap(int64_t o, int64_t k, int64_t stride, int64_t dilation, int64_t pad,
+                   int64_t in) {
+  const int64_t i = o * stride - pad + k * dilation;
+  return (i >= 0 && i < in) ? i : -1;
+}
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        for (int64_t o = 0; o < s.O; ++o) {
+          double acc = bias ? double(bias[o]) : 0.0;
+          for (int64_t kh = 0; kh < s.KH; ++kh) {
+            const int64_t ih = tap(oh, kh, s.sh, s.dh, s.pad_top, s.H);
+            if (ih < 0) continue;
+            for (int64_t kw = 0; kw < s.KW; ++kw) {
+              const int64_t iw = tap(ow, kw, s.sw, s.dw, s.pad_left, s.W);
+              if (iw < 0) continue;
+              for (int64_t c = 0; c < s.C; ++c)
+                acc += double(x[((n * s.H + ih) * s.W + iw) * s.C + c]) *
+                       double(w[((kh * s.KW + kw) * s.C + c) * s.O + o]);
+            }
+          }
+          y[((n * s.OH + oh) * s.OW + ow) * s.O + o] = static_cast<T>(acc);
+        }
+}
+
+template <typename T>
+void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  std::vector<double> acc(static_cast<size_t>(s.N * s.H * s.W * s.C), 0.0);
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        for (int64_t kh = 0; kh < s.KH; ++kh) {
+          const int64_t ih = tap(oh, kh, s.sh, s.dh, s.pad_top, s.H);
+          if (ih < 0) continue;
+          for (int64_t kw = 0; kw < s.KW; ++kw) {
+            const int64_t iw = tap(ow, kw, s.sw, s.dw, s.pad_left, s.W);
+            if (iw < 0) continue;
+            for (int64_t c = 0; c < s.C; ++c)
+              for (int64_t o = 0; o < s.O; ++o)
+                acc[((n * s.H + ih) * s.W + iw) * s.C + c] +=
+                    double(dy[((n * s.OH + oh) * s.OW + ow) * s.O + o]) *
+                    double(w[((kh * s.KW + kw) * s.C + c) * s.O + o]);
+          }
+        }
+  for (size_t i = 0; i < acc.size(); ++i) dx[i] = static_cast<T>(acc[i]);
+}
+
+template <typename T>
+void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias) {
+  for (int64_t kh = 0; kh < s.KH; ++kh)
+    for (int64_t kw = 0; kw < s.KW; ++kw)
+      for (int64_t c = 0; c < s.C; ++c)
+        for (int64_t o = 0; o < s.O; ++o) {
+          double acc = 0;
+          for (int64_t n = 0; n < s.N; ++n)
+            for (int64_t oh = 0; oh < s.OH; ++oh) {
+              const int64_t ih = tap(oh, kh, s.sh, s.dh, s.pad_top, s.H);
+              if (ih < 0) continue;
+              for (int64_t ow = 0; ow < s.OW; ++ow) {
+                const int64_t iw = tap(ow, kw, s.sw, s.dw, s.pad_left, s.W);
+                if (iw < 0) continue;
+                acc += double(x[((n * s.H + ih) * s.W + iw) * s.C + c]) *
+                       double(dy[((n * s.OH + oh) * s.OW + ow) * s.O + o]);
+              }
+            }
+          dw[((kh * s.KW + kw) * s.C + c) * s.O + o] = static_cast<T>(acc);
+        }
+  if (dbias) {
+    for (int64_t o = 0; o < s.O; ++o) {
+      double acc = 0;
+      for (int64_t r = 0; r < s.N * s.OH * s.OW; ++r) acc += double(dy[r * s.O + o]);
+      dbias[o] = static_cast<T>(acc);
+    }
+  }
+}
+
+// ---- pooling ---------------------------------------------------------------------------------
+
+namespace {
+// Visits the in-input elements (ih, iw) of the window of output (oh, ow).
+template <typename F>
+void for_window(const Pool2dShape& s, int64_t oh, int64_t ow, const F& f) {
+  for (int64_t kh = 0; kh < s.KH; ++kh) {
+    const int64_t ih = oh * s.sh - s.pad_top + kh;
+    if (ih < 0 || ih >= s.H) continue;
+    for (int64_t kw = 0; kw < s.KW; ++kw) {
+      const int64_t iw = ow * s.sw - s.pad_left + kw;
+      if (iw >= 0 && iw < s.W) f(ih, iw);
+    }
+  }
+}
+}  // namespace
+
+template <typename T>
+void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y) {
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        for (int64_t c = 0; c < s.C; ++c) {
+          double best = -std::numeric_limits<double>::infinity();
+          for_window(s, oh, ow, [&](int64_t ih, int64_t iw) {
+            const double v = x[((n * s.H + ih) * s.W + iw) * s.C + c];
+            if (!std::isnan(best) && (std::isnan(v) || v > best)) best = v;  // NaN sticks
+          });
+          y[((n * s.OH + oh) * s.OW + ow) * s.C + c] = static_cast<T>(best);
+        }
+}
+
+template <typename T>
+void maxpool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
+  std::vector<double> acc(static_cast<size_t>(s.N * s.H * s.W * s.C), 0.0);
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        for (int64_t c = 0; c < s.C; ++c) {
+          int64_t at = -1;  // first maximum in window order
+          double best = 0;
+          for_window(s, oh, ow, [&](int64_t ih, int64_t iw) {
+            const int64_t i = ((n * s.H + ih) * s.W + iw) * s.C + c;
+            if (at < 0 || double(x[i]) > best) { at = i; best = x[i]; }
+          });
+          if (at >= 0) acc[at] += double(dy[((n * s.OH + oh) * s.OW + ow) * s.C + c]);
+        }
+  for (size_t i = 0; i < acc.size(); ++i) dx[i] = static_cast<T>(acc[i]);
+}
+
+template <typename T>
+void avgpool2d_forward(const Pool2dShape& s, const T* x, T* y) {
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        for (int64_t c = 0; c < s.C; ++c) {
+          double sum = 0;
+          int64_t count = 0;
+          for_window(s, oh, ow, [&](int64_t ih, int64_t iw) {
+            sum += x[((n * s.H + ih) * s.W + iw) * s.C + c];
+            ++count;
+          });
+          y[((n * s.OH + oh) * s.OW + ow) * s.C + c] =
+              static_cast<T>(count ? sum / double(count) : 0.0);
+        }
+}
+
+template <typename T>
+void avgpool2d_backward(const Pool2dShape& s, const T* dy, T* dx) {
+  std::vector<double> acc(static_cast<size_t>(s.N * s.H * s.W * s.C), 0.0);
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        for (int64_t c = 0; c < s.C; ++c) {
+          int64_t count = 0;
+          for_window(s, oh, ow, [&](int64_t, int64_t) { ++count; });
+          const double g = dy[((n * s.OH + oh) * s.OW + ow) * s.C + c];
+          for_window(s, oh, ow, [&](int64_t ih, int64_t iw) {
+            acc[((n * s.H + ih) * s.W + iw) * s.C + c] += g / double(count);
+          });
+        }
+  for (size_t i = 0; i < acc.size(); ++i) dx[i] = static_cast<T>(acc[i]);
+}
+
+template <typename T>
+void global_avgpool2d_forward(int64_t N, int64_t HW, int64_t C, const T* x, T* y) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c) {
+      double sum = 0;
+      for (int64_t p = 0; p < HW; ++p) sum += x[(n * HW + p) * C + c];
+      y[n * C + c] = static_cast<T>(sum / double(HW));
+    }
+}
+
+template <typename T>
+void global_avgpool2d_backward(int64_t N, int64_t HW, int64_t C, const T* dy, T* dx) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t p = 0; p < HW; ++p)
+      for (int64_t c = 0; c < C; ++c)
+        dx[(n * HW + p) * C + c] = static_cast<T>(double(dy[n * C + c]) / double(HW));
+}
+
+template <typename T>
+void global_maxpool2d_forward(int64_t N, int64_t HW, int64_t C, const T* x, T* y) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c) {
+      T best = x[n * HW * C + c];
+      for (int64_t p = 1; p < HW; ++p) best = std::max(best, x[(n * HW + p) * C + c]);
+      y[n * C + c] = best;
+    }
+}
+
+template <typename T>
+void global_maxpool2d_backward(int64_t N, int64_t HW, int64_t C, const T* x, const T* dy,
+                               T* dx) {
+  for (int64_t i = 0; i < N * HW * C; ++i) dx[i] = T(0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c) {
+      int64_t at = 0;
+      for (int64_t p = 1; p < HW; ++p)
+        if (x[(n * HW + p) * C + c] > x[(n * HW + at) * C + c]) at = p;
+      dx[(n * HW + at) * C + c] = dy[n * C + c];
+    }
+}
+
+// ---- upsampling ------------------------------------------------------------------------------
+
+namespace {
+// TF ResizeBilinear (align_corners=False): the source coordinate and its two neighbours.
+void bilinear_src(int64_t i, int64_t in, int64_t out, bool half_pixel, int64_t* lo,
+                  int64_t* hi, double* t) {
+  const double scale = double(in) / double(out);
+  const double src = half_pixel ? (i + 0.5) * scale - 0.5 : i * scale;
+  const double f = std::floor(src);
+  *lo = std::max<int64_t>(int64_t(f), 0);
+  *hi = std::min<int64_t>(int64_t(std::ceil(src)), in - 1);
+  *t = src - f;
+}
+
+// The upsampling operator as explicit weights: calls f(input index, output index, weight).
+template <typename F>
+void upsample_weights(int64_t N, int64_t H, int64_t W, int64_t C, int64_t sh, int64_t sw,
+                      UpsampleMode mode, const F& f) {
+  const int64_t OH = H * sh, OW = W * sw;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow)
+        for (int64_t c = 0; c < C; ++c) {
+          const int64_t out = ((n * OH + oh) * OW + ow) * C + c;
+          auto in = [&](int64_t ih, int64_t iw) { return ((n * H + ih) * W + iw) * C + c; };
+          if (mode == UpsampleMode::Nearest) {
+            f(in(oh / sh, ow / sw), out, 1.0);
+            continue;
+          }
+          const bool hp = mode == UpsampleMode::Bilinear;
+          int64_t y0, y1, x0, x1;
+          double ty, tx;
+          bilinear_src(oh, H, OH, hp, &y0, &y1, &ty);
+          bilinear_src(ow, W, OW, hp, &x0, &x1, &tx);
+          f(in(y0, x0), out, (1 - ty) * (1 - tx));
+          f(in(y0, x1), out, (1 - ty) * tx);
+          f(in(y1, x0), out, ty * (1 - tx));
+          f(in(y1, x1), out, ty * tx);
+        }
+}
+}  // namespace
+
+template <typename T>
+void upsampling2d_forward(int64_t N, int64_t H, int64_t W, int64_t C, int64_t sh, int64_t sw,
+                          UpsampleMode mode, const T* x, T* y) {
+  std::vector<double> acc(static_cast<size_t>(N * H * sh * W * sw * C), 0.0);
+  upsample_weights(N, H, W, C, sh, sw, mode,
+                   [&](int64_t i, int64_t o, double wt) { acc[o] += wt * double(x[i]); });
+  for (size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<T>(acc[i]);
+}
+
+template <typename T>
+void upsampling2d_backward(int64_t N, int64_t H, int64_t W, int64_t C, int64_t sh, int64_t sw,
+                           UpsampleMode mode, const T* dy, T* dx) {
+  std::vector<double> acc(static_cast<size_t>(N * H * W * C), 0.0);
+  upsample_weights(N, H, W, C, sh, sw, mode,
+                   [&](int64_t i, int64_t o, double wt) { acc[i] += wt * double(dy[o]); });
+  for (size_t i = 0; i < acc.size(); ++i) dx[i] = static_cast<T>(acc[i]);
+}
+
+// ---- batch normalization ---------------------------------------------------------------------
+
+namespace {
+void moments(int64_t M, int64_t C, int64_t c, const double* xs, double* mean, double* var) {
+  double s = 0;
+  for (int64_t r = 0; r < M; ++r) s += xs[r * C + c];
+  const double mu = s / double(M);
+  double v = 0;
+  for (int64_t r = 0; r < M; ++r) v += (xs[r * C + c] - mu) * (xs[r * C + c] - mu);
+  *mean = mu;
+  *var = v / double(M);
+}
+template <typename T>
+std::vector<double> to_double(const T* p, int64_t n) {
+  return std::vector<double>(p, p + n);
+}
+}  // namespace
+
+template <typename T>
+void batchnorm_forward_train(int64_t M, int64_t C, const T* x, const T* gamma, const T* beta,
+                             double eps, double momentum, T* y, T* mean, T* inv_std,
+                             T* moving_mean, T* moving_var) {
+  const std::vector<double> xs = to_double(x, M * C);
+  for (int64_t c = 0; c < C; ++c) {
+    double mu, var;
+    moments(M, C, c, xs.data(), &mu, &var);
+    const double is = 1.0 / std::sqrt(var + eps);
+    const double g = gamma ? double(gamma[c]) : 1.0, b = beta ? double(beta[c]) : 0.0;
+    for (int64_t r = 0; r < M; ++r) y[r * C + c] = static_cast<T>(g * (xs[r * C + c] - mu) * is + b);
+    mean[c] = static_cast<T>(mu);
+    inv_std[c] = static_cast<T>(is);
+    if (moving_mean) moving_mean[c] = static_cast<T>(double(moving_mean[c]) * momentum + mu * (1 - momentum));
+    if (moving_var) moving_var[c] = static_cast<T>(double(moving_var[c]) * momentum + var * (1 - momentum));
+  }
+}
+
+template <typename T>
+void batchnorm_forward_inference(int64_t M, int64_t C, const T* x, const T* gamma,
+                                 const T* beta, const T* moving_mean, const T* moving_var,
+                                 double eps, T* y) {
+  for (int64_t c = 0; c < C; ++c) {
+    const double g = gamma ? double(gamma[c]) : 1.0, b = beta ? double(beta[c]) : 0.0;
+    const double sd = std::sqrt(double(moving_var[c]) + eps);
+    for (int64_t r = 0; r < M; ++r)
+      y[r * C + c] = static_cast<T>(g * (double(x[r * C + c]) - double(moving_mean[c])) / sd + b);
+  }
+}
+
+template <typename T>
+void batchnorm_backward(int64_t M, int64_t C, const T* x, const T* dy, const T* gamma,
+                        double eps, T* dx, T* dgamma, T* dbeta) {
+  const std::vector<double> xs = to_double(x, M * C);
+  for (int64_t c = 0; c < C; ++c) {
+    double mu, var;
+    moments(M, C, c, xs.data(), &mu, &var);
+    const double sd = std::sqrt(var + eps), g = gamma ? double(gamma[c]) : 1.0;
+    // y = g * xh + b, xh = (x - mu) / sd; the textbook chain rule through mu and var:
+    // dxh = dy * g; dvar = sum dxh * (x - mu) * -1/2 sd^-3; dmu = sum -dxh / sd + dvar * sum
+    // -2 (x - mu) / M; dx = dxh / sd + dvar * 2 (x - mu) / M + dmu / M.
+    double dvar = 0, dmu = 0, sdy = 0, sdyxh = 0, sxm = 0;
+    for (int64_t r = 0; r < M; ++r) {
+      const double d = dy[r * C + c], xm = xs[r * C + c] - mu;
+      dvar += d * g * xm * -0.5 / (sd * sd * sd);
+      dmu += -d * g / sd;
+      sdy += d;
+      sdyxh += d * xm / sd;
+      sxm += -2 * xm;
+    }
+    dmu += dvar * sxm / double(M);
+    for (int64_t r = 0; r < M; ++r) {
+      const double xm = xs[r * C + c] - mu;
+      dx[r * C + c] = static_cast<T>(double(dy[r * C + c]) * g / sd + dvar * 2 * xm / double(M) +
+                                     dmu / double(M));
+    }
+    if (dgamma) dgamma[c] = static_cast<T>(sdyxh);
+    if (dbeta) dbeta[c] = static_cast<T>(sdy);
+  }
+}
+
+template <typename T>
+void batchnorm_backward_inference(int64_t M, int64_t C, const T* x, const T* dy,
+                                  const T* gamma, const T* moving_mean, const T* moving_var,
+                                  double eps, T* dx, T* dgamma, T* dbeta) {
+  for (int64_t c = 0; c < C; ++c) {
+    const double g = gamma ? double(gamma[c]) : 1.0;
+    const double sd = std::sqrt(double(moving_var[c]) + eps);
+    double sdy = 0, sdyxh = 0;
+    for (int64_t r = 0; r < M; ++r) {
+      const double d = dy[r * C + c];
+      dx[r * C + c] = static_cast<T>(d * g / sd);
+      sdy += d;
+      sdyxh += d * (double(x[r * C + c]) - double(moving_mean[c])) / sd;
+    }
+    if (dgamma) dgamma[c] = static_cast<T>(sdyxh);
+    if (dbeta) dbeta[c] = static_cast<T>(sdy);
+  }
+}
+
+#define GF_REF_INSTANTIATE_CNN(T)                                                             \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);      \
+  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);         \
+  template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*, T*);    \
+  template void maxpool2d_forward<T>(const Pool2dShape&, const T*, T*);                       \
+  template void maxpool2d_backward<T>(const Pool2dShape&, const T*, const T*, T*);            \
+  template void avgpool2d_forward<T>(const Pool2dShape&, const T*, T*);                       \
+  template void avgpool2d_backward<T>(const Pool2dShape&, const T*, T*);                      \
+  template void global_avgpool2d_forward<T>(int64_t, int64_t, int64_t, const T*, T*);         \
+  template void global_avgpool2d_backward<T>(int64_t, int64_t, int64_t, const T*, T*);        \
+  template void global_maxpool2d_forward<T>(int64_t, int64_t, int64_t, const T*, T*);         \
+  template void global_maxpool2d_backward<T>(int64_t, int64_t, int64_t, const T*, const T*,   \
+                                             T*);                                             \
+  template void upsampling2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
+                                        UpsampleMode, const T*, T*);                          \
+  template void upsampling2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t,         \
+                                         int64_t, UpsampleMode, const T*, T*);                \
+  template void batchnorm_forward_train<T>(int64_t, int64_t, const T*, const T*, const T*,    \
+                                           double, double, T*, T*, T*, T*, T*);               \
+  template void batchnorm_forward_inference<T>(int64_t, int64_t, const T*, const T*,          \
+                                               const T*, const T*, const T*, double, T*);     \
+  template void batchnorm_backward<T>(int64_t, int64_t, const T*, const T*, const T*, double, \
+                                      T*, T*, T*);                                            \
+  template void batchnorm_backward_inference<T>(int64_t, int64_t, const T*, const T*,        \
+                                                 const T*, const T*, const T*, double, T*,    \
+                                                 T*, T*);
+GF_REF_INSTANTIATE_CNN(float)
+GF_REF_INSTANTIATE_CNN(double)
 
 }  // namespace ref
 }  // namespace gf

@@ -5,7 +5,9 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/conv.h"
 #include "cpu/elementwise.h"
+#include "cpu/pool.h"
 #include "cpu/reduce.h"
 
 namespace gf {
@@ -47,6 +49,57 @@ template <typename T>
 void rmsprop_step(T* p, const T* g, T* ms, int64_t n, double lr, double rho, double epsilon);
 template <typename T>
 void adagrad_step(T* p, const T* g, T* acc, int64_t n, double lr, double epsilon);
+
+// ---- conv2d, pooling, upsampling, batch normalization (NHWC; see cpu/conv.h, cpu/pool.h,
+// cpu/batchnorm.h for the shapes). Direct loops from the definitions, double accumulation.
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+template <typename T>
+void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);
+template <typename T>
+void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias);
+
+// The max-pool references find each window's max from x themselves (no argmax input).
+template <typename T>
+void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y);
+template <typename T>
+void maxpool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx);
+template <typename T>
+void avgpool2d_forward(const Pool2dShape& s, const T* x, T* y);
+template <typename T>
+void avgpool2d_backward(const Pool2dShape& s, const T* dy, T* dx);
+template <typename T>
+void global_avgpool2d_forward(int64_t N, int64_t HW, int64_t C, const T* x, T* y);
+template <typename T>
+void global_avgpool2d_backward(int64_t N, int64_t HW, int64_t C, const T* dy, T* dx);
+template <typename T>
+void global_maxpool2d_forward(int64_t N, int64_t HW, int64_t C, const T* x, T* y);
+template <typename T>
+void global_maxpool2d_backward(int64_t N, int64_t HW, int64_t C, const T* x, const T* dy,
+                               T* dx);
+template <typename T>
+void upsampling2d_forward(int64_t N, int64_t H, int64_t W, int64_t C, int64_t sh, int64_t sw,
+                          UpsampleMode mode, const T* x, T* y);
+template <typename T>
+void upsampling2d_backward(int64_t N, int64_t H, int64_t W, int64_t C, int64_t sh, int64_t sw,
+                           UpsampleMode mode, const T* dy, T* dx);
+
+// Two-pass mean and population variance; the backward recomputes the statistics from x.
+template <typename T>
+void batchnorm_forward_train(int64_t M, int64_t C, const T* x, const T* gamma, const T* beta,
+                             double eps, double momentum, T* y, T* mean, T* inv_std,
+                             T* moving_mean, T* moving_var);
+template <typename T>
+void batchnorm_forward_inference(int64_t M, int64_t C, const T* x, const T* gamma,
+                                 const T* beta, const T* moving_mean, const T* moving_var,
+                                 double eps, T* y);
+template <typename T>
+void batchnorm_backward(int64_t M, int64_t C, const T* x, const T* dy, const T* gamma,
+                        double eps, T* dx, T* dgamma, T* dbeta);
+template <typename T>
+void batchnorm_backward_inference(int64_t M, int64_t C, const T* x, const T* dy,
+                                  const T* gamma, const T* moving_mean, const T* moving_var,
+                                  double eps, T* dx, T* dgamma, T* dbeta);
 
 }  // namespace ref
 }  // namespace gf

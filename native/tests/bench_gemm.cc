@@ -1,7 +1,9 @@
-// Quick GEMM throughput check (not a test; not run by ctest):
-//   build/bench_gemm [size=1024] [threads=1] [kernel=all]
+// Quick GEMM throughput check in C++ (not a test; not run by ctest). The full benchmark, with
+// the FMA peak and numpy side by side, is bench/gemm.ts (`npm run bench:gemm`).
+//   build/bench_gemm [size=1024 | MxKxN] [threads=1] [kernel=all]
 // Prints GFLOP/s of C = A*B (float, no transposes, beta = 0) for each available micro-kernel
-// (or the one named), best of a few repetitions after a warm-up.
+// (or the one named): the best of 5 timed samples after a warm-up, each sample a loop of calls
+// lasting >= 20 ms (small shapes take microseconds per call).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,23 +15,35 @@
 #include "cpu/threadpool.h"
 
 int main(int argc, char** argv) {
-  const int64_t n = argc > 1 ? std::atoll(argv[1]) : 1024;
+  long long m = 1024, k = 1024, n = 1024;
+  if (argc > 1) {
+    if (std::sscanf(argv[1], "%lldx%lldx%lld", &m, &k, &n) != 3) m = k = n = std::atoll(argv[1]);
+  }
   const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
   const std::string only = argc > 3 ? argv[3] : "all";
   gf::set_num_threads(threads);
-  std::vector<float> A(n * n, 0.5f), B(n * n, 0.25f), C(n * n);
-  for (const std::string& k : gf::available_gemm_kernels()) {
-    if (only != "all" && only != k) continue;
-    gf::set_gemm_kernel(k);
+  std::vector<float> A(m * k, 0.5f), B(k * n, 0.25f), C(m * n);
+  auto call = [&] {
+    gf::gemm<float>(false, false, m, n, k, 1.0f, A.data(), k, B.data(), n, 0.0f, C.data(), n);
+  };
+  auto now = [] { return std::chrono::steady_clock::now(); };
+  for (const std::string& kn : gf::available_gemm_kernels()) {
+    if (only != "all" && only != kn) continue;
+    gf::set_gemm_kernel(kn);
+    call();
+    auto t0 = now();
+    call();
+    double one = std::chrono::duration<double>(now() - t0).count();
+    const long reps = one > 0.02 ? 1 : static_cast<long>(0.02 / (one > 1e-9 ? one : 1e-9)) + 1;
     double best = 1e30;
-    for (int rep = 0; rep < 4; ++rep) {
-      auto t0 = std::chrono::steady_clock::now();
-      gf::gemm<float>(false, false, n, n, n, 1.0f, A.data(), n, B.data(), n, 0.0f, C.data(), n);
-      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (rep > 0 && s < best) best = s;  // rep 0 warms caches and scratch buffers
+    for (int s = 0; s < 5; ++s) {
+      t0 = now();
+      for (long r = 0; r < reps; ++r) call();
+      double sec = std::chrono::duration<double>(now() - t0).count() / reps;
+      if (sec < best) best = sec;
     }
-    std::printf("sgemm %lld^3 kernel=%-6s threads=%d: %6.1f GFLOP/s (%.2f ms)\n", (long long)n,
-                k.c_str(), threads, 2.0 * n * n * n / best / 1e9, best * 1e3);
+    std::printf("sgemm %lldx%lldx%lld kernel=%-6s threads=%d: %6.1f GFLOP/s (%.4f ms)\n", m, k, n,
+                kn.c_str(), threads, 2.0 * m * n * k / best / 1e9, best * 1e3);
   }
   return 0;
 }

@@ -83,7 +83,7 @@ void run_case(const Prepared<T>& p, const char* kernel, int threads) {
           T(c.beta), C.data(), p.ldc);
   char what[200];
   std::snprintf(what, sizeof what,
-                "gemm<%s> kernel=%s threads=%d M=%lld N=%lld K=%lld transA=%d transB=%d "
+                "gemm<%s> kernel=%s threads=%d (-2: split forced) M=%lld N=%lld K=%lld transA=%d transB=%d "
                 "alpha=%g beta=%g pad=%d",
                 type_name<T>(), kernel, threads, (long long)c.M, (long long)c.N, (long long)c.K,
                 c.ta, c.tb, c.alpha, c.beta, c.pad);
@@ -125,6 +125,19 @@ std::vector<Case> small_cases() {
       {6, 16, 1},    {12, 32, 256}, {13, 31, 255}, {289, 65, 17}, {2, 2, 1000},   {33, 130, 70},
   };
   for (auto& m : mixed) add(m[0], m[1], m[2]);
+  // 1000 in each dimension (with the others small, so the reference stays cheap).
+  add(1000, 17, 33);
+  add(17, 1000, 33);
+  add(33, 17, 1000);
+  // The paths that skip packing (AVX-512): N <= 16 (24x16 tile), N <= 64 (A read in place),
+  // M < 256 with B read in place (its last row ends at column N when pad = 0: masked loads),
+  // and shapes of the networks' products (Dense logits, im2col with K = 9 Cin).
+  add(64, 10, 128);
+  add(300, 16, 9);
+  add(257, 64, 288);
+  add(1000, 32, 9);
+  add(255, 100, 33);
+  add(29, 47, 300);
   // alpha = 0 with NaN in A: C = beta * C, A never read.
   cases.push_back({17, 33, 7, false, true, 0.0, 0.5, 1});
   cases.push_back({17, 33, 7, true, false, 0.0, 0.0, 0});
@@ -152,10 +165,14 @@ void run_all(const std::vector<Case>& cases, const std::vector<std::string>& ker
         fail("cannot select kernel " + k);
         continue;
       }
-      for (int threads : {1, 2}) {
+      // 1 thread; 2 threads under the default policy; 2 threads forced to split every product.
+      for (int mode = 0; mode < 3; ++mode) {
+        const int threads = mode == 0 ? 1 : 2;
         set_num_threads(threads);
-        run_case(p, k.c_str(), threads);
+        set_gemm_parallel(mode == 2 ? GemmParallel::Always : GemmParallel::Auto);
+        run_case(p, k.c_str(), mode == 2 ? -2 : threads);
       }
+      set_gemm_parallel(GemmParallel::Auto);
     }
   }
 }

@@ -1,0 +1,305 @@
+// conv2d and conv2dTranspose on the CPU: im2col (NHWC) + GEMM, GEMM + col2im, and the filter
+// gradient as GEMMs over row blocks of the im2col matrix. See conv.h for the contract.
+// The im2col matrix has one row per output pixel (n, oh, ow) and KH*KW*C columns ordered
+// (kh, kw, c), which is exactly the Keras kernel [KH, KW, C, O] seen as a (KH*KW*C, O) matrix,
+// so every product is a plain row-major GEMM with no weight reshuffling. It is not: a Winograd
+// or FFT convolution, or a packer that feeds GEMM panels directly (gemm.h is the only entry).
+#include "cpu/conv.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu/gemm.h"
+#include "cpu/reduce.h"
+#include "cpu/scratch.h"
+#include "cpu/threadpool.h"
+
+namespace gf {
+namespace {
+
+// One im2col block per thread stays within about this many bytes (a share of L2), which also
+// bounds per-thread memory whatever the batch size.
+constexpr int64_t kColBudgetBytes = 1 << 20;
+constexpr int64_t kMinBlockRows = 32, kMaxBlockRows = 4096;
+// Filter-gradient partial sums: at most this many (independent of the thread count, so the
+// summation order and thus the result are too), within this many bytes.
+constexpr int64_t kMaxPartials = 16;
+constexpr int64_t kPartialBudgetBytes = 16 << 20;
+
+thread_local ScratchBuffer tl_col;       // im2col / dcol block of the running thread
+thread_local ScratchBuffer tl_partials;  // filter-gradient partials, owned by the caller
+
+template <typename T>
+int64_t block_rows(int64_t kc) {
+  int64_t r = kColBudgetBytes / (kc * static_cast<int64_t>(sizeof(T)));
+  r = std::max(kMinBlockRows, std::min(kMaxBlockRows, r));
+  return r / 8 * 8;
+}
+
+// 1x1 kernel, stride 1, no padding: the im2col matrix is x itself.
+bool is_pointwise(const Conv2dShape& s) {
+  return s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.pad_top == 0 &&
+         s.pad_left == 0 && s.OH == s.H && s.OW == s.W;
+}
+
+template <typename T>
+inline void copy_n(const T* src, int64_t n, T* dst) {
+  if (n >= 16) std::memcpy(dst, src, sizeof(T) * n);
+  else for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+template <typename T>
+inline void add_n(const T* src, int64_t n, T* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+// Output pixel of im2col row r.
+struct RowPos {
+  int64_t n, oh, ow;
+};
+inline RowPos row_pos(const Conv2dShape& s, int64_t r) {
+  const int64_t per_image = s.OH * s.OW, rem = r % per_image;
+  return {r / per_image, rem / s.OW, rem % s.OW};
+}
+inline void next_row(const Conv2dShape& s, RowPos& p) {
+  if (++p.ow == s.OW) {
+    p.ow = 0;
+    if (++p.oh == s.OH) {
+      p.oh = 0;
+      ++p.n;
+    }
+  }
+}
+
+// col: rows [r0, r1) of the im2col matrix, (r1 - r0, KH*KW*C), out-of-input taps as 0.
+// x: (N, H, W, C)
+template <typename T>
+void im2col_rows(const Conv2dShape& s, const T* x, int64_t r0, int64_t r1, T* col) {
+  const int64_t C = s.C, KWC = s.KW * C, rowlen = s.W * C;
+  RowPos p = row_pos(s, r0);
+  for (int64_t r = r0; r < r1; ++r, next_row(s, p)) {
+    const T* xn = x + p.n * s.H * rowlen;
+    const int64_t ih0 = p.oh * s.sh - s.pad_top, iw0 = p.ow * s.sw - s.pad_left;
+    const bool cols_inside = iw0 >= 0 && iw0 + (s.KW - 1) * s.dw < s.W;
+    T* dst = col + (r - r0) * s.KH * KWC;
+    for (int64_t kh = 0; kh < s.KH; ++kh, dst += KWC) {
+      const int64_t ih = ih0 + kh * s.dh;
+      if (ih < 0 || ih >= s.H) {
+        std::memset(dst, 0, sizeof(T) * KWC);
+        continue;
+      }
+      const T* xrow = xn + ih * rowlen;
+      if (cols_inside && s.dw == 1) {  // the KW taps are adjacent in x: one copy
+        copy_n(xrow + iw0 * C, KWC, dst);
+        continue;
+      }
+      for (int64_t kw = 0; kw < s.KW; ++kw) {
+        const int64_t iw = iw0 + kw * s.dw;
+        if (iw < 0 || iw >= s.W) {
+          for (int64_t c = 0; c < C; ++c) dst[kw * C + c] = T(0);
+        } else {
+          copy_n(xrow + iw * C, C, dst + kw * C);
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col_rows: dx[...] += col[...] for every in-input tap of rows [r0, r1).
+template <typename T>
+void col2im_rows(const Conv2dShape& s, const T* col, int64_t r0, int64_t r1, T* dx) {
+  const int64_t C = s.C, KWC = s.KW * C, rowlen = s.W * C;
+  RowPos p = row_pos(s, r0);
+  for (int64_t r = r0; r < r1; ++r, next_row(s, p)) {
+    T* dxn = dx + p.n * s.H * rowlen;
+    const int64_t ih0 = p.oh * s.sh - s.pad_top, iw0 = p.ow * s.sw - s.pad_left;
+    const bool cols_inside = iw0 >= 0 && iw0 + (s.KW - 1) * s.dw < s.W;
+    const T* src = col + (r - r0) * s.KH * KWC;
+    for (int64_t kh = 0; kh < s.KH; ++kh, src += KWC) {
+      const int64_t ih = ih0 + kh * s.dh;
+      if (ih < 0 || ih >= s.H) continue;
+      T* dxrow = dxn + ih * rowlen;
+      if (cols_inside && s.dw == 1) {
+        add_n(src, KWC, dxrow + iw0 * C);
+        continue;
+      }
+      for (int64_t kw = 0; kw < s.KW; ++kw) {
+        const int64_t iw = iw0 + kw * s.dw;
+        if (iw >= 0 && iw < s.W) add_n(src + kw * C, C, dxrow + iw * C);
+      }
+    }
+  }
+}
+
+template <typename T>
+void add_bias_rows(T* y, int64_t rows, int64_t cols, const T* bias) {
+  for (int64_t r = 0; r < rows; ++r, y += cols)
+    for (int64_t o = 0; o < cols; ++o) y[o] += bias[o];
+}
+
+// dx = col2im(dy * w^T) (+ bias per channel when init_bias is given). Work is split over
+// groups of whole images, so concurrent groups never write the same dx element.
+template <typename T>
+void backward_input_impl(const Conv2dShape& s, const T* dy, const T* w, const T* init_bias,
+                         T* dx) {
+  const int64_t kc = s.KH * s.KW * s.C, O = s.O, C = s.C;
+  const int64_t img_rows = s.OH * s.OW, img_elems = s.H * s.W * C;
+  if (s.N <= 0) return;
+  const int64_t R = block_rows<T>(kc);
+
+  if (is_pointwise(s)) {  // dx rows are the dcol rows
+    const int64_t M = s.N * img_rows, nb = (M + R - 1) / R;
+    auto body = [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t r0 = b * R, rows = std::min(R, M - r0);
+        gemm<T>(false, true, rows, C, O, T(1), dy + r0 * O, O, w, O, T(0), dx + r0 * C, C);
+        if (init_bias) add_bias_rows(dx + r0 * C, rows, C, init_bias);
+      }
+    };
+    parallel_for(nb, 1, body);
+    return;
+  }
+
+  const int64_t per_group = std::max<int64_t>(1, R / std::max<int64_t>(1, img_rows));
+  const int64_t groups = (s.N + per_group - 1) / per_group;
+  auto body = [&](int64_t g0, int64_t g1) {
+    const int64_t R_eff = std::min(R, per_group * img_rows);
+    T* dcol = static_cast<T*>(tl_col.get(sizeof(T) * std::max<int64_t>(1, R_eff * kc)));
+    for (int64_t g = g0; g < g1; ++g) {
+      const int64_t n0 = g * per_group, n1 = std::min(s.N, n0 + per_group);
+      T* dxg = dx + n0 * img_elems;
+      if (init_bias) {
+        for (int64_t i = 0; i < (n1 - n0) * s.H * s.W; ++i) copy_n(init_bias, C, dxg + i * C);
+      } else {
+        std::memset(dxg, 0, sizeof(T) * (n1 - n0) * img_elems);
+      }
+      for (int64_t r0 = n0 * img_rows; r0 < n1 * img_rows; r0 += R_eff) {
+        const int64_t r1 = std::min(n1 * img_rows, r0 + R_eff);
+        // dcol: (rows, KH*KW*C) = dy rows (rows, O) x w^T (O, KH*KW*C)
+        gemm<T>(false, true, r1 - r0, kc, O, T(1), dy + r0 * O, O, w, O, T(0), dcol, kc);
+        col2im_rows(s, dcol, r0, r1, dx);
+      }
+    }
+  };
+  parallel_for(groups, 1, body);
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  const int64_t M = s.N * s.OH * s.OW, kc = s.KH * s.KW * s.C, O = s.O;
+  if (M <= 0) return;
+  const bool pointwise = is_pointwise(s);
+  const int64_t R = block_rows<T>(kc), nb = (M + R - 1) / R;
+  auto body = [&](int64_t b0, int64_t b1) {
+    T* col = pointwise ? nullptr : static_cast<T*>(tl_col.get(sizeof(T) * std::min(R, M) * kc));
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t r0 = b * R, r1 = std::min(M, r0 + R);
+      const T* a = pointwise ? x + r0 * kc : col;
+      if (!pointwise) im2col_rows(s, x, r0, r1, col);
+      // y rows (rows, O) = col (rows, KH*KW*C) x w (KH*KW*C, O)
+      gemm<T>(false, false, r1 - r0, O, kc, T(1), a, kc, w, O, T(0), y + r0 * O, O);
+      if (bias) add_bias_rows(y + r0 * O, r1 - r0, O, bias);
+    }
+  };
+  parallel_for(nb, 1, body);
+}
+
+template <typename T>
+void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  backward_input_impl<T>(s, dy, w, nullptr, dx);
+}
+
+template <typename T>
+void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias) {
+  const int64_t M = s.N * s.OH * s.OW, kc = s.KH * s.KW * s.C, O = s.O, wsize = kc * O;
+  if (M <= 0) {
+    std::memset(dw, 0, sizeof(T) * wsize);
+    if (dbias) std::memset(dbias, 0, sizeof(T) * O);
+    return;
+  }
+  const bool pointwise = is_pointwise(s);
+  const int64_t R = block_rows<T>(kc), nb = (M + R - 1) / R;
+  // P partial sums over fixed runs of blocks; partial 0 is dw itself.
+  const int64_t by_memory =
+      std::max<int64_t>(1, kPartialBudgetBytes / (wsize * static_cast<int64_t>(sizeof(T))));
+  const int64_t P = std::min({nb, kMaxPartials, by_memory});
+  const size_t part_bytes = sizeof(T) * (P - 1) * wsize;
+  char* scratch = static_cast<char*>(tl_partials.get(part_bytes + sizeof(double) * P * O + 64));
+  T* partials = reinterpret_cast<T*>(scratch);
+  double* dbias_parts = reinterpret_cast<double*>(scratch + (part_bytes + 63) / 64 * 64);
+
+  auto body = [&](int64_t p0, int64_t p1) {
+    T* col = pointwise ? nullptr : static_cast<T*>(tl_col.get(sizeof(T) * std::min(R, M) * kc));
+    for (int64_t p = p0; p < p1; ++p) {
+      T* acc = p == 0 ? dw : partials + (p - 1) * wsize;
+      double* db = dbias_parts + p * O;
+      if (dbias) std::fill(db, db + O, 0.0);
+      const int64_t bb0 = p * nb / P, bb1 = (p + 1) * nb / P;
+      for (int64_t b = bb0; b < bb1; ++b) {
+        const int64_t r0 = b * R, r1 = std::min(M, r0 + R);
+        const T* a = pointwise ? x + r0 * kc : col;
+        if (!pointwise) im2col_rows(s, x, r0, r1, col);
+        // acc (KH*KW*C, O) (+)= col^T (KH*KW*C, rows) x dy rows (rows, O)
+        gemm<T>(true, false, kc, O, r1 - r0, T(1), a, kc, dy + r0 * O, O,
+                b == bb0 ? T(0) : T(1), acc, O);
+        if (dbias) {
+          const T* d = dy + r0 * O;
+          for (int64_t r = r0; r < r1; ++r, d += O)
+            for (int64_t o = 0; o < O; ++o) db[o] += d[o];
+        }
+      }
+    }
+  };
+  parallel_for(P, 1, body);
+
+  if (P > 1) {  // dw += partials 1..P-1, in that order for every element
+    auto sum = [&](int64_t i0, int64_t i1) {
+      for (int64_t p = 1; p < P; ++p) add_n(partials + (p - 1) * wsize + i0, i1 - i0, dw + i0);
+    };
+    parallel_for(wsize, 1 << 14, sum);
+  }
+  if (dbias) {
+    for (int64_t o = 0; o < O; ++o) {
+      double t = 0;
+      for (int64_t p = 0; p < P; ++p) t += dbias_parts[p * O + o];
+      dbias[o] = static_cast<T>(t);
+    }
+  }
+}
+
+template <typename T>
+void conv2d_transpose_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
+                              T* y) {
+  backward_input_impl<T>(s, x, w, bias, y);
+}
+
+template <typename T>
+void conv2d_transpose_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  conv2d_forward<T>(s, dy, w, nullptr, dx);
+}
+
+template <typename T>
+void conv2d_transpose_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw,
+                                      T* dbias) {
+  // The transpose's output gradient dy plays the forward conv's input, its input x the
+  // forward conv's output gradient; the bias sits on the transpose's output channels (C).
+  conv2d_backward_filter<T>(s, dy, x, dw, nullptr);
+  if (dbias) reduce<T>(ReduceOp::Sum, dy, 1, s.N * s.H * s.W, s.C, dbias);
+}
+
+#define GF_CONV_INSTANTIATE(T)                                                                \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);      \
+  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);         \
+  template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*, T*);    \
+  template void conv2d_transpose_forward<T>(const Conv2dShape&, const T*, const T*, const T*, \
+                                            T*);                                              \
+  template void conv2d_transpose_backward_input<T>(const Conv2dShape&, const T*, const T*,    \
+                                                   T*);                                       \
+  template void conv2d_transpose_backward_filter<T>(const Conv2dShape&, const T*, const T*,   \
+                                                    T*, T*);
+GF_CONV_INSTANTIATE(float)
+GF_CONV_INSTANTIATE(double)
+
+}  // namespace gf

@@ -1,0 +1,145 @@
+// AVX-512F float GEMM micro-kernels. Two tile shapes, each instantiated for every row count:
+//   14x32: 14 rows x 2 zmm (32 columns) = 28 accumulators + 2 B registers + 1 broadcast = 31 of
+//          the 32 zmm registers; per k step 2 aligned B loads and 14 broadcasts of A feed 28
+//          FMAs, so loads never limit the 2 FMA/cycle of the core (Sapphire Rapids, Ice Lake
+//          server; Zen 4 splits each zmm op in two but still gains from the registers).
+//   24x16: 24 rows x 1 zmm, for products with N <= 16 (e.g. a 10-class Dense layer), where a
+//          32-wide tile would waste more than half of every FMA.
+// Edges cost nothing extra: fewer rows run an instantiation with fewer accumulators (rows past
+// m are never read), fewer columns use AVX-512 mask registers for the loads and stores of C.
+// Compiled with -mavx512f; called only when CPUID/XGETBV report AVX-512 (cpu_features.cc).
+// Not here: packing, blocking, threads (gemm.cc).
+#include <immintrin.h>
+
+#include <utility>
+
+#include "cpu/gemm_microkernels.h"
+
+namespace gf {
+namespace {
+
+inline __mmask16 lane_mask(int n) {
+  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+}
+
+// M rows of C (M <= MR), NV zmm per row.
+//   A: element (row i, step k) at a[i * a_rs + k * a_ks]. Packed panels have a_rs = 1,
+//      a_ks = MR (ROW_CONTIG lets the compiler fold the row offsets into the broadcasts);
+//      the unpacked paths pass a transposed A (a_rs = 1, a_ks = lda) or a plain one
+//      (a_rs = lda, a_ks = 1).
+//   B: row k at b + k * ldb, 16*NV floats; packed panels have ldb = 16*NV (and are aligned);
+//      an unpacked B has the caller's ldb and may end right after column n, so partial tiles
+//      load B with masks.
+template <int M, int NV, bool ROW_CONTIG>
+void tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_ks,
+          const float* __restrict b, int64_t ldb, float* c, int64_t ldc, float alpha,
+          float beta, int n) {
+  __m512 acc[M][NV];
+#pragma GCC unroll 28
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+
+#pragma GCC unroll 28
+  for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+
+  __mmask16 mask[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) mask[v] = lane_mask(n - 16 * v);
+  const bool full = n >= 16 * NV;
+  const int64_t rs = ROW_CONTIG ? 1 : a_rs;
+
+  if (full) {
+#pragma GCC unroll 2
+    for (int64_t k = 0; k < kc; ++k) {
+      __m512 bv[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+      // B streams from L2 (the A micro-panel stays in L1): ask for it ~8 k steps ahead.
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * ldb), _MM_HINT_T0);
+      if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(b + 8 * ldb + 16), _MM_HINT_T0);
+#pragma GCC unroll 28
+      for (int i = 0; i < M; ++i) {
+        const __m512 av = _mm512_set1_ps(a[i * rs]);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+      }
+      a += a_ks;
+      b += ldb;
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k) {
+      __m512 bv[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mask[v], b + 16 * v);
+#pragma GCC unroll 28
+      for (int i = 0; i < M; ++i) {
+        const __m512 av = _mm512_set1_ps(a[i * rs]);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+      }
+      a += a_ks;
+      b += ldb;
+    }
+  }
+
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (beta == 0.0f) {
+    // BLAS semantics: C's old contents are never read (NaN in C does not propagate).
+#pragma GCC unroll 28
+    for (int i = 0; i < M; ++i)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        float* p = c + i * ldc + 16 * v;
+        const __m512 r = _mm512_mul_ps(va, acc[i][v]);
+        if (full) _mm512_storeu_ps(p, r);
+        else _mm512_mask_storeu_ps(p, mask[v], r);
+      }
+  } else {
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 28
+    for (int i = 0; i < M; ++i)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        float* p = c + i * ldc + 16 * v;
+        if (full) {
+          _mm512_storeu_ps(p, _mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, _mm512_loadu_ps(p))));
+        } else {
+          const __m512 old = _mm512_maskz_loadu_ps(mask[v], p);
+          _mm512_mask_storeu_ps(p, mask[v], _mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, old)));
+        }
+      }
+  }
+}
+
+using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
+                        int64_t, float, float, int);
+
+// fns[m - 1][row_contig]: the instantiation for m live rows.
+template <int NV, int... Ms>
+struct Table {
+  static constexpr TileFn fns[sizeof...(Ms)][2] = {{&tile<Ms + 1, NV, false>, &tile<Ms + 1, NV, true>}...};
+};
+template <int NV, int... Ms>
+constexpr TileFn Table<NV, Ms...>::fns[sizeof...(Ms)][2];
+
+template <int NV, int... Ms>
+constexpr auto make_table(std::integer_sequence<int, Ms...>) {
+  return Table<NV, Ms...>{};
+}
+
+}  // namespace
+
+void gemm_avx512_14x32(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
+                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n) {
+  using T = decltype(make_table<2>(std::make_integer_sequence<int, 14>{}));
+  T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+}
+
+void gemm_avx512_24x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
+                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n) {
+  using T = decltype(make_table<1>(std::make_integer_sequence<int, 24>{}));
+  T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+}
+
+}  // namespace gf

@@ -1,0 +1,238 @@
+// conv2d and conv2dTranspose kernels vs the naive references, on random shapes drawn from odd
+// sizes (N 1,3; H, W 1,5,7,13; C 1,3,5; O 1,4,7; kernel 1,2,3,5; strides 1,2,3; dilation 1,2)
+// with 'valid', 'same' (TF's rule) and random asymmetric padding, float and double, 1 and 2
+// threads. The references are validated by the adjoint identities in double:
+//   <conv(x, w), dy> = <x, conv_backward_input(dy, w)> = <w, conv_backward_filter(x, dy)>.
+// A few larger shapes exercise several im2col blocks, filter-gradient partial sums, and images
+// larger than one block; the result must not depend on the thread count.
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cpu/conv.h"
+#include "cpu/threadpool.h"
+#include "ref/ref.h"
+#include "tests/test_util.h"
+
+using namespace gf;
+using namespace gf::test;
+
+namespace {
+
+enum class Pad { Valid, Same, Explicit };
+
+std::string describe(const Conv2dShape& s) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "N%lld H%lld W%lld C%lld k%lldx%lld O%lld -> %lldx%lld s%lld,%lld d%lld,%lld "
+                "pad t%lld l%lld",
+                (long long)s.N, (long long)s.H, (long long)s.W, (long long)s.C, (long long)s.KH,
+                (long long)s.KW, (long long)s.O, (long long)s.OH, (long long)s.OW,
+                (long long)s.sh, (long long)s.sw, (long long)s.dh, (long long)s.dw,
+                (long long)s.pad_top, (long long)s.pad_left);
+  return buf;
+}
+
+template <typename V>
+V pick(std::initializer_list<V> xs) {
+  std::uniform_int_distribution<size_t> d(0, xs.size() - 1);
+  return *(xs.begin() + d(rng()));
+}
+
+// Fills s from the spatial/kernel fields and a padding rule; false when the kernel does not fit.
+bool finish_shape(Conv2dShape& s, Pad pad) {
+  int64_t pt = 0, pb = 0, pl = 0, pr = 0;
+  if (pad == Pad::Same) {
+    same_padding(s.H, s.KH, s.sh, s.dh, &pt, &pb);
+    same_padding(s.W, s.KW, s.sw, s.dw, &pl, &pr);
+  } else if (pad == Pad::Explicit) {
+    std::uniform_int_distribution<int64_t> d(0, 2);
+    pt = d(rng()); pb = d(rng()); pl = d(rng()); pr = d(rng());
+  }
+  s.pad_top = pt;
+  s.pad_left = pl;
+  s.OH = conv_output_size(s.H, s.KH, s.sh, s.dh, pt, pb);
+  s.OW = conv_output_size(s.W, s.KW, s.sw, s.dw, pl, pr);
+  return s.OH > 0 && s.OW > 0;
+}
+
+Conv2dShape random_shape() {
+  for (;;) {
+    Conv2dShape s{};
+    s.N = pick<int64_t>({1, 3});
+    s.H = pick<int64_t>({1, 5, 7, 13});
+    s.W = pick<int64_t>({1, 5, 7, 13});
+    s.C = pick<int64_t>({1, 3, 5});
+    s.O = pick<int64_t>({1, 4, 7});
+    s.KH = pick<int64_t>({1, 2, 3, 5});
+    s.KW = pick<int64_t>({1, 2, 3, 5});
+    s.sh = pick<int64_t>({1, 2, 3});
+    s.sw = pick<int64_t>({1, 2, 3});
+    s.dh = pick<int64_t>({1, 2});
+    s.dw = pick<int64_t>({1, 2});
+    if (finish_shape(s, pick<Pad>({Pad::Valid, Pad::Same, Pad::Explicit}))) return s;
+  }
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+// Adjoint identities of the references (and of the double kernels) in double.
+void check_adjoint(const Conv2dShape& s) {
+  const size_t nx = s.N * s.H * s.W * s.C, nw = s.KH * s.KW * s.C * s.O,
+               ny = s.N * s.OH * s.OW * s.O;
+  std::vector<double> x = random_vec<double>(nx), w = random_vec<double>(nw),
+                      dy = random_vec<double>(ny), y(ny), dx(nx), dw(nw), db(s.O);
+  for (int impl = 0; impl < 2; ++impl) {
+    if (impl == 0) {
+      ref::conv2d_forward<double>(s, x.data(), w.data(), nullptr, y.data());
+      ref::conv2d_backward_input<double>(s, dy.data(), w.data(), dx.data());
+      ref::conv2d_backward_filter<double>(s, x.data(), dy.data(), dw.data(), db.data());
+    } else {
+      conv2d_forward<double>(s, x.data(), w.data(), nullptr, y.data());
+      conv2d_backward_input<double>(s, dy.data(), w.data(), dx.data());
+      conv2d_backward_filter<double>(s, x.data(), dy.data(), dw.data(), db.data());
+    }
+    const double a = dot(y, dy), b = dot(x, dx), c = dot(w, dw);
+    const double tol = 1e-12 * (1 + std::sqrt(double(ny) * s.KH * s.KW * s.C));
+    const std::string what = std::string(impl ? "kernel" : "ref") + " adjoint " + describe(s);
+    check(close(b, a, tol, 1e-12), what + ": <conv(x,w),dy> != <x,backward_input(dy)>");
+    check(close(c, a, tol, 1e-12), what + ": <conv(x,w),dy> != <w,backward_filter(x,dy)>");
+    double sdy = 0, sdb = 0;  // dbias = sum of dy over every pixel
+    for (size_t i = 0; i < ny; ++i) sdy += dy[i];
+    for (int64_t o = 0; o < s.O; ++o) sdb += db[o];
+    check(close(sdb, sdy, tol, 1e-12), what + ": sum(dbias) != sum(dy)");
+  }
+}
+
+template <typename T>
+void check_against_ref(const Conv2dShape& s, int threads) {
+  const size_t nx = s.N * s.H * s.W * s.C, nw = s.KH * s.KW * s.C * s.O,
+               ny = s.N * s.OH * s.OW * s.O;
+  const std::string what = std::string(type_name<T>()) + " threads=" +
+                           std::to_string(threads) + " " + describe(s);
+  // Tolerance grows with the length of the longest sum (products of values in [-1, 1]).
+  const double len = double(s.KH * s.KW * std::max(s.C, s.O)) + double(s.N * s.OH * s.OW);
+  const double tol = (sizeof(T) == 4 ? 4e-6 : 1e-14) * std::sqrt(len) * 4;
+
+  std::vector<T> x = random_vec<T>(nx), w = random_vec<T>(nw), bias = random_vec<T>(s.O),
+                 dy = random_vec<T>(ny);
+  std::vector<T> y(ny, T(777)), want_y(ny);
+  conv2d_forward<T>(s, x.data(), w.data(), bias.data(), y.data());
+  ref::conv2d_forward<T>(s, x.data(), w.data(), bias.data(), want_y.data());
+  check_close(y.data(), want_y.data(), ny, tol, tol, "forward " + what);
+  conv2d_forward<T>(s, x.data(), w.data(), nullptr, y.data());
+  ref::conv2d_forward<T>(s, x.data(), w.data(), nullptr, want_y.data());
+  check_close(y.data(), want_y.data(), ny, tol, tol, "forward no bias " + what);
+
+  std::vector<T> dx(nx, T(777)), want_dx(nx);  // garbage in dx: the kernel must overwrite
+  conv2d_backward_input<T>(s, dy.data(), w.data(), dx.data());
+  ref::conv2d_backward_input<T>(s, dy.data(), w.data(), want_dx.data());
+  check_close(dx.data(), want_dx.data(), nx, tol, tol, "backward_input " + what);
+
+  std::vector<T> dw(nw, T(777)), want_dw(nw), db(s.O, T(777)), want_db(s.O);
+  conv2d_backward_filter<T>(s, x.data(), dy.data(), dw.data(), db.data());
+  ref::conv2d_backward_filter<T>(s, x.data(), dy.data(), want_dw.data(), want_db.data());
+  check_close(dw.data(), want_dw.data(), nw, tol, tol, "backward_filter " + what);
+  check_close(db.data(), want_db.data(), s.O, tol, tol, "backward_filter dbias " + what);
+
+  // conv2dTranspose: input t_x (N, OH, OW, O), output (N, H, W, C), kernel (KH, KW, C, O).
+  std::vector<T> tbias = random_vec<T>(s.C);
+  std::vector<T> ty(nx, T(777)), want_ty(nx);
+  conv2d_transpose_forward<T>(s, dy.data(), w.data(), tbias.data(), ty.data());
+  ref::conv2d_backward_input<T>(s, dy.data(), w.data(), want_ty.data());
+  for (size_t i = 0; i < nx; ++i) want_ty[i] += tbias[i % s.C];
+  check_close(ty.data(), want_ty.data(), nx, tol, tol, "transpose forward " + what);
+  std::vector<T> tdx(ny, T(777)), want_tdx(ny);
+  conv2d_transpose_backward_input<T>(s, x.data(), w.data(), tdx.data());
+  ref::conv2d_forward<T>(s, x.data(), w.data(), nullptr, want_tdx.data());
+  check_close(tdx.data(), want_tdx.data(), ny, tol, tol, "transpose backward_input " + what);
+  std::vector<T> tdw(nw, T(777)), tdb(s.C, T(777)), want_tdb(s.C);
+  conv2d_transpose_backward_filter<T>(s, dy.data(), x.data(), tdw.data(), tdb.data());
+  ref::conv2d_backward_filter<T>(s, x.data(), dy.data(), want_dw.data(), nullptr);
+  for (int64_t c = 0; c < s.C; ++c) {
+    double t = 0;
+    for (size_t i = c; i < nx; i += s.C) t += x[i];
+    want_tdb[c] = T(t);
+  }
+  check_close(tdw.data(), want_dw.data(), nw, tol, tol, "transpose backward_filter " + what);
+  check_close(tdb.data(), want_tdb.data(), s.C, tol, tol, "transpose dbias " + what);
+}
+
+// Larger shapes: several blocks, partial sums, images bigger than a block; results must be
+// identical on 1 and 2 threads.
+template <typename T>
+void check_large(Conv2dShape s) {
+  finish_shape(s, Pad::Same);
+  const size_t nx = s.N * s.H * s.W * s.C, nw = s.KH * s.KW * s.C * s.O,
+               ny = s.N * s.OH * s.OW * s.O;
+  std::vector<T> x = random_vec<T>(nx), w = random_vec<T>(nw), dy = random_vec<T>(ny);
+  std::vector<T> out[2][3];
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    auto& o = out[threads - 1];
+    o[0].resize(ny); o[1].resize(nx); o[2].resize(nw + s.O);
+    conv2d_forward<T>(s, x.data(), w.data(), nullptr, o[0].data());
+    conv2d_backward_input<T>(s, dy.data(), w.data(), o[1].data());
+    conv2d_backward_filter<T>(s, x.data(), dy.data(), o[2].data(), o[2].data() + nw);
+  }
+  const std::string what = std::string(type_name<T>()) + " large " + describe(s);
+  const char* names[3] = {"forward", "backward_input", "backward_filter"};
+  for (int k = 0; k < 3; ++k)
+    check_close(out[1][k].data(), out[0][k].data(), out[0][k].size(), 0, 0,
+                std::string(names[k]) + " 2 threads == 1 thread " + what);
+  std::vector<T> want(ny), want_dx(nx), want_dw(nw + s.O);
+  ref::conv2d_forward<T>(s, x.data(), w.data(), nullptr, want.data());
+  ref::conv2d_backward_input<T>(s, dy.data(), w.data(), want_dx.data());
+  ref::conv2d_backward_filter<T>(s, x.data(), dy.data(), want_dw.data(), want_dw.data() + nw);
+  const double len = double(s.N * s.OH * s.OW);
+  const double tol = (sizeof(T) == 4 ? 4e-6 : 1e-14) * std::sqrt(len) * 4;
+  check_close(out[0][0].data(), want.data(), ny, tol, tol, "forward " + what);
+  check_close(out[0][1].data(), want_dx.data(), nx, tol, tol, "backward_input " + what);
+  check_close(out[0][2].data(), want_dw.data(), nw + s.O, tol, tol, "backward_filter " + what);
+}
+
+}  // namespace
+
+int main() {
+  // Fixed corner cases first, then random shapes.
+  std::vector<Conv2dShape> shapes;
+  {
+    Conv2dShape s{3, 7, 5, 3, 3, 3, 4, 0, 0, 1, 1, 1, 1, 0, 0};  // 3x3 valid
+    finish_shape(s, Pad::Valid); shapes.push_back(s);
+    s = {3, 7, 5, 3, 3, 3, 4, 0, 0, 1, 1, 1, 1, 0, 0};  // 3x3 same
+    finish_shape(s, Pad::Same); shapes.push_back(s);
+    s = {1, 13, 13, 1, 3, 3, 7, 0, 0, 1, 1, 1, 1, 0, 0};  // first layer, Cin = 1
+    finish_shape(s, Pad::Valid); shapes.push_back(s);
+    s = {3, 5, 7, 5, 1, 1, 4, 0, 0, 1, 1, 1, 1, 0, 0};  // pointwise
+    finish_shape(s, Pad::Valid); shapes.push_back(s);
+    s = {3, 5, 7, 5, 1, 1, 4, 0, 0, 2, 3, 1, 1, 0, 0};  // strided 1x1
+    finish_shape(s, Pad::Same); shapes.push_back(s);
+    s = {1, 13, 7, 3, 5, 2, 4, 0, 0, 3, 2, 2, 2, 0, 0};  // dilated, strided, same
+    finish_shape(s, Pad::Same); shapes.push_back(s);
+    s = {3, 1, 1, 3, 1, 1, 7, 0, 0, 1, 1, 1, 1, 0, 0};  // 1x1 image
+    finish_shape(s, Pad::Valid); shapes.push_back(s);
+    s = {1, 1, 1, 3, 5, 5, 7, 0, 0, 3, 3, 2, 2, 0, 0};  // 1x1 image, big kernel, same
+    finish_shape(s, Pad::Same); shapes.push_back(s);
+  }
+  for (int i = 0; i < 300; ++i) shapes.push_back(random_shape());
+
+  for (const Conv2dShape& s : shapes) check_adjoint(s);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (const Conv2dShape& s : shapes) {
+      check_against_ref<float>(s, threads);
+      check_against_ref<double>(s, threads);
+    }
+  }
+  // {N, H, W, C, KH, KW, O, ...}: many blocks and partials; images larger than one block.
+  check_large<float>({16, 13, 13, 64, 3, 3, 8, 0, 0, 1, 1, 1, 1, 0, 0});
+  check_large<float>({2, 40, 40, 64, 3, 3, 8, 0, 0, 1, 1, 1, 1, 0, 0});
+  check_large<double>({6, 17, 15, 40, 3, 3, 5, 0, 0, 2, 1, 1, 2, 0, 0});
+  check_large<float>({9, 20, 20, 1, 3, 3, 16, 0, 0, 1, 1, 1, 1, 0, 0});
+  return finish("test_conv");
+}
