@@ -17,6 +17,12 @@ export {
 export { sum, mean, max, min, argmax, argmin } from './ops/reduce';
 export { softmax, logSoftmax } from './ops/softmax';
 export { matmul } from './ops/matmul';
+export { conv2d, conv2dTranspose } from './ops/conv';
+export type { Conv2dOptions, Conv2dTransposeOptions, Padding } from './ops/conv';
+export { maxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d, upSampling2d } from './ops/pool';
+export type { Pool2dOptions, UpSampling2dOptions } from './ops/pool';
+export { batchNorm } from './ops/batchnorm';
+export type { BatchNormOptions } from './ops/batchnorm';
 export { reshape, transpose, slice, pad, concat, stack, gatherRows, gatherRows as gather, sliceRows, expandDims, squeeze, broadcastTo } from './ops/shape';
 
 export * as layers from './nn/layers';

@@ -1,0 +1,208 @@
+/**
+ * Conv2D and Conv2DTranspose layers (NHWC, Keras kernel layouts [kh, kw, in, filters] and
+ * [kh, kw, filters, in], weights 'kernel' and 'bias').
+ *
+ * @example
+ * gf.layers.conv2d({filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1]});
+ * gf.layers.conv2dTranspose({filters: 64, kernelSize: 4, strides: 2, padding: 'same'});
+ */
+import { Tensor } from '../tensor';
+import { ShapeError, ValueError, fmtShape } from '../errors';
+import { add } from '../ops/elementwise';
+import { conv2d as conv2dOp, conv2dTranspose as conv2dTransposeOp, axisGeometry, pair, checkPadding, Padding } from '../ops/conv';
+import { Layer, LayerArgs, LayerVariable, Shape, CallContext, Initializer, Regularizer } from './layer';
+import { getInitializer, serializeInitializer, InitializerConfig } from './initializers';
+import { getRegularizer, serializeRegularizer, RegularizerConfig } from './regularizers';
+import { ActivationFn, getActivation, canonicalActivationName } from './activations';
+import { FUSABLE_ACTIVATIONS } from './dense';
+
+export interface Conv2DArgs extends LayerArgs {
+  /** Number of output channels. */
+  filters: number;
+  /** Window: n or [rows, cols]. */
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilationRate?: number | [number, number];
+  activation?: string;
+  useBias?: boolean;
+  kernelInitializer?: string | Initializer | InitializerConfig;
+  biasInitializer?: string | Initializer | InitializerConfig;
+  kernelRegularizer?: string | Regularizer | RegularizerConfig | null;
+  biasRegularizer?: string | Regularizer | RegularizerConfig | null;
+  /** Only 'channelsLast' (NHWC) is supported. */
+  dataFormat?: 'channelsLast';
+}
+
+export interface Conv2DTransposeArgs extends Conv2DArgs {
+  outputPadding?: number | [number, number];
+}
+
+/** What Conv2D and Conv2DTranspose share: arguments, weights, bias, activation, config. */
+abstract class ConvBase extends Layer {
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: Padding;
+  readonly dilationRate: [number, number];
+  readonly activationName: string;
+  readonly useBias: boolean;
+  readonly kernelInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+  readonly kernelRegularizer: Regularizer | null;
+  readonly biasRegularizer: Regularizer | null;
+  protected readonly activationFn: ActivationFn;
+  kernel: LayerVariable | null = null;
+  bias: LayerVariable | null = null;
+
+  constructor(op: string, args: Conv2DArgs) {
+    super(args);
+    if (args === null || typeof args !== 'object') throw new ValueError(`${op}: expected an options object {filters, kernelSize, ...}`);
+    if (!Number.isInteger(args.filters) || args.filters <= 0) throw new ValueError(`${op}: filters must be a positive integer, got ${args.filters}`);
+    if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') {
+      throw new ValueError(`${op}: only dataFormat 'channelsLast' (NHWC) is supported, got '${String(args.dataFormat)}'`);
+    }
+    this.filters = args.filters;
+    this.kernelSize = pair(op, 'kernelSize', args.kernelSize, NaN);
+    this.strides = pair(op, 'strides', args.strides, 1);
+    this.padding = checkPadding(op, args.padding);
+    this.dilationRate = pair(op, 'dilationRate', args.dilationRate, 1);
+    this.activationName = canonicalActivationName(args.activation);
+    this.activationFn = getActivation(this.activationName);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = getInitializer(args.kernelInitializer ?? 'glorotUniform');
+    this.biasInitializer = getInitializer(args.biasInitializer ?? 'zeros');
+    this.kernelRegularizer = getRegularizer(args.kernelRegularizer);
+    this.biasRegularizer = getRegularizer(args.biasRegularizer);
+  }
+
+  /** The input's channel count, checked. */
+  protected channels(inputShape: Shape): number {
+    if (inputShape.length !== 4) {
+      throw new ShapeError(`${this.name}: expected input [batch, height, width, channels], got rank ${inputShape.length} ${fmtShape(inputShape.map((d) => d ?? -1))}`);
+    }
+    const c = inputShape[3];
+    if (c === null) throw new ShapeError(`${this.name}: the channel dimension of the input must be known`);
+    return c;
+  }
+
+  protected finish(y: Tensor, ctx: CallContext): Tensor {
+    const out = this.bias !== null ? add(y, this.bias.value) : y;
+    if (ctx.logits === true && FUSABLE_ACTIVATIONS.includes(this.activationName)) return out;
+    return this.activationFn(out);
+  }
+
+  /** The kernel's input-channel axis: 2 for Conv2D, 3 for Conv2DTranspose. */
+  protected abstract readonly inAxis: 2 | 3;
+
+  protected checkCallChannels(x: Tensor): void {
+    const k = this.kernel;
+    if (k === null) throw new ValueError(`${this.name}: call before build`);
+    const want = k.shape[this.inAxis];
+    if (x.rank !== 4 || x.shape[3] !== want) {
+      throw new ShapeError(`${this.name}: expected input [batch, height, width, ${want}], got ${fmtShape(x.shape)}`);
+    }
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      dtype: 'float32',
+      filters: this.filters,
+      kernel_size: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      data_format: 'channels_last',
+      dilation_rate: this.dilationRate,
+      activation: this.activationName,
+      use_bias: this.useBias,
+      kernel_initializer: serializeInitializer(this.kernelInitializer),
+      bias_initializer: serializeInitializer(this.biasInitializer),
+      kernel_regularizer: serializeRegularizer(this.kernelRegularizer),
+      bias_regularizer: serializeRegularizer(this.biasRegularizer),
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
+    };
+  }
+}
+
+export class Conv2D extends ConvBase {
+  readonly className = 'Conv2D';
+  protected readonly inAxis = 2;
+
+  constructor(args: Conv2DArgs) {
+    super('conv2d', args);
+    if (this.batchInputShape !== undefined) this.computeOutputShape(this.batchInputShape);
+  }
+
+  override build(inputShape: Shape): void {
+    const c = this.channels(inputShape);
+    this.kernel = this.addWeight('kernel', [...this.kernelSize, c, this.filters], this.kernelInitializer, this.kernelRegularizer);
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer, this.biasRegularizer);
+  }
+
+  call(x: Tensor, ctx: CallContext): Tensor {
+    this.checkCallChannels(x);
+    const y = conv2dOp(x, this.kernel!.value, { strides: this.strides, padding: this.padding, dilationRate: this.dilationRate });
+    return this.finish(y, ctx);
+  }
+
+  override computeOutputShape(inputShape: Shape): Shape {
+    this.channels(inputShape);
+    const size = (d: number | null, axis: 0 | 1): number | null => {
+      if (d === null) return null;
+      const out = axisGeometry(d, this.kernelSize[axis], this.strides[axis], this.dilationRate[axis], this.padding).out;
+      if (out < 1) {
+        throw new ShapeError(`${this.name}: kernel ${this.kernelSize.join('x')} does not fit input ${fmtShape(inputShape.map((v) => v ?? -1))} with padding '${this.padding}'`);
+      }
+      return out;
+    };
+    return [inputShape[0], size(inputShape[1], 0), size(inputShape[2], 1), this.filters];
+  }
+}
+
+export class Conv2DTranspose extends ConvBase {
+  readonly className = 'Conv2DTranspose';
+  protected readonly inAxis = 3;
+  readonly outputPadding: [number, number] | null;
+
+  constructor(args: Conv2DTransposeArgs) {
+    super('conv2dTranspose', args);
+    this.outputPadding = args.outputPadding === undefined ? null : pair('conv2dTranspose', 'outputPadding', args.outputPadding, 0, 0);
+  }
+
+  override build(inputShape: Shape): void {
+    const c = this.channels(inputShape);
+    this.kernel = this.addWeight('kernel', [...this.kernelSize, this.filters, c], this.kernelInitializer, this.kernelRegularizer);
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer, this.biasRegularizer);
+  }
+
+  call(x: Tensor, ctx: CallContext): Tensor {
+    this.checkCallChannels(x);
+    const y = conv2dTransposeOp(x, this.kernel!.value, {
+      strides: this.strides, padding: this.padding, dilationRate: this.dilationRate, outputPadding: this.outputPadding ?? undefined,
+    });
+    return this.finish(y, ctx);
+  }
+
+  override computeOutputShape(inputShape: Shape): Shape {
+    this.channels(inputShape);
+    const size = (d: number | null, axis: 0 | 1): number | null => {
+      if (d === null) return null;
+      const extra = this.outputPadding?.[axis] ?? 0;
+      return this.padding === 'same' ? d * this.strides[axis]
+        : (d - 1) * this.strides[axis] + (this.kernelSize[axis] - 1) * this.dilationRate[axis] + 1 + extra;
+    };
+    return [inputShape[0], size(inputShape[1], 0), size(inputShape[2], 1), this.filters];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), output_padding: this.outputPadding };
+  }
+}
+
+/** @example gf.layers.conv2d({filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1]}) */
+export const conv2d = (args: Conv2DArgs): Conv2D => new Conv2D(args);
+/** @example gf.layers.conv2dTranspose({filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh'}) */
+export const conv2dTranspose = (args: Conv2DTransposeArgs): Conv2DTranspose => new Conv2DTranspose(args);
