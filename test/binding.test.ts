@@ -415,3 +415,61 @@ describe('bad input throws and never crashes', () => {
     expect(C[0]).toBe(23);
   });
 });
+
+describe('convolutional-network exports: bad input throws and never crashes', () => {
+  const f32 = (n: number): Float32Array => new Float32Array(n);
+  const f64 = (n: number): Float64Array => new Float64Array(n);
+  const raw = addon as Record<string, (...args: unknown[]) => unknown>;
+  const conv = { N: 1, H: 5, W: 5, C: 2, KH: 3, KW: 3, O: 4, OH: 3, OW: 3, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 };
+  const pool = { N: 1, H: 4, W: 4, C: 2, KH: 2, KW: 2, OH: 2, OW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 };
+
+  test('a correct conv2d call computes something and the geometry is checked field by field', () => {
+    const x = new Float32Array(50).fill(1);
+    const w = new Float32Array(72).fill(1);
+    const y = f32(36);
+    b.conv2dForward(conv, x, w, null, y);
+    expect(y[0]).toBe(18); // 3x3 window x 2 channels of ones
+    expectError(() => b.conv2dForward({ ...conv, KH: 0 }, x, w, null, y), 'RangeError', 'geometry.KH must be an integer >= 1, got number 0');
+    expectError(() => raw.conv2dForward({ ...conv, padTop: 1.5 }, x, w, null, y), 'RangeError', 'geometry.padTop');
+    expectError(() => raw.conv2dForward({ ...conv, OW: undefined }, x, w, null, y), 'RangeError', 'geometry.OW');
+    expectError(() => b.conv2dForward({ ...conv, padTop: 3 }, x, w, null, y), 'RangeError', 'must be smaller than the kernel span');
+    expectError(() => b.conv2dForward({ ...conv, OH: 100 }, x, w, null, y), 'RangeError', 'does not fit the input');
+    expectError(() => raw.conv2dForward([1, 2, 3], x, w, null, y), 'TypeError', "argument 'g' must be a geometry object");
+  });
+
+  test('conv arrays must be long enough, of one float type, and bias optional', () => {
+    const x = f32(50);
+    const w = f32(72);
+    expectError(() => b.conv2dForward(conv, f32(49), w, null, f32(36)), 'RangeError', 'x has 49 elements but x [1, 5, 5, 2], w [3, 3, 2, 4], y [1, 3, 3, 4] needs 50');
+    expectError(() => b.conv2dForward(conv, x, w, f32(3), f32(36)), 'RangeError', 'bias has 3 elements');
+    expectError(() => b.conv2dForward(conv, x, f64(72), null, f32(36)), 'TypeError', 'same type');
+    expectError(() => b.conv2dBackwardInput(conv, f32(36), w, f32(10)), 'RangeError', 'dx has 10 elements');
+    expectError(() => b.conv2dBackwardFilter(conv, x, f32(36), f32(71), null), 'RangeError', 'dw has 71 elements');
+    expectError(() => b.conv2dForward({ ...conv, N: 2 ** 40, H: 2 ** 20 }, x, w, null, f32(36)), 'RangeError');
+  });
+
+  test('pool backward rejects argmax positions outside the image', () => {
+    const am = new Int32Array(8);
+    b.maxPool2dForward(pool, f32(32), f32(8), am);
+    am[3] = 16; // H*W = 16: one past the end
+    expectError(() => b.maxPool2dBackward(pool, f32(8), am, f32(32)), 'RangeError', 'argmax[3] = 16 is not a position in [0, 16)');
+    am[3] = -2;
+    expectError(() => b.maxPool2dBackward(pool, f32(8), am, f32(32)), 'RangeError', 'argmax[3] = -2');
+    const gam = new Int32Array([0, 99]);
+    expectError(() => b.globalPool2dBackward('max', 1, 4, 2, f32(2), gam, f32(8)), 'RangeError', 'argmax[1] = 99');
+    expectError(() => b.globalPool2dForward('avg', 1, 4, 2, f32(8), f32(2), new Int32Array(2)), 'TypeError', "'argmax' must be null for op 'avg'");
+    expectError(() => b.globalPool2dForward('sum' as never, 1, 4, 2, f32(8), f32(2), null), 'RangeError', "unknown op 'sum'");
+    expectError(() => b.avgPool2dForward({ ...pool, padTop: 2 }, f32(32), f32(8)), 'RangeError', 'smaller than the window');
+  });
+
+  test('upsampling and batch norm check modes, sizes and lengths', () => {
+    expectError(() => b.upSampling2dForward('cubic' as never, 1, 2, 2, 1, 2, 2, f32(4), f32(16)), 'RangeError', "unknown mode 'cubic'");
+    expectError(() => b.upSampling2dForward('nearest', 1, 2, 2, 1, 2, 2, f32(4), f32(15)), 'RangeError', 'y has 15 elements');
+    expectError(() => b.upSampling2dBackward('bilinear', 1, 2, 2, 1, 0, 2, f32(16), f32(4)), 'RangeError', 'sh must be >= 1');
+    const x = f32(6);
+    expectError(() => b.batchNormTrain(2, 3, x, null, null, 1e-3, 0.9, f32(6), f32(3), f32(2), null, null), 'RangeError', 'invStd has 2 elements but C=3 needs 3');
+    expectError(() => b.batchNormTrain(0, 3, f32(0), null, null, 1e-3, 0.9, f32(0), f32(3), f32(3), null, null), 'RangeError', 'M must be >= 1');
+    expectError(() => b.batchNormInference(2, 3, x, null, null, f32(3), f32(3), 0, f32(6)), 'RangeError', 'epsilon must be > 0');
+    expectError(() => b.batchNormBackward(2, 3, x, f64(6), null, f32(3), f32(3), f32(6), null, null), 'TypeError', 'same type');
+  });
+});

@@ -91,9 +91,10 @@ export interface LayerArgs {
 
 const nameCounts = new Map<string, number>();
 
-/** 'Dense' -> 'dense', 'dense_1', ...; 'BatchNormalization' -> 'batch_normalization'. */
+/** 'Dense' -> 'dense', 'dense_1', ...; 'BatchNormalization' -> 'batch_normalization'; 'Conv2D' -> 'conv2d'. */
 export function uniqueLayerName(className: string): string {
-  const base = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  // Keras's to_snake_case: 'MaxPooling2D' -> 'max_pooling2d', 'Conv2DTranspose' -> 'conv2d_transpose'
+  const base = className.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
   const n = nameCounts.get(base) ?? 0;
   nameCounts.set(base, n + 1);
   return n === 0 ? base : `${base}_${n}`;
