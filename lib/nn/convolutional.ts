@@ -8,7 +8,6 @@
  */
 import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
-import { add } from '../ops/elementwise';
 import { conv2d as conv2dOp, conv2dTranspose as conv2dTransposeOp, axisGeometry, pair, checkPadding, Padding } from '../ops/conv';
 import { Layer, LayerArgs, LayerVariable, Shape, CallContext, Initializer, Regularizer } from './layer';
 import { getInitializer, serializeInitializer, InitializerConfig } from './initializers';
@@ -86,10 +85,10 @@ abstract class ConvBase extends Layer {
     return c;
   }
 
-  protected finish(y: Tensor, ctx: CallContext): Tensor {
-    const out = this.bias !== null ? add(y, this.bias.value) : y;
-    if (ctx.logits === true && FUSABLE_ACTIVATIONS.includes(this.activationName)) return out;
-    return this.activationFn(out);
+  /** The activation, unless the model fuses it with the loss (ctx.logits). */
+  protected activate(y: Tensor, ctx: CallContext): Tensor {
+    if (ctx.logits === true && FUSABLE_ACTIVATIONS.includes(this.activationName)) return y;
+    return this.activationFn(y);
   }
 
   /** The kernel's input-channel axis: 2 for Conv2D, 3 for Conv2DTranspose. */
@@ -144,8 +143,10 @@ export class Conv2D extends ConvBase {
 
   call(x: Tensor, ctx: CallContext): Tensor {
     this.checkCallChannels(x);
-    const y = conv2dOp(x, this.kernel!.value, { strides: this.strides, padding: this.padding, dilationRate: this.dilationRate });
-    return this.finish(y, ctx);
+    const y = conv2dOp(x, this.kernel!.value, {
+      strides: this.strides, padding: this.padding, dilationRate: this.dilationRate, bias: this.bias?.value,
+    });
+    return this.activate(y, ctx);
   }
 
   override computeOutputShape(inputShape: Shape): Shape {
@@ -181,9 +182,10 @@ export class Conv2DTranspose extends ConvBase {
   call(x: Tensor, ctx: CallContext): Tensor {
     this.checkCallChannels(x);
     const y = conv2dTransposeOp(x, this.kernel!.value, {
-      strides: this.strides, padding: this.padding, dilationRate: this.dilationRate, outputPadding: this.outputPadding ?? undefined,
+      strides: this.strides, padding: this.padding, dilationRate: this.dilationRate,
+      outputPadding: this.outputPadding ?? undefined, bias: this.bias?.value,
     });
-    return this.finish(y, ctx);
+    return this.activate(y, ctx);
   }
 
   override computeOutputShape(inputShape: Shape): Shape {

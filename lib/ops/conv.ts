@@ -10,14 +10,17 @@
  */
 import { kernels } from '../backend';
 import type { Conv2dGeometry } from '../../binding';
-import { record } from '../autograd';
+import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocate } from '../tensor';
-import { requireFloat } from './elementwise';
+import { requireFloat, add } from './elementwise';
+import { sum } from './reduce';
 
 export type Padding = 'valid' | 'same';
 
 export interface Conv2dOptions {
+  /** Added to every output position, shape [out channels]; fused into the kernel. */
+  bias?: Tensor;
   /** Step of the window: n or [rows, cols] (default 1). */
   strides?: number | [number, number];
   /** 'valid' (no padding, default) or 'same' (output = ceil(input / stride)), as TensorFlow. */
@@ -60,6 +63,15 @@ export function axisGeometry(inSize: number, k: number, stride: number, dilation
   return { out: inSize >= span ? Math.floor((inSize - span) / stride) + 1 : 0, padBefore: 0 };
 }
 
+function checkBias(op: string, bias: Tensor | undefined, channels: number, x: Tensor): Tensor | null {
+  if (bias === undefined) return null;
+  if (!(bias instanceof Tensor) || bias.rank !== 1 || bias.shape[0] !== channels) {
+    throw new ShapeError(`${op}: bias must have shape [${channels}] (one per output channel), got ${bias instanceof Tensor ? fmtShape(bias.shape) : String(bias)}`);
+  }
+  if (bias.dtype !== x.dtype) throw new DTypeError(`${op}: bias is ${bias.dtype} but the input is ${x.dtype}`);
+  return bias;
+}
+
 function checkPair(op: string, a: Tensor, b: Tensor, aName: string, bName: string): void {
   requireFloat(op, a);
   requireFloat(op, b);
@@ -76,6 +88,34 @@ function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor): Tensor {
     x.requiresGrad ? convInputGrad(g, gy, w) : null,
     w.requiresGrad ? convFilterGrad(g, x, gy) : null,
   ]);
+}
+
+/**
+ * conv(x, w) + bias in one kernel, and in the backward pass the filter and bias gradients in
+ * one kernel too. Gradients of gradients take the unfused ops instead.
+ */
+function convForwardBiased(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor): Tensor {
+  const y = allocate(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
+  kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, bias.data as FloatArray, y);
+  return record('conv2dBias', [x, w, bias], new Tensor(y, [g.N, g.OH, g.OW, g.O]), (gy) => {
+    if (isGradEnabled()) {
+      return [
+        x.requiresGrad ? convInputGrad(g, gy, w) : null,
+        w.requiresGrad ? convFilterGrad(g, x, gy) : null,
+        bias.requiresGrad ? sum(gy, [0, 1, 2]) : null,
+      ];
+    }
+    let dw: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (w.requiresGrad || bias.requiresGrad) {
+      const dwd = allocate(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
+      const dbd = allocate(x.dtype, g.O) as FloatArray;
+      kernels.conv2dBackwardFilter(g, x.data as FloatArray, gy.data as FloatArray, dwd, dbd);
+      dw = w.requiresGrad ? new Tensor(dwd, w.shape) : null;
+      db = bias.requiresGrad ? new Tensor(dbd, bias.shape) : null;
+    }
+    return [x.requiresGrad ? convInputGrad(g, gy, w) : null, dw, db];
+  });
 }
 
 /** dx (N,H,W,C) = adjoint of conv in x, applied to dy (N,OH,OW,O). Also conv2dTranspose's forward. */
@@ -135,7 +175,8 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     N, H, W, C, KH, KW, O, OH: gh.out, OW: gw.out, strideH: strides[0], strideW: strides[1],
     dilationH: dilation[0], dilationW: dilation[1], padTop: gh.padBefore, padLeft: gw.padBefore,
   };
-  return convForward(g, x, w);
+  const bias = checkBias(op, opts.bias, O, x);
+  return bias === null ? convForward(g, x, w) : convForwardBiased(g, x, w, bias);
 }
 
 /**
@@ -168,5 +209,7 @@ export function conv2dTranspose(x: Tensor, w: Tensor, opts: Conv2dTransposeOptio
     dilationH: dilation[0], dilationW: dilation[1], padTop: gh.padBefore, padLeft: gw.padBefore,
   };
   // Keras stores the transpose kernel as [kh, kw, out, in] = the adjoint conv's [kh, kw, C, O]
-  return convInputGrad(g, x, w);
+  const bias = checkBias(op, opts.bias, C, x);
+  const y = convInputGrad(g, x, w);
+  return bias === null ? y : add(y, bias);
 }

@@ -198,3 +198,24 @@ describe('batchNorm', () => {
     expect(() => gf.batchNorm(x, { movingMean: gf.zeros([3]), movingVar: gf.ones([3]), momentum: 2 })).toThrow(/momentum must be in \[0, 1\]/);
   });
 });
+
+describe('conv2d with a fused bias', () => {
+  test('equals conv2d + bias and passes gradcheck, first and second order', () => {
+    const x = rand64([2, 5, 4, 3], 31);
+    const w = rand64([3, 2, 3, 4], 32);
+    const b = rand64([4], 33);
+    const fused = gf.conv2d(x, w, { padding: 'same', bias: b });
+    expectClose(fused.data, gf.conv2d(x, w, { padding: 'same' }).add(b).data, 1e-12);
+    expectGradOk((p, q, r) => gf.conv2d(p, q, { padding: 'same', strides: 2, bias: r }), [x, w, b]);
+    expectGradOk((p, q, r) => gf.conv2dTranspose(p, q, { strides: 2, bias: r }), [rand64([1, 2, 3, 3], 34), rand64([2, 2, 4, 3], 35), rand64([4], 36)]);
+    expectGradOk((r) => gf.enableGrad(() => {
+      const outer = r.grad;
+      r.zeroGrad();
+      gf.conv2d(x, w, { bias: r }).tanh().sum().backward(undefined, { createGraph: true });
+      const g = r.grad!;
+      r.grad = outer;
+      return g.square().sum();
+    }), [b], { atol: 1e-5, rtol: 1e-3 });
+    expect(() => gf.conv2d(x, w, { bias: gf.zeros([3], { dtype: 'float64' }) })).toThrow('conv2d: bias must have shape [4] (one per output channel), got [3]');
+  });
+});
