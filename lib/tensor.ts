@@ -12,6 +12,7 @@
 import { runBackward, BackwardOptions, GradNode } from './autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from './errors';
 import { rngFor } from './random';
+import { take } from './memory';
 import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
 import * as sm from './ops/softmax';
@@ -196,12 +197,9 @@ export function dtypeOf(data: TypedArray): DType {
   throw new DTypeError('Tensor: storage must be a Float32Array, Float64Array or Int32Array');
 }
 
+/** Zero-filled storage for a new tensor (recycled inside a memory scope; see lib/memory.ts). */
 export function allocate(dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(size);
-    case 'float64': return new Float64Array(size);
-    case 'int32': return new Int32Array(size);
-  }
+  return take(dtype, size);
 }
 
 function checkShape(op: string, shape: readonly number[]): void {

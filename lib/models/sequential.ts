@@ -20,6 +20,7 @@ import { getMetric, MetricFn } from '../metrics';
 import { getOptimizer, Optimizer } from '../optim';
 import { concat, sliceRows } from '../ops/shape';
 import { softmax } from '../ops/softmax';
+import { withScope } from '../memory';
 import { sigmoid } from '../ops/elementwise';
 import { History } from './callbacks';
 import { fitLoop, FitArgs } from './training';
@@ -223,11 +224,13 @@ export class Sequential {
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
         const end = Math.min(n, start + batchSize);
-        const xb = sliceRows(x, start, end);
-        const yb = sliceRows(y, start, end);
-        const out = this.apply(xb, { training: false, logits: fused });
-        totals[0] += c.loss(yb, out, { fromLogits: fused }).item() * (end - start);
-        c.metrics.forEach((m, k) => { totals[k + 1] += m.fn(yb, out, fused) * (end - start); });
+        withScope(() => {
+          const xb = sliceRows(x, start, end);
+          const yb = sliceRows(y, start, end);
+          const out = this.apply(xb, { training: false, logits: fused });
+          totals[0] += c.loss(yb, out, { fromLogits: fused }).item() * (end - start);
+          c.metrics.forEach((m, k) => { totals[k + 1] += m.fn(yb, out, fused) * (end - start); });
+        });
       }
       const reg = this.regularizationLoss();
       if (reg !== null) totals[0] += reg.item() * n;
@@ -245,13 +248,13 @@ export class Sequential {
     const batchSize = checkBatchSize('predict', args.batchSize ?? 32);
     const n = x.shape[0];
     if (n === 0) throw new ShapeError(`predict: x is empty (shape ${fmtShape(x.shape)})`);
-    return noGrad(() => {
+    return noGrad(() => withScope(() => {
       const parts: Tensor[] = [];
       for (let start = 0; start < n; start += batchSize) {
-        parts.push(this.apply(sliceRows(x, start, Math.min(n, start + batchSize)), { training: false }));
+        parts.push(withScope(() => this.apply(sliceRows(x, start, Math.min(n, start + batchSize)), { training: false }), (p) => [p]));
       }
       return parts.length === 1 ? parts[0] : concat(parts, 0);
-    });
+    }, (result) => [result]));
   }
 
   /** The summed weight penalties of all layers, or null. */

@@ -12,6 +12,7 @@ import { checkBatchSize, checkXY, rangeIndices } from './sequential';
 import { Callback, CallbackHooks, History, Logs, runHook } from './callbacks';
 import { ProgressBar } from './progress';
 import { sliceRows } from '../ops/shape';
+import { withScope } from '../memory';
 
 export interface FitArgs {
   /** Passes over the data (default 1). */
@@ -165,9 +166,9 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
     for (let step = 0; step < steps; step++) {
       const idx = order.subarray(step * batchSize, Math.min(n, (step + 1) * batchSize));
       await runHook(callbacks, 'onBatchBegin', step, { batch: step, size: idx.length });
-      const xb = x.gather(idx);
-      const yb = y.gather(idx);
-      const batchLogs = trainStep(model, xb, yb, fused, weights === null ? undefined : weights.gather(idx));
+      // every tensor of the step is dead when it returns numbers: recycle their storage
+      const batchLogs = withScope(() => trainStep(model, x.gather(idx), y.gather(idx), fused,
+        weights === null ? undefined : weights.gather(idx)));
       if (!Number.isFinite(batchLogs[0])) {
         // keep going as Keras does, but a NaN loss is worth knowing about at once
         if (verbose > 0 && step === 0) console.warn(`fit: loss is ${batchLogs[0]} at epoch ${epoch + 1}, step ${step + 1}`);

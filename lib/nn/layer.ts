@@ -14,6 +14,7 @@
  */
 import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
+import { retain } from '../memory';
 
 /** A shape whose batch dimension (first) may be unknown: [null, 784]. */
 export type Shape = (number | null)[];
@@ -52,6 +53,8 @@ export class LayerVariable {
               readonly regularizer: Regularizer | null = null) {
     this.trainableValue = trainable;
     value.setRequiresGrad(trainable);
+    // weights outlive the training step that may have built them
+    retain(value);
   }
 
   /** Whether fit updates this weight; a frozen weight gets no gradient computed at all. */
