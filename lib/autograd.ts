@@ -84,6 +84,7 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions = 
   const sweep = (): void => {
     const grads = new Map<Tensor, Tensor>();
     grads.set(root, seed);
+    const leafStorage = new Set<unknown>([seed.data]);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const gy = grads.get(t);
@@ -92,10 +93,16 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions = 
       const node = t.gradFn;
       if (node === null) {
         // a leaf: accumulate into .grad. A gradient passed through unchanged (by add or reshape)
-        // may share storage with another leaf's, so a first gradient is copied unless the
-        // caller wants a graph.
-        if (t.grad !== null) t.grad = t.grad.add(opts.createGraph ? gy : gy.detach());
-        else t.grad = opts.createGraph ? gy : gy.clone();
+        // can reach two leaves with the same storage, or be the caller's seed: copy it then, so
+        // that no two .grad tensors share memory.
+        if (t.grad !== null) {
+          t.grad = t.grad.add(opts.createGraph ? gy : gy.detach());
+        } else if (opts.createGraph) {
+          t.grad = gy;
+        } else {
+          t.grad = leafStorage.has(gy.data) ? gy.clone() : gy.detach();
+          leafStorage.add(t.grad.data);
+        }
         continue;
       }
       const gxs = node.backward(gy);
