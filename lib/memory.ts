@@ -35,15 +35,19 @@ function create(dtype: DType, size: number): TypedArray {
   }
 }
 
-/** A zero-filled array, from the pool when a scope is open and one of this size is free. */
-export function take(dtype: DType, size: number): TypedArray {
+/**
+ * An array from the pool when a scope is open and one of this size is free, else a new one.
+ * Zero-filled unless `zero` is false: native kernels that overwrite their whole output skip
+ * the fill.
+ */
+export function take(dtype: DType, size: number, zero = true): TypedArray {
   const scope = scopes[scopes.length - 1];
   if (!enabled || scope === undefined || size * 4 < MIN_POOLED_BYTES) return create(dtype, size);
   const list = free.get(key(dtype, size));
   let a = list?.pop();
   if (a !== undefined) {
     pooledBytes -= a.byteLength;
-    a.fill(0);
+    if (zero) a.fill(0);
   } else {
     a = create(dtype, size);
   }

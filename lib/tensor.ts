@@ -202,6 +202,14 @@ export function allocate(dtype: DType, size: number): TypedArray {
   return take(dtype, size);
 }
 
+/**
+ * Storage whose contents are unspecified (recycled memory is not cleared): only for outputs
+ * that a native kernel overwrites completely.
+ */
+export function allocateOutput(dtype: DType, size: number): TypedArray {
+  return take(dtype, size, false);
+}
+
 function checkShape(op: string, shape: readonly number[]): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: bad shape ${fmtShape(shape)}: sizes must be integers >= 0`);

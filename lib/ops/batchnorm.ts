@@ -10,7 +10,7 @@
 import { kernels } from '../backend';
 import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocate } from '../tensor';
+import { Tensor, FloatArray, allocateOutput } from '../tensor';
 import { requireFloat } from './elementwise';
 
 export interface BatchNormOptions {
@@ -56,7 +56,7 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new ValueError(`${op}: epsilon must be a finite number > 0, got ${epsilon}`);
   const g = (gamma?.data ?? null) as FloatArray | null;
   const b = (beta?.data ?? null) as FloatArray | null;
-  const y = allocate(x.dtype, x.size) as FloatArray;
+  const y = allocateOutput(x.dtype, x.size) as FloatArray;
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   const grads = (dx: FloatArray, dgamma: FloatArray | null, dbeta: FloatArray | null): (Tensor | null)[] => [
     new Tensor(dx, x.shape),
@@ -68,15 +68,15 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   };
   if (opts.training) {
     if (M === 0) throw new ShapeError(`${op}: cannot compute batch statistics of an empty batch ${fmtShape(x.shape)}`);
-    const mean = allocate(x.dtype, C) as FloatArray;
-    const invStd = allocate(x.dtype, C) as FloatArray;
+    const mean = allocateOutput(x.dtype, C) as FloatArray;
+    const invStd = allocateOutput(x.dtype, C) as FloatArray;
     kernels.batchNormTrain(M, C, x.data as FloatArray, g, b, epsilon, momentum, y, mean, invStd,
       movingMean.data as FloatArray, movingVar.data as FloatArray);
     return record(op, inputs, new Tensor(y, x.shape), (gy) => {
       noDoubleBackward();
-      const dx = allocate(x.dtype, x.size) as FloatArray;
-      const dgamma = gamma ? allocate(x.dtype, C) as FloatArray : null;
-      const dbeta = beta ? allocate(x.dtype, C) as FloatArray : null;
+      const dx = allocateOutput(x.dtype, x.size) as FloatArray;
+      const dgamma = gamma ? allocateOutput(x.dtype, C) as FloatArray : null;
+      const dbeta = beta ? allocateOutput(x.dtype, C) as FloatArray : null;
       kernels.batchNormBackward(M, C, x.data as FloatArray, gy.data as FloatArray, g, mean, invStd, dx, dgamma, dbeta);
       return grads(dx, dgamma, dbeta);
     });
@@ -87,9 +87,9 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   const mv = (movingVar.data as FloatArray).slice();
   return record(op, inputs, new Tensor(y, x.shape), (gy) => {
     noDoubleBackward();
-    const dx = allocate(x.dtype, x.size) as FloatArray;
-    const dgamma = gamma ? allocate(x.dtype, C) as FloatArray : null;
-    const dbeta = beta ? allocate(x.dtype, C) as FloatArray : null;
+    const dx = allocateOutput(x.dtype, x.size) as FloatArray;
+    const dgamma = gamma ? allocateOutput(x.dtype, C) as FloatArray : null;
+    const dbeta = beta ? allocateOutput(x.dtype, C) as FloatArray : null;
     kernels.batchNormBackwardInference(M, C, x.data as FloatArray, gy.data as FloatArray, g, mm, mv, epsilon, dx, dgamma, dbeta);
     return grads(dx, dgamma, dbeta);
   });

@@ -12,7 +12,7 @@ import { kernels } from '../backend';
 import type { Conv2dGeometry } from '../../binding';
 import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocate } from '../tensor';
+import { Tensor, FloatArray, allocateOutput } from '../tensor';
 import { requireFloat, add } from './elementwise';
 import { sum } from './reduce';
 
@@ -82,7 +82,7 @@ function checkPair(op: string, a: Tensor, b: Tensor, aName: string, bName: strin
 
 /** y (N,OH,OW,O) = conv(x (N,H,W,C), w). */
 function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor): Tensor {
-  const y = allocate(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
+  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
   kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, null, y);
   return record('conv2d', [x, w], new Tensor(y, [g.N, g.OH, g.OW, g.O]), (gy) => [
     x.requiresGrad ? convInputGrad(g, gy, w) : null,
@@ -95,7 +95,7 @@ function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor): Tensor {
  * one kernel too. Gradients of gradients take the unfused ops instead.
  */
 function convForwardBiased(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor): Tensor {
-  const y = allocate(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
+  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
   kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, bias.data as FloatArray, y);
   return record('conv2dBias', [x, w, bias], new Tensor(y, [g.N, g.OH, g.OW, g.O]), (gy) => {
     if (isGradEnabled()) {
@@ -108,8 +108,8 @@ function convForwardBiased(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor
     let dw: Tensor | null = null;
     let db: Tensor | null = null;
     if (w.requiresGrad || bias.requiresGrad) {
-      const dwd = allocate(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
-      const dbd = allocate(x.dtype, g.O) as FloatArray;
+      const dwd = allocateOutput(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
+      const dbd = allocateOutput(x.dtype, g.O) as FloatArray;
       kernels.conv2dBackwardFilter(g, x.data as FloatArray, gy.data as FloatArray, dwd, dbd);
       dw = w.requiresGrad ? new Tensor(dwd, w.shape) : null;
       db = bias.requiresGrad ? new Tensor(dbd, bias.shape) : null;
@@ -120,7 +120,7 @@ function convForwardBiased(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor
 
 /** dx (N,H,W,C) = adjoint of conv in x, applied to dy (N,OH,OW,O). Also conv2dTranspose's forward. */
 function convInputGrad(g: Conv2dGeometry, dy: Tensor, w: Tensor): Tensor {
-  const dx = allocate(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
+  const dx = allocateOutput(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
   kernels.conv2dBackwardInput(g, dy.data as FloatArray, w.data as FloatArray, dx);
   return record('conv2dBackwardInput', [dy, w], new Tensor(dx, [g.N, g.H, g.W, g.C]), (gdx) => [
     dy.requiresGrad ? convForward(g, gdx, w) : null,
@@ -130,7 +130,7 @@ function convInputGrad(g: Conv2dGeometry, dy: Tensor, w: Tensor): Tensor {
 
 /** dw (KH,KW,C,O) = sum over positions of x patches times dy. */
 function convFilterGrad(g: Conv2dGeometry, x: Tensor, dy: Tensor): Tensor {
-  const dw = allocate(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
+  const dw = allocateOutput(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
   kernels.conv2dBackwardFilter(g, x.data as FloatArray, dy.data as FloatArray, dw, null);
   return record('conv2dBackwardFilter', [x, dy], new Tensor(dw, [g.KH, g.KW, g.C, g.O]), (gdw) => [
     x.requiresGrad ? convInputGrad(g, dy, gdw) : null,

@@ -11,7 +11,7 @@
 import { kernels, UnaryOp, BinaryOp } from '../backend';
 import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, TensorLike, DType, FloatArray, allocate, scalar, shapeSize, checkDType } from '../tensor';
+import { Tensor, TensorLike, DType, FloatArray, allocate, allocateOutput, scalar, shapeSize, checkDType } from '../tensor';
 import { sum } from './reduce';
 import { reshape } from './shape';
 
@@ -64,7 +64,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 function unary(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
   const xd = requireFloat(op, x);
-  const out = allocate(x.dtype, x.size) as FloatArray;
+  const out = allocateOutput(x.dtype, x.size) as FloatArray;
   kernels.unary(op, xd, out, alpha, beta);
   const y = new Tensor(out, x.shape);
   return record(op, [x], y, (gy) => [unaryGrad(op, x, y, gy, alpha, beta)]);
@@ -72,7 +72,7 @@ function unary(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
 
 function unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, gy: Tensor, alpha: number, beta: number): Tensor {
   if (!isGradEnabled()) {
-    const dx = allocate(x.dtype, x.size) as FloatArray;
+    const dx = allocateOutput(x.dtype, x.size) as FloatArray;
     kernels.unaryBackward(op, x.data as FloatArray, y.data as FloatArray, gy.data as FloatArray, dx, alpha, beta);
     return new Tensor(dx, x.shape);
   }
@@ -158,7 +158,7 @@ function binary(op: BinaryOp, aIn: TensorLike, bIn: TensorLike): { a: Tensor; b:
   }
   const shape = broadcastShapes(op, a.shape, b.shape);
   if (shape.length > MAX_RANK) throw new ShapeError(`${op}: rank ${shape.length} of ${fmtShape(a.shape)} (op) ${fmtShape(b.shape)} is above the supported ${MAX_RANK}`);
-  const out = allocate(a.dtype, shapeSize(shape)) as FloatArray;
+  const out = allocateOutput(a.dtype, shapeSize(shape)) as FloatArray;
   kernels.binary(op, ad, a.shape as number[], bd, b.shape as number[], out, shape);
   return { a, b, y: new Tensor(out, shape) };
 }

@@ -9,7 +9,7 @@
 import { kernels } from '../backend';
 import { record } from '../autograd';
 import { DTypeError, ShapeError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocate, shapeSize } from '../tensor';
+import { Tensor, FloatArray, allocate, allocateOutput, shapeSize } from '../tensor';
 import { requireFloat } from './elementwise';
 import { reshape } from './shape';
 
@@ -49,7 +49,7 @@ export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
     throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transposeA ? 'ᵀ' : ''} x ${fmtShape(b.shape)}${transposeB ? 'ᵀ' : ''} (${K} vs ${Kb})`);
   }
   const batch = shapeSize(batchA);
-  const out = allocate(a.dtype, batch * M * N) as FloatArray;
+  const out = allocateOutput(a.dtype, batch * M * N) as FloatArray;
   for (let i = 0; i < batch; i++) {
     kernels.gemm(transposeA, transposeB, M, N, K, 1,
       ad.subarray(i * ar * ac, (i + 1) * ar * ac), ac,

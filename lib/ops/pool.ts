@@ -13,7 +13,7 @@ import { kernels } from '../backend';
 import type { Pool2dGeometry, UpsampleMode } from '../../binding';
 import { record } from '../autograd';
 import { ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocate } from '../tensor';
+import { Tensor, FloatArray, allocateOutput } from '../tensor';
 import { requireFloat } from './elementwise';
 import { Padding, pair, checkPadding, axisGeometry } from './conv';
 
@@ -50,14 +50,14 @@ export function poolGeometry(op: string, shape: readonly number[], opts: Pool2dO
 
 /** Gradient of max pooling: dy routed to the argmax positions (linear in dy). */
 function maxPoolBackward(g: Pool2dGeometry, dy: Tensor, argmax: Int32Array): Tensor {
-  const dx = allocate(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
+  const dx = allocateOutput(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
   kernels.maxPool2dBackward(g, dy.data as FloatArray, argmax, dx);
   return record('maxPool2dBackward', [dy], new Tensor(dx, [g.N, g.H, g.W, g.C]), (gdx) => [gatherArgmax(g, gdx, argmax)]);
 }
 
 /** out[n,oh,ow,c] = v[n, argmax position, c]: the adjoint of maxPoolBackward (rarely needed). */
 function gatherArgmax(g: Pool2dGeometry, v: Tensor, argmax: Int32Array): Tensor {
-  const out = allocate(v.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
+  const out = allocateOutput(v.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
   const per = g.OH * g.OW * g.C;
   for (let i = 0; i < out.length; i++) {
     const n = Math.floor(i / per);
@@ -75,8 +75,8 @@ function gatherArgmax(g: Pool2dGeometry, v: Tensor, argmax: Int32Array): Tensor 
 export function maxPool2d(x: Tensor, opts: Pool2dOptions = {}): Tensor {
   checkImages('maxPool2d', x);
   const g = poolGeometry('maxPool2d', x.shape, opts);
-  const y = allocate(x.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
-  const argmax = new Int32Array(y.length);
+  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
+  const argmax = allocateOutput('int32', y.length) as Int32Array;
   kernels.maxPool2dForward(g, x.data as FloatArray, y, argmax);
   return record('maxPool2d', [x], new Tensor(y, [g.N, g.OH, g.OW, g.C]), (gy) => [maxPoolBackward(g, gy, argmax)]);
 }
@@ -84,13 +84,13 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions = {}): Tensor {
 // ----- average pooling -----
 
 function avgPoolForward(g: Pool2dGeometry, x: Tensor): Tensor {
-  const y = allocate(x.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
+  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
   kernels.avgPool2dForward(g, x.data as FloatArray, y);
   return record('avgPool2d', [x], new Tensor(y, [g.N, g.OH, g.OW, g.C]), (gy) => [avgPoolBackward(g, gy)]);
 }
 
 function avgPoolBackward(g: Pool2dGeometry, dy: Tensor): Tensor {
-  const dx = allocate(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
+  const dx = allocateOutput(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
   kernels.avgPool2dBackward(g, dy.data as FloatArray, dx);
   return record('avgPool2dBackward', [dy], new Tensor(dx, [g.N, g.H, g.W, g.C]), (gdx) => [avgPoolForward(g, gdx)]);
 }
@@ -107,13 +107,13 @@ export function avgPool2d(x: Tensor, opts: Pool2dOptions = {}): Tensor {
 // ----- global pooling -----
 
 function globalAvgForward(N: number, HW: number, C: number, x: Tensor): Tensor {
-  const y = allocate(x.dtype, N * C) as FloatArray;
+  const y = allocateOutput(x.dtype, N * C) as FloatArray;
   kernels.globalPool2dForward('avg', N, HW, C, x.data as FloatArray, y, null);
   return record('globalAvgPool2d', [x], new Tensor(y, [N, C]), (gy) => [globalAvgBackward(N, HW, C, gy, x.shape)]);
 }
 
 function globalAvgBackward(N: number, HW: number, C: number, dy: Tensor, shape: readonly number[]): Tensor {
-  const dx = allocate(dy.dtype, N * HW * C) as FloatArray;
+  const dx = allocateOutput(dy.dtype, N * HW * C) as FloatArray;
   kernels.globalPool2dBackward('avg', N, HW, C, dy.data as FloatArray, null, dx);
   return record('globalAvgPool2dBackward', [dy], new Tensor(dx, shape), (gdx) => [globalAvgForward(N, HW, C, gdx)]);
 }
@@ -147,14 +147,14 @@ type UpSizes = [number, number, number, number, number, number];
 
 function upForward(mode: UpsampleMode, s: UpSizes, x: Tensor): Tensor {
   const [N, H, W, C, sh, sw] = s;
-  const y = allocate(x.dtype, N * H * sh * W * sw * C) as FloatArray;
+  const y = allocateOutput(x.dtype, N * H * sh * W * sw * C) as FloatArray;
   kernels.upSampling2dForward(mode, N, H, W, C, sh, sw, x.data as FloatArray, y);
   return record('upSampling2d', [x], new Tensor(y, [N, H * sh, W * sw, C]), (gy) => [upBackward(mode, s, gy)]);
 }
 
 function upBackward(mode: UpsampleMode, s: UpSizes, dy: Tensor): Tensor {
   const [N, H, W, C, sh, sw] = s;
-  const dx = allocate(dy.dtype, N * H * W * C) as FloatArray;
+  const dx = allocateOutput(dy.dtype, N * H * W * C) as FloatArray;
   kernels.upSampling2dBackward(mode, N, H, W, C, sh, sw, dy.data as FloatArray, dx);
   return record('upSampling2dBackward', [dy], new Tensor(dx, [N, H, W, C]), (gdx) => [upForward(mode, s, gdx)]);
 }

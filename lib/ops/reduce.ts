@@ -11,7 +11,7 @@
 import { kernels, ReduceOp } from '../backend';
 import { record } from '../autograd';
 import { ShapeError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocate, shapeSize } from '../tensor';
+import { Tensor, FloatArray, allocate, allocateOutput, shapeSize } from '../tensor';
 import { requireFloat, mul, div, equal } from './elementwise';
 import { reshape, broadcastTo } from './shape';
 
@@ -42,7 +42,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
     const outer = shapeSize(shape.slice(0, ax));
     const n = shape[ax];
     const inner = shapeSize(shape.slice(ax + 1));
-    const out = allocate(x.dtype, outer * inner) as FloatArray;
+    const out = allocateOutput(x.dtype, outer * inner) as FloatArray;
     kernels.reduce(op, data, outer, n, inner, out);
     data = out;
     shape[ax] = 1;

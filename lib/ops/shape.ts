@@ -11,7 +11,7 @@
 import { kernels } from '../backend';
 import { record } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, TypedArray, FloatArray, allocate, shapeSize, full } from '../tensor';
+import { Tensor, TypedArray, FloatArray, allocate, allocateOutput, shapeSize, full } from '../tensor';
 import { sumToShape, broadcastShapes, requireFloat, MAX_RANK } from './elementwise';
 
 /** Same data, new shape; one dimension may be -1 (inferred). Shares storage. */
@@ -46,7 +46,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if (p.every((v, i) => v === i)) return x;
   if (x.rank > MAX_RANK) throw new ShapeError(`transpose: rank ${x.rank} of ${fmtShape(x.shape)} is above the supported ${MAX_RANK}`);
   const shape = p.map((i) => x.shape[i]);
-  const out = allocate(x.dtype, x.size);
+  const out = allocateOutput(x.dtype, x.size);
   kernels.permute(x.data, x.shape as number[], p, out);
   const y = new Tensor(out, shape);
   const inverse = new Array<number>(p.length);

@@ -8,7 +8,7 @@
  */
 import { kernels } from '../backend';
 import { record, isGradEnabled } from '../autograd';
-import { Tensor, FloatArray, allocate } from '../tensor';
+import { Tensor, FloatArray, allocate, allocateOutput } from '../tensor';
 import { requireFloat, mul, sub, exp } from './elementwise';
 import { sum, normalizeAxes } from './reduce';
 import { transpose } from './shape';
@@ -18,7 +18,7 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
   const xd = requireFloat(op, x);
   const cols = x.rank === 0 ? 1 : x.shape[x.rank - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
-  const out = allocate(x.dtype, x.size) as FloatArray;
+  const out = allocateOutput(x.dtype, x.size) as FloatArray;
   kernels.softmax(xd, rows, cols, out, log);
   const y = new Tensor(out, x.shape);
   return record(op, [x], y, (gy) => {
@@ -26,7 +26,7 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
       // createGraph: the same formulas from differentiable ops
       return log ? [sub(gy, mul(exp(y), sum(gy, -1, true)))] : [mul(y, sub(gy, sum(mul(gy, y), -1, true)))];
     }
-    const dx = allocate(x.dtype, x.size) as FloatArray;
+    const dx = allocateOutput(x.dtype, x.size) as FloatArray;
     kernels.softmaxBackward(y.data as FloatArray, gy.data as FloatArray, rows, cols, dx, log);
     return [new Tensor(dx, x.shape)];
   });
