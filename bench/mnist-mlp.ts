@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as gf from '../lib';
+import { median, torchAvailable } from './util';
 
 const EPOCHS = 10;
 const BATCH = 128;
@@ -65,21 +66,11 @@ with torch.no_grad(): acc = float((m(torch.tensor(xte)).argmax(1).numpy() == yte
 print(json.dumps({'msPerStep': secs * 1000 / steps, 'seconds': secs, 'accuracy': acc}))
 `;
 
-function torchAvailable(): boolean {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-  return r.status === 0;
-}
-
 function runTorch(dir: string, threads: number, seed: number): RunResult {
   const r = spawnSync('/usr/bin/python3', [path.join(dir, 'mlp.py'), dir, String(threads), String(seed), String(EPOCHS), String(BATCH)],
     { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`PyTorch run failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as RunResult;
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function main(): Promise<void> {
