@@ -38,8 +38,12 @@ export { Optimizer } from './optim/optimizer';
 export { Sequential, sequential } from './models/sequential';
 export type { CompileArgs, PredictArgs } from './models/sequential';
 export type { FitArgs } from './models/training';
-export * as callbacks from './models/callbacks';
+export * as callbacks from './callbacks';
 export { History, Callback } from './models/callbacks';
+
+export * as io from './io';
+export { loadModel, modelFromJSON } from './io';
+export type { IOHandler, ModelArtifacts, SaveResult, SaveOptions, LoadOptions } from './io';
 
 export * as datasets from './data/datasets';
 export * as data from './data';

@@ -8,6 +8,8 @@
  * const w = gf.randn([3, 3]);   // the same numbers on every run
  */
 
+import { ValueError } from './errors';
+
 /** xoshiro128** with a splitmix32 seeder: fast, 32-bit, good statistical quality. */
 export class Rng {
   private s0 = 0;
@@ -34,6 +36,27 @@ export class Rng {
     this.s2 = next();
     this.s3 = next();
     this.spareNormal = null;
+  }
+
+  /**
+   * The generator's state ([s0, s1, s2, s3] and the cached normal, if any), for checkpoints
+   * that must resume the same random sequence.
+   */
+  getState(): number[] {
+    const st = [this.s0, this.s1, this.s2, this.s3];
+    if (this.spareNormal !== null) st.push(this.spareNormal);
+    return st;
+  }
+
+  /** Restores a state from getState. */
+  setState(state: readonly number[]): void {
+    if (!Array.isArray(state) || (state.length !== 4 && state.length !== 5)
+        || state.slice(0, 4).some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)
+        || state.slice(0, 4).every((v) => v === 0) || (state.length === 5 && !Number.isFinite(state[4]))) {
+      throw new ValueError(`Rng.setState: expected 4 uint32 words (not all 0) and an optional cached normal, got ${JSON.stringify(state)}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state.map((v, i) => (i < 4 ? v >>> 0 : v));
+    this.spareNormal = state.length === 5 ? state[4] : null;
   }
 
   /** A uniform 32-bit unsigned integer. */

@@ -24,6 +24,9 @@ import { withScope } from '../memory';
 import { sigmoid } from '../ops/elementwise';
 import { History } from './callbacks';
 import { fitLoop, FitArgs } from './training';
+import { getHandler } from '../io/router';
+import { modelToArtifacts, modelTopology } from '../io/serialize';
+import type { IOHandler, SaveOptions, SaveResult } from '../io/types';
 
 export interface CompileArgs {
   /** 'sgd' | 'adam' | 'rmsprop' | 'adagrad' or an optimizer object. */
@@ -207,6 +210,12 @@ export class Sequential {
    * @example await model.fit(x, y, {epochs: 10, batchSize: 128, validationSplit: 0.1})
    */
   async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+    // a callback that restores saved training state (backupAndRestore) may move the start
+    const given = args?.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
+    for (const cb of given) {
+      const prepare = (cb as { prepareFit?: (model: Sequential, a: FitArgs) => Promise<FitArgs> } | null)?.prepareFit;
+      if (typeof prepare === 'function') args = await prepare.call(cb, this, args);
+    }
     return fitLoop(this, x, y, args);
   }
 
@@ -255,6 +264,28 @@ export class Sequential {
       }
       return parts.length === 1 ? parts[0] : concat(parts, 0);
     }, (result) => [result]));
+  }
+
+  /**
+   * Saves the model in the TensorFlow.js layers-model format: to a folder ('file://path':
+   * model.json + weights.bin, written atomically), to memory (gf.io.toMemory(): resolves to
+   * the artifacts), or to any IOHandler. includeOptimizer also saves the compile config and
+   * the optimizer's state, so a loaded model resumes training exactly.
+   * @example await model.save('file://./models/mnist', {includeOptimizer: true})
+   */
+  async save(target: string | IOHandler, opts: SaveOptions = {}): Promise<SaveResult> {
+    const handler = getHandler(target, `${this.name}.save`);
+    if (typeof handler.save !== 'function') throw new ValueError(`${this.name}.save: the handler has no save()`);
+    return handler.save(modelToArtifacts(this, opts));
+  }
+
+  /**
+   * The Keras-style topology `{class_name: 'Sequential', config: {name, layers}, ...}`
+   * (JSON.stringify(model) writes it); gf.modelFromJSON rebuilds the model from it.
+   * @example const copy = gf.modelFromJSON(model.toJSON())
+   */
+  toJSON(): Record<string, unknown> {
+    return modelTopology(this);
   }
 
   /** The summed weight penalties of all layers, or null. */

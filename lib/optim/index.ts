@@ -12,6 +12,7 @@ import { SGD, sgd } from './sgd';
 import { Adam, adam } from './adam';
 import { RMSprop, rmsprop } from './rmsprop';
 import { Adagrad, adagrad } from './adagrad';
+import { scheduleFromConfig } from './schedules';
 
 export { Optimizer } from './optimizer';
 export * as schedules from './schedules';
@@ -50,8 +51,12 @@ function fromConfig(kind: string, c: Record<string, unknown>): Optimizer {
     for (const k of keys) if (typeof c[k] === 'number') return c[k] as number;
     return undefined;
   };
+  // a schedule is saved as {class_name, config} in place of the number
+  const lrc = c.learning_rate ?? c.learningRate;
+  const schedule = lrc !== null && typeof lrc === 'object' && typeof (lrc as { class_name?: unknown }).class_name === 'string'
+    ? scheduleFromConfig(lrc as { class_name: string; config?: Record<string, unknown> }) : undefined;
   const base = {
-    learningRate: pick('learning_rate', 'learningRate', 'lr'),
+    learningRate: schedule ?? pick('learning_rate', 'learningRate', 'lr'),
     clipnorm: numOrUndef(c.clipnorm),
     globalClipnorm: pick('global_clipnorm', 'globalClipnorm'),
     clipvalue: numOrUndef(c.clipvalue),

@@ -135,3 +135,24 @@ export const cosineDecay = (args: { initialLearningRate: number; decaySteps: num
 export function isSchedule(v: unknown): v is LearningRateSchedule {
   return typeof v === 'object' && v !== null && typeof (v as LearningRateSchedule).at === 'function';
 }
+
+/**
+ * A schedule from its Keras serialization `{class_name: 'ExponentialDecay', config: {...}}`
+ * (snake_case keys; camelCase also read), as saved in an optimizer's learning_rate.
+ * @example scheduleFromConfig({class_name: 'CosineDecay', config: {initial_learning_rate: 0.1, decay_steps: 100}})
+ */
+export function scheduleFromConfig(s: { class_name: string; config?: Record<string, unknown> | null }): LearningRateSchedule {
+  const c = s.config ?? {};
+  const get = (snake: string, camel: string): never => (c[snake] ?? c[camel]) as never;
+  const decay = (): DecayArgs => ({
+    initialLearningRate: get('initial_learning_rate', 'initialLearningRate'), decaySteps: get('decay_steps', 'decaySteps'),
+    decayRate: get('decay_rate', 'decayRate'), staircase: (get('staircase', 'staircase') ?? undefined) as never,
+  });
+  switch (s.class_name) {
+    case 'ExponentialDecay': return new ExponentialDecay(decay());
+    case 'InverseTimeDecay': return new InverseTimeDecay(decay());
+    case 'PiecewiseConstantDecay': return new PiecewiseConstantDecay({ boundaries: get('boundaries', 'boundaries'), values: get('values', 'values') });
+    case 'CosineDecay': return new CosineDecay({ initialLearningRate: get('initial_learning_rate', 'initialLearningRate'), decaySteps: get('decay_steps', 'decaySteps'), alpha: (get('alpha', 'alpha') ?? undefined) as never });
+    default: throw new ValueError(`scheduleFromConfig: unknown learning-rate schedule '${String(s.class_name)}'; known: ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, CosineDecay`);
+  }
+}

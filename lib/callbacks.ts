@@ -1,0 +1,9 @@
+/**
+ * The `gf.callbacks` namespace: training callbacks (History, earlyStopping, schedules ...) and
+ * the checkpoint callbacks (modelCheckpoint, backupAndRestore).
+ *
+ * @example
+ * callbacks: [gf.callbacks.earlyStopping({patience: 3}), gf.callbacks.modelCheckpoint('file://./best', {saveBestOnly: true})]
+ */
+export * from './models/callbacks';
+export * from './io/callbacks';
