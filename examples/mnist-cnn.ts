@@ -22,6 +22,8 @@ export interface CnnResult {
   testLoss: number;
   testAccuracy: number;
   seconds: number;
+  /** The trained model (the demo saves and reloads it). */
+  model: gf.Sequential;
 }
 
 export interface CnnOptions {
@@ -48,7 +50,7 @@ export async function trainMnistCnn(opts: CnnOptions = {}): Promise<CnnResult> {
     epochs: opts.epochs ?? 5, batchSize: 64, validationData: [xTest, yTestOneHot], verbose: opts.verbose ?? 1,
   });
   const [testLoss, testAccuracy] = model.evaluate(xTest, yTestOneHot);
-  return { testLoss, testAccuracy, seconds: (Date.now() - started) / 1000 };
+  return { testLoss, testAccuracy, seconds: (Date.now() - started) / 1000, model };
 }
 
 async function main(): Promise<void> {
