@@ -1,17 +1,5 @@
 import * as gf from '../../lib';
-
-function tutorialCnn(): gf.Sequential {
-  return gf.sequential([
-    gf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-    gf.layers.maxPooling2d({ poolSize: 2 }),
-    gf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-    gf.layers.maxPooling2d({ poolSize: 2 }),
-    gf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-    gf.layers.flatten(),
-    gf.layers.dense({ units: 64, activation: 'relu' }),
-    gf.layers.dense({ units: 10, activation: 'softmax' }),
-  ]);
-}
+import { tutorialCnn } from '../../examples/mnist-cnn';
 
 describe('convolutional layers', () => {
   test('the tutorial CNN has Keras\'s output shapes and parameter counts', () => {
