@@ -54,7 +54,7 @@ export interface SaveLoadResult {
 export async function runSaveLoad(folder = path.join(os.tmpdir(), 'gradforge-save-load'), log: (s: string) => void = () => undefined): Promise<SaveLoadResult> {
   fs.rmSync(folder, { recursive: true, force: true });
   const [x, y] = strokes(300, 1);
-  const fitArgs = { batchSize: 32, verbose: 0 as const, validationSplit: 0.2, shuffle: false };
+  const fitArgs = { batchSize: 32, verbose: 0 as const, validationSplit: 0.2, shuffle: true };
 
   // 1. train, keeping the best epoch on disk
   gf.setSeed(7);

@@ -160,7 +160,12 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
   for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
     await runHook(callbacks, 'onEpochBegin', epoch, {});
     progress.epochBegin(epoch);
-    if (args.shuffle ?? true) rng.shuffle(order);
+    if (args.shuffle ?? true) {
+      // each epoch shuffles the samples in their original order, so an epoch's order depends
+      // only on the random state at its start (a resumed fit repeats it exactly)
+      for (let i = 0; i < n; i++) order[i] = i;
+      rng.shuffle(order);
+    }
     const sums = new Array<number>(1 + c.metrics.length).fill(0);
     let seen = 0;
     for (let step = 0; step < steps; step++) {
