@@ -150,8 +150,8 @@ interface BackupState {
  * Backs the model up (weights, optimizer state, the random generator) after every epoch into
  * a folder; when fit starts with a backup there, it restores it and resumes after the last
  * finished epoch (Keras' BackupAndRestore). Training that was interrupted and resumed this way
- * matches the uninterrupted run exactly when fit does not shuffle (fit shuffles an index
- * array in place across epochs, which a resumed fit starts afresh).
+ * matches the uninterrupted run exactly, shuffling included (each epoch's order depends only
+ * on the random state at its start, which the backup holds).
  */
 export class BackupAndRestore extends Callback {
   readonly deleteCheckpoint: boolean;
