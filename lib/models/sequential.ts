@@ -304,27 +304,36 @@ export class Sequential {
    */
   summary(lineLength = 65, printFn: (line: string) => void = console.log): string {
     if (!this.built) throw new ValueError(`${this.name}.summary: the model is not built yet: give the first layer an inputShape, or call fit/predict first`);
-    const cols = [Math.floor(lineLength * 0.45), Math.floor(lineLength * 0.3)];
-    const row = (a: string, b: string, c: string): string => ` ${a.padEnd(cols[0] - 1)}${b.padEnd(cols[1])}${c}`.padEnd(lineLength);
-    const lines: string[] = [];
-    lines.push(`Model: "${this.name}"`);
-    lines.push('_'.repeat(lineLength));
-    lines.push(row('Layer (type)', 'Output Shape', 'Param #'));
-    lines.push('='.repeat(lineLength));
+    const rows: [string, string, string][] = [];
     let shape: Shape = this.builtInputShape!;
-    this.layers.forEach((l, i) => {
+    for (const l of this.layers) {
       shape = l.computeOutputShape(shape);
       const s = `(${shape.map((d) => (d === null ? 'None' : String(d))).join(', ')}${shape.length === 1 ? ',' : ''})`;
-      lines.push(row(`${l.name} (${l.className})`, s, String(l.countParams())));
-      if (i < this.layers.length - 1) lines.push(' '.repeat(lineLength));
+      rows.push([`${l.name} (${l.className})`, s, String(l.countParams())]);
+    }
+    // columns as wide as Keras's for lineLength, wider when a name or shape needs it
+    const cols = [
+      Math.max(Math.floor(lineLength * 0.45), ...rows.map((r) => r[0].length + 3)),
+      Math.max(Math.floor(lineLength * 0.3), ...rows.map((r) => r[1].length + 2)),
+    ];
+    const width = Math.max(lineLength, cols[0] + cols[1] + 10);
+    const row = (a: string, b: string, c: string): string => ` ${a.padEnd(cols[0] - 1)}${b.padEnd(cols[1])}${c}`;
+    const lines: string[] = [];
+    lines.push(`Model: "${this.name}"`);
+    lines.push('_'.repeat(width));
+    lines.push(row('Layer (type)', 'Output Shape', 'Param #'));
+    lines.push('='.repeat(width));
+    rows.forEach((r, i) => {
+      lines.push(row(...r));
+      if (i < rows.length - 1) lines.push('');
     });
-    lines.push('='.repeat(lineLength));
+    lines.push('='.repeat(width));
     const total = this.countParams();
     const trainable = this.trainableWeights.reduce((n, v) => n + v.value.size, 0);
     lines.push(`Total params: ${total.toLocaleString('en-US')}`);
     lines.push(`Trainable params: ${trainable.toLocaleString('en-US')}`);
     lines.push(`Non-trainable params: ${(total - trainable).toLocaleString('en-US')}`);
-    lines.push('_'.repeat(lineLength));
+    lines.push('_'.repeat(width));
     const text = lines.map((l) => l.trimEnd()).join('\n');
     printFn(text);
     return text;
