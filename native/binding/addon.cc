@@ -33,13 +33,6 @@ namespace {
 using Value = Napi::Value;
 using Info = Napi::CallbackInfo;
 
-// Calls f(float{}) or f(double{}) by the array type, so each export is written once.
-template <typename F>
-void by_float_type(DType t, F&& f) {
-  if (t == DType::F64) f(double{});
-  else f(float{});
-}
-
 std::string sz(const char* name, int64_t v) { return std::string(name) + "=" + std::to_string(v); }
 
 // ---- backend -------------------------------------------------------------------------------

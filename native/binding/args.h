@@ -98,6 +98,13 @@ inline std::string describe(const Napi::Value& v) {
   return "object";
 }
 
+// Calls f(float{}) or f(double{}) by the array type, so each export is written once.
+template <typename F>
+void by_float_type(DType t, F&& f) {
+  if (t == DType::F64) f(double{});
+  else f(float{});
+}
+
 // One native call's arguments. Usage:  Call c(info, "gemm"); if (!c.count(13)) return c.undef();
 class Call {
  public:

@@ -21,12 +21,6 @@ namespace {
 using Info = Napi::CallbackInfo;
 using Value = Napi::Value;
 
-template <typename F>
-void for_float(DType t, F&& f) {
-  if (t == DType::F64) f(double{});
-  else f(float{});
-}
-
 // A float array like `like`, or null (an absent optional input/output).
 bool optional_float(const Call& c, const Info& info, size_t i, const char* name, ArrayView* out,
                     bool* present, const ArrayView& like, const char* like_name) {
@@ -115,7 +109,7 @@ Value Conv2dForward(const Info& info) {
       !c.need(w, "w", g.w, conv_str(g.s)) || !c.need(y, "y", g.y, conv_str(g.s)) ||
       (has_bias && !c.need(bias, "bias", g.s.O, "O=" + std::to_string(g.s.O))))
     return c.undef();
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     conv2d_forward<T>(g.s, x.as<T>(), w.as<T>(), has_bias ? bias.as<T>() : nullptr, y.as<T>());
   });
@@ -131,7 +125,7 @@ Value Conv2dBackwardInput(const Info& info) {
       !c.need(dy, "dy", g.y, conv_str(g.s)) || !c.need(w, "w", g.w, conv_str(g.s)) ||
       !c.need(dx, "dx", g.x, conv_str(g.s)))
     return c.undef();
-  for_float(dy.type, [&](auto zero) {
+  by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     conv2d_backward_input<T>(g.s, dy.as<T>(), w.as<T>(), dx.as<T>());
   });
@@ -150,7 +144,7 @@ Value Conv2dBackwardFilter(const Info& info) {
       !c.need(dw, "dw", g.w, conv_str(g.s)) ||
       (has_dbias && !c.need(dbias, "dbias", g.s.O, "O=" + std::to_string(g.s.O))))
     return c.undef();
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     conv2d_backward_filter<T>(g.s, x.as<T>(), dy.as<T>(), dw.as<T>(),
                               has_dbias ? dbias.as<T>() : nullptr);
@@ -217,7 +211,7 @@ Value MaxPool2dForward(const Info& info) {
       !c.need(x, "x", g.x, pool_str(g.s)) || !c.need(y, "y", g.y, pool_str(g.s)) ||
       !c.need(am, "argmax", g.y, pool_str(g.s)))
     return c.undef();
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     maxpool2d_forward<T>(g.s, x.as<T>(), y.as<T>(), am.as<int32_t>());
   });
@@ -234,7 +228,7 @@ Value MaxPool2dBackward(const Info& info) {
       !c.need(dx, "dx", g.x, pool_str(g.s)) ||
       !check_argmax(c, am, g.y, g.s.H * g.s.W, true))
     return c.undef();
-  for_float(dy.type, [&](auto zero) {
+  by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     maxpool2d_backward<T>(g.s, dy.as<T>(), am.as<int32_t>(), dx.as<T>());
   });
@@ -249,7 +243,7 @@ Value AvgPool2dForward(const Info& info) {
       !c.float_array(2, "y", &y, &x, "x") || !c.need(x, "x", g.x, pool_str(g.s)) ||
       !c.need(y, "y", g.y, pool_str(g.s)))
     return c.undef();
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     avgpool2d_forward<T>(g.s, x.as<T>(), y.as<T>());
   });
@@ -264,7 +258,7 @@ Value AvgPool2dBackward(const Info& info) {
       !c.float_array(2, "dx", &dx, &dy, "dy") || !c.need(dy, "dy", g.y, pool_str(g.s)) ||
       !c.need(dx, "dx", g.x, pool_str(g.s)))
     return c.undef();
-  for_float(dy.type, [&](auto zero) {
+  by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     avgpool2d_backward<T>(g.s, dy.as<T>(), dx.as<T>());
   });
@@ -299,7 +293,7 @@ Value GlobalPool2dForward(const Info& info) {
     c.type_error("argument 'argmax' must be null for op 'avg'");
     return c.undef();
   }
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     if (is_max) global_maxpool2d_forward<T>(N, HW, C, x.as<T>(), y.as<T>(), am.as<int32_t>());
     else global_avgpool2d_forward<T>(N, HW, C, x.as<T>(), y.as<T>());
@@ -324,7 +318,7 @@ Value GlobalPool2dBackward(const Info& info) {
     c.type_error("argument 'argmax' must be null for op 'avg'");
     return c.undef();
   }
-  for_float(dy.type, [&](auto zero) {
+  by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     if (is_max) global_maxpool2d_backward<T>(N, HW, C, dy.as<T>(), am.as<int32_t>(), dx.as<T>());
     else global_avgpool2d_backward<T>(N, HW, C, dy.as<T>(), dx.as<T>());
@@ -357,7 +351,7 @@ Value UpSampling2dForward(const Info& info) {
       !c.float_array(8, "y", &y, &x, "x") || !c.need(x, "x", small, "N*H*W*C") ||
       !c.need(y, "y", big, "N*H*sh*W*sw*C"))
     return c.undef();
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     upsampling2d_forward<T>(d[0], d[1], d[2], d[3], d[4], d[5], mode, x.as<T>(), y.as<T>());
   });
@@ -373,7 +367,7 @@ Value UpSampling2dBackward(const Info& info) {
       !c.float_array(8, "dx", &dx, &dy, "dy") || !c.need(dy, "dy", big, "N*H*sh*W*sw*C") ||
       !c.need(dx, "dx", small, "N*H*W*C"))
     return c.undef();
-  for_float(dy.type, [&](auto zero) {
+  by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     upsampling2d_backward<T>(d[0], d[1], d[2], d[3], d[4], d[5], mode, dy.as<T>(), dx.as<T>());
   });
@@ -425,7 +419,7 @@ Value BatchNormTrain(const Info& info) {
     c.range_error("M must be >= 1 (batch statistics of no rows)");
     return c.undef();
   }
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_forward_train<T>(M, C, x.as<T>(), hg ? gamma.as<T>() : nullptr,
                                hb ? beta.as<T>() : nullptr, eps, momentum, y.as<T>(),
@@ -449,7 +443,7 @@ Value BatchNormInference(const Info& info) {
       !channel_array(c, info, 6, "movingVar", &mv, &t, x, C, false) || !epsilon_arg(c, 7, &eps) ||
       !c.float_array(8, "y", &y, &x, "x") || !c.need(y, "y", n, "M*C"))
     return c.undef();
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_forward_inference<T>(M, C, x.as<T>(), hg ? gamma.as<T>() : nullptr,
                                    hb ? beta.as<T>() : nullptr, mm.as<T>(), mv.as<T>(), eps,
@@ -477,7 +471,7 @@ Value BatchNormBackward(const Info& info) {
     c.range_error("M must be >= 1");
     return c.undef();
   }
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_backward<T>(M, C, x.as<T>(), dy.as<T>(), hg ? gamma.as<T>() : nullptr,
                           mean.as<T>(), inv_std.as<T>(), dx.as<T>(),
@@ -502,7 +496,7 @@ Value BatchNormBackwardInference(const Info& info) {
       !channel_array(c, info, 9, "dgamma", &dgamma, &hdg, x, C, true) ||
       !channel_array(c, info, 10, "dbeta", &dbeta, &hdb, x, C, true))
     return c.undef();
-  for_float(x.type, [&](auto zero) {
+  by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_backward_inference<T>(M, C, x.as<T>(), dy.as<T>(), hg ? gamma.as<T>() : nullptr,
                                     mm.as<T>(), mv.as<T>(), eps, dx.as<T>(),
