@@ -11,7 +11,7 @@ import { Tensor } from '../tensor';
 import { ValueError } from '../errors';
 import { Layer, LayerArgs, CallContext } from './layer';
 import { ActivationFn, getActivation, canonicalActivationName } from './activations';
-import { FUSABLE_ACTIVATIONS } from './dense';
+import { FUSABLE_ACTIVATIONS } from './kernel-layer';
 
 export interface ActivationArgs extends LayerArgs {
   /** Keras activation name ('relu', 'softmax', 'leaky_relu' or 'leakyRelu', ...). */

@@ -9,13 +9,10 @@
 import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { conv2d as conv2dOp, conv2dTranspose as conv2dTransposeOp, axisGeometry, pair, checkPadding, Padding } from '../ops/conv';
-import { Layer, LayerArgs, LayerVariable, Shape, CallContext, Initializer, Regularizer } from './layer';
-import { getInitializer, serializeInitializer, InitializerConfig } from './initializers';
-import { getRegularizer, serializeRegularizer, RegularizerConfig } from './regularizers';
-import { ActivationFn, getActivation, canonicalActivationName } from './activations';
-import { FUSABLE_ACTIVATIONS } from './dense';
+import { Shape, CallContext } from './layer';
+import { KernelLayer, KernelLayerArgs } from './kernel-layer';
 
-export interface Conv2DArgs extends LayerArgs {
+export interface Conv2DArgs extends KernelLayerArgs {
   /** Number of output channels. */
   filters: number;
   /** Window: n or [rows, cols]. */
@@ -23,12 +20,6 @@ export interface Conv2DArgs extends LayerArgs {
   strides?: number | [number, number];
   padding?: Padding;
   dilationRate?: number | [number, number];
-  activation?: string;
-  useBias?: boolean;
-  kernelInitializer?: string | Initializer | InitializerConfig;
-  biasInitializer?: string | Initializer | InitializerConfig;
-  kernelRegularizer?: string | Regularizer | RegularizerConfig | null;
-  biasRegularizer?: string | Regularizer | RegularizerConfig | null;
   /** Only 'channelsLast' (NHWC) is supported. */
   dataFormat?: 'channelsLast';
 }
@@ -37,26 +28,17 @@ export interface Conv2DTransposeArgs extends Conv2DArgs {
   outputPadding?: number | [number, number];
 }
 
-/** What Conv2D and Conv2DTranspose share: arguments, weights, bias, activation, config. */
-abstract class ConvBase extends Layer {
+/** What Conv2D and Conv2DTranspose share: window geometry, channel checks, config. */
+abstract class ConvBase extends KernelLayer {
   readonly filters: number;
   readonly kernelSize: [number, number];
   readonly strides: [number, number];
   readonly padding: Padding;
   readonly dilationRate: [number, number];
-  readonly activationName: string;
-  readonly useBias: boolean;
-  readonly kernelInitializer: Initializer;
-  readonly biasInitializer: Initializer;
-  readonly kernelRegularizer: Regularizer | null;
-  readonly biasRegularizer: Regularizer | null;
-  protected readonly activationFn: ActivationFn;
-  kernel: LayerVariable | null = null;
-  bias: LayerVariable | null = null;
 
   constructor(op: string, args: Conv2DArgs) {
-    super(args);
     if (args === null || typeof args !== 'object') throw new ValueError(`${op}: expected an options object {filters, kernelSize, ...}`);
+    super(args);
     if (!Number.isInteger(args.filters) || args.filters <= 0) throw new ValueError(`${op}: filters must be a positive integer, got ${args.filters}`);
     if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') {
       throw new ValueError(`${op}: only dataFormat 'channelsLast' (NHWC) is supported, got '${String(args.dataFormat)}'`);
@@ -66,13 +48,6 @@ abstract class ConvBase extends Layer {
     this.strides = pair(op, 'strides', args.strides, 1);
     this.padding = checkPadding(op, args.padding);
     this.dilationRate = pair(op, 'dilationRate', args.dilationRate, 1);
-    this.activationName = canonicalActivationName(args.activation);
-    this.activationFn = getActivation(this.activationName);
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer = getInitializer(args.kernelInitializer ?? 'glorotUniform');
-    this.biasInitializer = getInitializer(args.biasInitializer ?? 'zeros');
-    this.kernelRegularizer = getRegularizer(args.kernelRegularizer);
-    this.biasRegularizer = getRegularizer(args.biasRegularizer);
   }
 
   /** The input's channel count, checked. */
@@ -83,12 +58,6 @@ abstract class ConvBase extends Layer {
     const c = inputShape[3];
     if (c === null) throw new ShapeError(`${this.name}: the channel dimension of the input must be known`);
     return c;
-  }
-
-  /** The activation, unless the model fuses it with the loss (ctx.logits). */
-  protected activate(y: Tensor, ctx: CallContext): Tensor {
-    if (ctx.logits === true && FUSABLE_ACTIVATIONS.includes(this.activationName)) return y;
-    return this.activationFn(y);
   }
 
   /** The kernel's input-channel axis: 2 for Conv2D, 3 for Conv2DTranspose. */
@@ -113,15 +82,7 @@ abstract class ConvBase extends Layer {
       padding: this.padding,
       data_format: 'channels_last',
       dilation_rate: this.dilationRate,
-      activation: this.activationName,
-      use_bias: this.useBias,
-      kernel_initializer: serializeInitializer(this.kernelInitializer),
-      bias_initializer: serializeInitializer(this.biasInitializer),
-      kernel_regularizer: serializeRegularizer(this.kernelRegularizer),
-      bias_regularizer: serializeRegularizer(this.biasRegularizer),
-      activity_regularizer: null,
-      kernel_constraint: null,
-      bias_constraint: null,
+      ...this.kernelConfig(),
     };
   }
 }
@@ -136,9 +97,7 @@ export class Conv2D extends ConvBase {
   }
 
   override build(inputShape: Shape): void {
-    const c = this.channels(inputShape);
-    this.kernel = this.addWeight('kernel', [...this.kernelSize, c, this.filters], this.kernelInitializer, this.kernelRegularizer);
-    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer, this.biasRegularizer);
+    this.addKernelAndBias([...this.kernelSize, this.channels(inputShape), this.filters], this.filters);
   }
 
   call(x: Tensor, ctx: CallContext): Tensor {
@@ -174,9 +133,7 @@ export class Conv2DTranspose extends ConvBase {
   }
 
   override build(inputShape: Shape): void {
-    const c = this.channels(inputShape);
-    this.kernel = this.addWeight('kernel', [...this.kernelSize, this.filters, c], this.kernelInitializer, this.kernelRegularizer);
-    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer, this.biasRegularizer);
+    this.addKernelAndBias([...this.kernelSize, this.filters, this.channels(inputShape)], this.filters);
   }
 
   call(x: Tensor, ctx: CallContext): Tensor {

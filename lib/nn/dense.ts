@@ -11,64 +11,32 @@ import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { matmul } from '../ops/matmul';
 import { add } from '../ops/elementwise';
-import { Layer, LayerArgs, LayerVariable, Shape, CallContext, Initializer, Regularizer } from './layer';
-import { getInitializer, serializeInitializer, InitializerConfig } from './initializers';
-import { getRegularizer, serializeRegularizer, RegularizerConfig } from './regularizers';
-import { ActivationFn, getActivation, canonicalActivationName } from './activations';
+import { Shape, CallContext } from './layer';
+import { KernelLayer, KernelLayerArgs } from './kernel-layer';
 
-export interface DenseArgs extends LayerArgs {
+export { FUSABLE_ACTIVATIONS } from './kernel-layer';
+
+export interface DenseArgs extends KernelLayerArgs {
   /** Output size (a positive integer). */
   units: number;
-  /** Activation name (Keras names, camelCase accepted); linear when omitted. */
-  activation?: string;
-  useBias?: boolean;
-  /** Default 'glorotUniform' (as Keras). */
-  kernelInitializer?: string | Initializer | InitializerConfig;
-  /** Default 'zeros'. */
-  biasInitializer?: string | Initializer | InitializerConfig;
-  kernelRegularizer?: string | Regularizer | RegularizerConfig | null;
-  biasRegularizer?: string | Regularizer | RegularizerConfig | null;
 }
 
-/** Activations that the model may fuse with its loss (it then asks for logits). */
-export const FUSABLE_ACTIVATIONS: readonly string[] = ['softmax', 'sigmoid'];
-
-export class Dense extends Layer {
+export class Dense extends KernelLayer {
   readonly className = 'Dense';
   readonly units: number;
-  /** The canonical Keras name of the activation ('linear' when none). */
-  readonly activationName: string;
-  readonly useBias: boolean;
-  readonly kernelInitializer: Initializer;
-  readonly biasInitializer: Initializer;
-  readonly kernelRegularizer: Regularizer | null;
-  readonly biasRegularizer: Regularizer | null;
-  private readonly activationFn: ActivationFn;
-  /** Set by build(). */
-  kernel: LayerVariable | null = null;
-  bias: LayerVariable | null = null;
 
   constructor(args: DenseArgs) {
-    super(args);
     if (args === null || typeof args !== 'object') throw new ValueError('dense: expected an options object {units, ...}');
+    super(args);
     if (!Number.isInteger(args.units) || args.units <= 0) {
       throw new ValueError(`dense: units must be a positive integer, got ${args.units}`);
     }
     this.units = args.units;
-    this.activationName = canonicalActivationName(args.activation);
-    this.activationFn = getActivation(this.activationName);
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer = getInitializer(args.kernelInitializer ?? 'glorotUniform');
-    this.biasInitializer = getInitializer(args.biasInitializer ?? 'zeros');
-    this.kernelRegularizer = getRegularizer(args.kernelRegularizer);
-    this.biasRegularizer = getRegularizer(args.biasRegularizer);
     if (this.batchInputShape !== undefined) checkInputShape(this.name, this.batchInputShape);
   }
 
   override build(inputShape: Shape): void {
-    const inDim = checkInputShape(this.name, inputShape);
-    this.kernel = this.addWeight('kernel', [inDim, this.units], this.kernelInitializer, this.kernelRegularizer);
-    if (this.useBias) this.bias = this.addWeight('bias', [this.units], this.biasInitializer, this.biasRegularizer);
+    this.addKernelAndBias([checkInputShape(this.name, inputShape), this.units], this.units);
   }
 
   call(x: Tensor, ctx: CallContext): Tensor {
@@ -80,10 +48,7 @@ export class Dense extends Layer {
     }
     let y = matmul(x, kernel.value);
     if (this.bias !== null) y = add(y, this.bias.value);
-    // with ctx.logits the model applies softmax/sigmoid inside the loss (stable log); other
-    // activations are never skipped, whatever the flag says
-    if (ctx.logits === true && FUSABLE_ACTIVATIONS.includes(this.activationName)) return y;
-    return this.activationFn(y);
+    return this.activate(y, ctx);
   }
 
   override computeOutputShape(inputShape: Shape): Shape {
@@ -96,15 +61,7 @@ export class Dense extends Layer {
       ...super.getConfig(),
       dtype: 'float32',
       units: this.units,
-      activation: this.activationName,
-      use_bias: this.useBias,
-      kernel_initializer: serializeInitializer(this.kernelInitializer),
-      bias_initializer: serializeInitializer(this.biasInitializer),
-      kernel_regularizer: serializeRegularizer(this.kernelRegularizer),
-      bias_regularizer: serializeRegularizer(this.biasRegularizer),
-      activity_regularizer: null,
-      kernel_constraint: null,
-      bias_constraint: null,
+      ...this.kernelConfig(),
     };
   }
 }
