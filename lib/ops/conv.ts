@@ -72,6 +72,14 @@ function checkBias(op: string, bias: Tensor | undefined, channels: number, x: Te
   return bias;
 }
 
+function convGeometry([N, H, W, C]: number[], [KH, KW, O]: number[], [OH, OW]: number[],
+                      strides: [number, number], dilation: [number, number], [padTop, padLeft]: number[]): Conv2dGeometry {
+  return {
+    N, H, W, C, KH, KW, O, OH, OW, strideH: strides[0], strideW: strides[1],
+    dilationH: dilation[0], dilationW: dilation[1], padTop, padLeft,
+  };
+}
+
 function checkPair(op: string, a: Tensor, b: Tensor, aName: string, bName: string): void {
   requireFloat(op, a);
   requireFloat(op, b);
@@ -80,41 +88,25 @@ function checkPair(op: string, a: Tensor, b: Tensor, aName: string, bName: strin
 
 // ----- the three primitives, each differentiable through the other two -----
 
-/** y (N,OH,OW,O) = conv(x (N,H,W,C), w). */
-function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor): Tensor {
-  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
-  kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, null, y);
-  return record('conv2d', [x, w], new Tensor(y, [g.N, g.OH, g.OW, g.O]), (gy) => [
-    x.requiresGrad ? convInputGrad(g, gy, w) : null,
-    w.requiresGrad ? convFilterGrad(g, x, gy) : null,
-  ]);
-}
-
 /**
- * conv(x, w) + bias in one kernel, and in the backward pass the filter and bias gradients in
- * one kernel too. Gradients of gradients take the unfused ops instead.
+ * y (N,OH,OW,O) = conv(x (N,H,W,C), w) (+ bias, added inside the kernel). With a bias the
+ * backward pass gets the filter and bias gradients from one kernel call; gradients of
+ * gradients (a graph is being recorded) take the unfused, differentiable ops instead.
  */
-function convForwardBiased(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor): Tensor {
+function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | null = null): Tensor {
   const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
-  kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, bias.data as FloatArray, y);
-  return record('conv2dBias', [x, w, bias], new Tensor(y, [g.N, g.OH, g.OW, g.O]), (gy) => {
-    if (isGradEnabled()) {
-      return [
-        x.requiresGrad ? convInputGrad(g, gy, w) : null,
-        w.requiresGrad ? convFilterGrad(g, x, gy) : null,
-        bias.requiresGrad ? sum(gy, [0, 1, 2]) : null,
-      ];
+  kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, (bias?.data ?? null) as FloatArray | null, y);
+  const inputs = bias === null ? [x, w] : [x, w, bias];
+  return record(bias === null ? 'conv2d' : 'conv2dBias', inputs, new Tensor(y, [g.N, g.OH, g.OW, g.O]), (gy) => {
+    const dx = x.requiresGrad ? convInputGrad(g, gy, w) : null;
+    if (bias === null) return [dx, w.requiresGrad ? convFilterGrad(g, x, gy) : null];
+    if (isGradEnabled() || !(w.requiresGrad || bias.requiresGrad)) {
+      return [dx, w.requiresGrad ? convFilterGrad(g, x, gy) : null, bias.requiresGrad ? sum(gy, [0, 1, 2]) : null];
     }
-    let dw: Tensor | null = null;
-    let db: Tensor | null = null;
-    if (w.requiresGrad || bias.requiresGrad) {
-      const dwd = allocateOutput(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
-      const dbd = allocateOutput(x.dtype, g.O) as FloatArray;
-      kernels.conv2dBackwardFilter(g, x.data as FloatArray, gy.data as FloatArray, dwd, dbd);
-      dw = w.requiresGrad ? new Tensor(dwd, w.shape) : null;
-      db = bias.requiresGrad ? new Tensor(dbd, bias.shape) : null;
-    }
-    return [x.requiresGrad ? convInputGrad(g, gy, w) : null, dw, db];
+    const dw = allocateOutput(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
+    const db = allocateOutput(x.dtype, g.O) as FloatArray;
+    kernels.conv2dBackwardFilter(g, x.data as FloatArray, gy.data as FloatArray, dw, db);
+    return [dx, w.requiresGrad ? new Tensor(dw, w.shape) : null, bias.requiresGrad ? new Tensor(db, bias.shape) : null];
   });
 }
 
@@ -171,12 +163,9 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   if (gh.out < 1 || gw.out < 1) {
     throw new ShapeError(`${op}: kernel ${KH}x${KW}${dilation[0] > 1 || dilation[1] > 1 ? ` (dilation ${dilation.join('x')})` : ''} does not fit the ${H}x${W} input with padding 'valid' (input ${fmtShape(x.shape)})`);
   }
-  const g: Conv2dGeometry = {
-    N, H, W, C, KH, KW, O, OH: gh.out, OW: gw.out, strideH: strides[0], strideW: strides[1],
-    dilationH: dilation[0], dilationW: dilation[1], padTop: gh.padBefore, padLeft: gw.padBefore,
-  };
+  const g = convGeometry([N, H, W, C], [KH, KW, O], [gh.out, gw.out], strides, dilation, [gh.padBefore, gw.padBefore]);
   const bias = checkBias(op, opts.bias, O, x);
-  return bias === null ? convForward(g, x, w) : convForwardBiased(g, x, w, bias);
+  return convForward(g, x, w, bias);
 }
 
 /**
@@ -204,10 +193,7 @@ export function conv2dTranspose(x: Tensor, w: Tensor, opts: Conv2dTransposeOptio
   const W = size(OW, KW, strides[1], dilation[1], outPad[1]);
   const gh = axisGeometry(H, KH, strides[0], dilation[0], padding);
   const gw = axisGeometry(W, KW, strides[1], dilation[1], padding);
-  const g: Conv2dGeometry = {
-    N, H, W, C, KH, KW, O, OH, OW, strideH: strides[0], strideW: strides[1],
-    dilationH: dilation[0], dilationW: dilation[1], padTop: gh.padBefore, padLeft: gw.padBefore,
-  };
+  const g = convGeometry([N, H, W, C], [KH, KW, O], [OH, OW], strides, dilation, [gh.padBefore, gw.padBefore]);
   // Keras stores the transpose kernel as [kh, kw, out, in] = the adjoint conv's [kh, kw, C, O]
   const bias = checkBias(op, opts.bias, C, x);
   const y = convInputGrad(g, x, w);
