@@ -156,7 +156,8 @@ void backward_input_impl(const Conv2dShape& s, const T* dy, const T* w, const T*
         if (init_bias) add_bias_rows(dx + r0 * C, rows, C, init_bias);
       }
     };
-    parallel_for(nb, 1, body);
+    static AdaptiveParallel site;
+    parallel_for(site, static_cast<double>(M) * C * O, nb, 1, body);
     return;
   }
 
@@ -181,7 +182,8 @@ void backward_input_impl(const Conv2dShape& s, const T* dy, const T* w, const T*
       }
     }
   };
-  parallel_for(groups, 1, body);
+  static AdaptiveParallel site;
+  parallel_for(site, static_cast<double>(s.N) * img_rows * kc * O, groups, 1, body);
 }
 
 }  // namespace
@@ -203,7 +205,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
       if (bias) add_bias_rows(y + r0 * O, r1 - r0, O, bias);
     }
   };
-  parallel_for(nb, 1, body);
+  static AdaptiveParallel site;
+  parallel_for(site, static_cast<double>(M) * kc * O, nb, 1, body);
 }
 
 template <typename T>
@@ -252,7 +255,8 @@ void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw
       }
     }
   };
-  parallel_for(P, 1, body);
+  static AdaptiveParallel site;
+  parallel_for(site, static_cast<double>(M) * kc * O, P, 1, body);
 
   if (P > 1) {  // dw += partials 1..P-1, in that order for every element
     auto sum = [&](int64_t i0, int64_t i1) {

@@ -27,7 +27,6 @@
 #include <cstring>
 
 #include "cpu/cpu_features.h"
-#include "cpu/fma_peak.h"
 #include "cpu/gemm_microkernels.h"
 #include "cpu/scratch.h"
 #include "cpu/threadpool.h"
@@ -291,21 +290,17 @@ thread_local ScratchBuffer tl_pack_b;
 
 // Threading policy (GemmParallel::Auto):
 // 1. Products smaller than kParallelFlops multiply-adds stay on the calling thread: the
-//    fork-join costs a pool wake-up (tens of us on this VM). Measured on the quiet 2-vCPU VM
-//    with one fork-join per product (gemm_parallel), 2 threads vs 1: 128^3 (2.1M) 0.95x,
-//    160^3 (4.1M) 1.1-1.5x, 64x784x128 (6.4M) 1.05-1.15x, 128x128x784 (12.8M) 1.5-1.65x,
-//    256^3 1.2-1.4x, 128x784x256 1.05-1.6x, 1024^3 1.8x. So the threshold is 2^22.
-// 2. Larger products use the pool only when the pool's threads really add FMA throughput,
-//    measured by the fma_peak probe (~5 ms, repeated every kReprobeSeconds). On this 2-vCPU VM
-//    the second vCPU is often busy with other processes: then 2 probe threads reach ~130
-//    GFLOP/s together, the same as one alone, and 2 GEMM threads measured up to 2x *slower*
-//    than one (the band of a descheduled thread finishes a scheduler quantum late). When the
-//    machine is quiet the probe doubles (~265) and 2 GEMM threads gave the gains above.
-//    So "two threads are never slower than one" is kept by asking the machine, not guessing.
+//    fork-join costs a pool wake-up. Measured on the quiet 2-vCPU VM with one fork-join per
+//    product (gemm_parallel), 2 threads vs 1: 128^3 (2.1M) 0.95x, 160^3 (4.1M) 1.1-1.5x,
+//    64x784x128 (6.4M) 1.05-1.15x, 128x128x784 (12.8M) 1.5-1.65x, 256^3 1.2-1.4x, 1024^3 1.8x.
+//    So the threshold is 2^22.
+// 2. Larger products go through an AdaptiveParallel site (threadpool.h), which times the calls
+//    and keeps, per size of product, whichever of "pool" and "calling thread" has been faster
+//    lately. On this VM the second vCPU is often busy with other tenants: then 2 GEMM threads
+//    measured up to 4x *slower* than one (the band of a descheduled thread finishes a
+//    scheduler quantum late), and when it is quiet they are up to 1.9x faster. So "two
+//    threads are never slower than one" is kept by watching what the calls cost, not guessing.
 constexpr double kParallelFlops = 4194304.0;
-// The pool counts as scaling when `threads` probe threads together reach at least this much
-// more than one thread alone (real cores: ~threads x; shared FMA units: ~1.0x).
-constexpr double kMinProbeScaling = 1.4;
 
 // GRADFORGE_GEMM_PARALLEL=auto|always|never sets the initial policy (for benchmarks).
 int initial_parallel_policy() {
@@ -316,42 +311,10 @@ int initial_parallel_policy() {
 }
 std::atomic<int> g_parallel_policy{initial_parallel_policy()};
 
-// Re-measured every kReprobeSeconds, because what it measures is the load that other processes
-// put on the machine's cores, which changes (a probe costs ~5 ms: well under 0.1% of that).
-constexpr double kReprobeSeconds = 30.0;
-
-bool pool_adds_fma_throughput(int threads) {
-  static std::mutex mu;
-  static int probed_threads = 0;
-  static bool scales = false;
-  static std::chrono::steady_clock::time_point probed_at;
-  std::lock_guard<std::mutex> lock(mu);
-  const auto now = std::chrono::steady_clock::now();
-  if (probed_threads != threads ||
-      std::chrono::duration<double>(now - probed_at).count() > kReprobeSeconds) {
-    const char* isa = gemm_kernel_available(GemmKernel::Avx512) ? "avx512"
-                      : gemm_kernel_available(GemmKernel::Avx2) ? "avx2" : "sse2";
-    const double one = fma_peak_gflops(isa, 1, 0.002);
-    const double many = fma_peak_gflops(isa, threads, 0.003);
-    scales = many >= kMinProbeScaling * one;
-    probed_threads = threads;
-    probed_at = now;
-  }
-  return scales;
+AdaptiveParallel& gemm_site() {
+  static AdaptiveParallel site;
+  return site;
 }
-
-bool use_threads(int threads, int64_t M, int64_t N, int64_t K) {
-  if (threads <= 1) return false;
-  switch (static_cast<GemmParallel>(g_parallel_policy.load(std::memory_order_relaxed))) {
-    case GemmParallel::Never: return false;
-    case GemmParallel::Always: return true;
-    case GemmParallel::Auto: break;
-  }
-  if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < kParallelFlops)
-    return false;
-  return pool_adds_fma_throughput(threads);
-}
-
 
 // Splits `total` into the fewest blocks of at most `max_block`, of near-equal size rounded up to
 // a multiple of `align` (K = 300 with KC = 288 becomes 2 x 152, not 288 + 12).
@@ -468,10 +431,21 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
   }
   const MicroKernel<T>& uk = select_kernel(static_cast<T*>(nullptr), N);
   const int threads = num_threads();
-  if (use_threads(threads, M, N, K))
+  const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const auto policy = static_cast<GemmParallel>(g_parallel_policy.load(std::memory_order_relaxed));
+  auto serial = [&] { gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); };
+  auto pooled = [&] {
     gemm_parallel(uk, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else
-    gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  };
+  if (threads <= 1 || in_parallel_region() || policy == GemmParallel::Never) return serial();
+  if (policy == GemmParallel::Always) return pooled();
+  if (work < kParallelFlops) return serial();
+  const bool use_pool = gemm_site().choose(work);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (use_pool) pooled();
+  else serial();
+  gemm_site().record(use_pool, work,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,

@@ -16,7 +16,8 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // When GEMM splits work over the thread pool. Auto (the default): products of at least 2^22
-// multiply-adds, and only if the pool's threads add FMA throughput (probed once; see gemm.cc).
+// multiply-adds, and only while calls through the pool have been faster than calls on the
+// calling thread (timed as they run; see AdaptiveParallel in threadpool.h and gemm.cc).
 // Always: every product with more than one work item (tests use it to reach the parallel code
 // on any machine). Never: the calling thread only.
 enum class GemmParallel { Auto, Always, Never };

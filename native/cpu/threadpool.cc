@@ -1,14 +1,26 @@
 // The process-wide worker pool behind gf::parallel_for.
-// Design: n-1 persistent workers sleep on a condition variable; the caller publishes a job
-// (function, range, chunk size), wakes them, takes chunks itself from a shared atomic counter,
-// then waits until every worker has left the job. One job runs at a time: a second thread that
-// finds the pool busy runs its work inline instead of waiting (no deadlock, no priority
-// inversion between the JS thread and libuv workers).
-// Not here: work stealing, affinity/pinning, spinning before sleeping (a later tuning issue).
+// Design: n-1 persistent workers. The caller publishes a job (function, range, chunk count) by
+// bumping an atomic job word, wakes sleeping workers, takes chunks itself from a shared atomic
+// counter, closes the job once every chunk is claimed, and waits only for the workers that are
+// inside it. A worker that wakes late (its vCPU descheduled, as happens on a shared VM) finds
+// the job closed or its chunks taken and leaves without delaying anyone: the caller never
+// waits for a thread that has not started, so a parallel_for costs at most what the caller
+// alone would take, plus the chunk a worker holds. Workers spin for a short while after each
+// job before sleeping on a condition variable, because a training step issues its kernels
+// back to back (tens of microseconds apart) and a futex wake-up per kernel costs as much.
+// One job runs at a time: a second thread that finds the pool busy runs its work inline
+// instead of waiting (no deadlock, no priority inversion between the JS thread and libuv
+// workers).
+// Not here: work stealing between jobs, affinity/pinning.
 #include "cpu/threadpool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -32,14 +44,25 @@ int default_threads() {
   return hc == 0 ? 1 : static_cast<int>(hc);
 }
 
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// How long an idle worker keeps polling for the next job before it sleeps. Long enough to
+// bridge the gaps between the kernels of one training step (JS work between two kernels is
+// typically 5-50 us), short enough that an idle process gives its cores back at once.
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(200);
+
 class ThreadPool {
  public:
   explicit ThreadPool(int n) { start(n); }
   ~ThreadPool() { stop(); }
 
-  int size() {
-    return size_.load(std::memory_order_relaxed);
-  }
+  int size() { return size_.load(std::memory_order_relaxed); }
 
   void resize(int n) {
     std::lock_guard<std::mutex> run(run_mu_);  // waits for a running job
@@ -62,44 +85,49 @@ class ThreadPool {
       return;
     }
     // A few chunks per thread balances uneven chunk costs without much counter traffic.
-    int64_t chunks = std::min<int64_t>(max_chunks, static_cast<int64_t>(threads) * 4);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      fn_ = &fn;
-      n_ = n;
-      chunks_ = chunks;
-      next_chunk_.store(0, std::memory_order_relaxed);
-      busy_workers_ = static_cast<int>(workers_.size());
-      ++generation_;
+    // (The publishing happens while no worker is inside a job: the previous run() waited.)
+    fn_ = &fn;
+    n_ = n;
+    chunks_ = std::min<int64_t>(max_chunks, static_cast<int64_t>(threads) * 4);
+    next_chunk_.store(0, std::memory_order_relaxed);
+    const uint64_t job = (job_word_.load(std::memory_order_relaxed) | 1) + 1;  // next even id
+    job_word_.store(job | 1, std::memory_order_seq_cst);                        // open
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lk(mu_);  // pairs with the sleeper's predicate check
+      cv_work_.notify_all();
     }
-    cv_work_.notify_all();
     work();
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_done_.wait(lk, [&] { return busy_workers_ == 0; });
+    // Every chunk is claimed: close the job so late workers stay out, then wait for the
+    // workers still running a chunk (spinning first: chunks are short).
+    job_word_.store(job, std::memory_order_seq_cst);
+    for (int spins = 0; in_job_.load(std::memory_order_seq_cst) != 0; ++spins) {
+      if (spins < 4096) cpu_relax();
+      else std::this_thread::yield();
+    }
     fn_ = nullptr;
     std::exception_ptr err;
     {
       std::lock_guard<std::mutex> elk(error_mu_);
       std::swap(err, error_);
     }
-    lk.unlock();
     if (err) std::rethrow_exception(err);
   }
 
  private:
   void start(int n) {
-    stopping_ = false;
+    stopping_.store(false);
     size_.store(n, std::memory_order_relaxed);
-    // No job runs during start(), so generation_ is stable: a worker that starts late still
-    // sees the first job as new instead of missing it (which would hang run()).
-    uint64_t gen = generation_;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { worker_loop(i, gen); });
+    // No job runs during start(), so the job word is stable: a worker that starts late still
+    // sees the first job as new instead of taking it for one it has done (which would leave
+    // that job to the caller alone).
+    const uint64_t seen = job_word_.load();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, seen] { worker_loop(i, seen); });
   }
 
   void stop() {
     {
       std::lock_guard<std::mutex> lk(mu_);
-      stopping_ = true;
+      stopping_.store(true);
     }
     cv_work_.notify_all();
     for (auto& t : workers_) t.join();
@@ -127,31 +155,55 @@ class ThreadPool {
     tl_in_pool_job = was_in_job;
   }
 
+  // Enters the open job, if any, and runs chunks of it. The in_job_ count is raised before the
+  // job word is read: a caller that saw in_job_ == 0 after closing its job has already made
+  // that read return "closed" (both are seq_cst), so no worker touches a finished job.
+  // Returns the job word seen, so the worker does not re-enter the same job.
+  uint64_t try_join(uint64_t seen) {
+    in_job_.fetch_add(1, std::memory_order_seq_cst);
+    const uint64_t w = job_word_.load(std::memory_order_seq_cst);
+    if ((w & 1) && w != seen) work();
+    in_job_.fetch_sub(1, std::memory_order_seq_cst);
+    return w;
+  }
+
   void worker_loop(int index, uint64_t seen) {
     tl_thread_index = index;
     for (;;) {
-      {
+      // Poll for a new open job for a while, then sleep until one is published.
+      const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+      bool found = false;
+      for (int i = 0;; ++i) {
+        const uint64_t w = job_word_.load(std::memory_order_acquire);
+        if ((w & 1) && w != seen) { found = true; break; }
+        if (stopping_.load(std::memory_order_relaxed)) return;
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() >= spin_until) break;
+        cpu_relax();
+      }
+      if (!found) {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_work_.wait(lk, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        cv_work_.wait(lk, [&] {
+          const uint64_t w = job_word_.load(std::memory_order_seq_cst);
+          return stopping_.load() || ((w & 1) && w != seen);
+        });
+        sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+        if (stopping_.load()) return;
       }
-      work();
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (--busy_workers_ == 0) cv_done_.notify_one();
-      }
+      seen = try_join(seen);
     }
   }
 
   std::mutex run_mu_;  // held by the thread that owns the current job (or a resize)
-  std::mutex mu_;      // guards the job description and the counters below
-  std::condition_variable cv_work_, cv_done_;
+  std::mutex mu_;      // pairs sleeping workers with the notify of a new job
+  std::condition_variable cv_work_;
   std::vector<std::thread> workers_;
   std::atomic<int> size_{1};
-  bool stopping_ = false;
-  uint64_t generation_ = 0;
-  int busy_workers_ = 0;
+  std::atomic<bool> stopping_{false};
+  // Job id in the high bits (even numbers, increasing), bit 0 set while the job is open.
+  std::atomic<uint64_t> job_word_{0};
+  std::atomic<int> in_job_{0};    // workers between raising it and leaving try_join
+  std::atomic<int> sleepers_{0};  // workers asleep (or about to be) on cv_work_
   const RangeFn* fn_ = nullptr;
   int64_t n_ = 0, chunks_ = 0;
   std::atomic<int64_t> next_chunk_{0};
@@ -171,10 +223,81 @@ void parallel_for(int64_t n, int64_t grain, RangeFn fn) {
   pool().run(n, grain, fn);
 }
 
+// ---- AdaptiveParallel -------------------------------------------------------------------------
+
+int AdaptiveParallel::bucket_of(double work) {
+  int e = 0;
+  while (work >= 2.0 && e < kBuckets - 1) {
+    work *= 0.5;
+    ++e;
+  }
+  return e;
+}
+
+// Each mode is tried twice before any choice (the first sample of each is dropped: it pays
+// for scratch allocation and cold caches).
+int AdaptiveParallel::preferred(const Bucket& b) {
+  if (b.samples[0] < 2) return 0;
+  if (b.samples[1] < 2) return 1;
+  return b.rate[1] < kMargin * b.rate[0] ? 1 : 0;
+}
+
+bool AdaptiveParallel::choose(double work) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Bucket& b = buckets_[bucket_of(work)];
+  const int mode = preferred(b);
+  if (b.samples[0] >= 2 && b.samples[1] >= 2 && ++b.since_explore >= b.interval) {
+    b.since_explore = 0;
+    b.exploring = 1 - mode;
+    return b.exploring == 1;
+  }
+  return mode == 1;
+}
+
+bool AdaptiveParallel::prefers_pool(double work) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return preferred(buckets_[bucket_of(work)]) == 1;
+}
+
+void AdaptiveParallel::record(bool pooled, double work, double seconds) {
+  if (!(work > 0) || !(seconds >= 0)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  Bucket& b = buckets_[bucket_of(work)];
+  const int m = pooled ? 1 : 0;
+  const double rate = seconds / work;
+  const int before = preferred(b);
+  // The first sample of a mode is dropped; an exploring call's sample replaces the average of
+  // a mode not run for a while (that average is stale: conditions may have changed since).
+  if (b.samples[m] == 1 || (b.exploring == m && b.samples[m] > 1)) b.rate[m] = rate;
+  else if (b.samples[m] > 1) b.rate[m] += 0.25 * (rate - b.rate[m]);
+  if (b.samples[m] < 1000) ++b.samples[m];
+  if (b.exploring == m) {
+    b.exploring = -1;
+    // The explored mode won: it is now the preferred one, watched closely again. It lost
+    // again: look less often (a losing pool call can cost a scheduler quantum).
+    b.interval = preferred(b) != before ? kMinInterval : std::min(2 * b.interval, kMaxInterval);
+  }
+}
+
+void parallel_for(AdaptiveParallel& site, double work, int64_t n, int64_t grain, RangeFn fn) {
+  if (n <= 0) return;
+  if (pool().size() <= 1 || tl_in_pool_job || n <= grain) {
+    fn(0, n);
+    return;
+  }
+  const bool pooled = site.choose(work);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (pooled) pool().run(n, grain, fn);
+  else fn(0, n);
+  site.record(pooled, work, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
 int num_threads() { return pool().size(); }
 
 void set_num_threads(int n) { pool().resize(n < 1 ? 1 : n); }
 
 int thread_index() { return tl_thread_index; }
+
+bool in_parallel_region() { return tl_in_pool_job; }
 
 }  // namespace gf

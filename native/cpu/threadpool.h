@@ -4,6 +4,7 @@
 // or something kernels configure; the binding decides the pool size.
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <type_traits>
 
 namespace gf {
@@ -32,6 +33,47 @@ class RangeFn {
 // pays for a wake-up. Returns after every chunk has finished.
 void parallel_for(int64_t n, int64_t grain, RangeFn fn);
 
+// Learns, for one call site and per size of work (buckets of powers of two), whether running
+// through the pool beats running on the calling thread, from the wall time of the calls
+// themselves. Why: on a shared VM a worker's vCPU can be descheduled for milliseconds while it
+// holds a chunk, and then two threads are slower than one; whether that happens depends on the
+// other tenants, changes over minutes, and cannot be known in advance. So each site keeps a
+// moving average of seconds per unit of work for both modes, runs the faster one, and now and
+// then runs the other one again to see whether things changed (less often each time that
+// confirms the choice: the exploring call may be a slow one).
+class AdaptiveParallel {
+ public:
+  // true: run this call through the pool; false: on the calling thread.
+  bool choose(double work);
+  // What a call chosen by choose() cost.
+  void record(bool pooled, double work, double seconds);
+  // Whether the pool is currently preferred for this much work (for tests and diagnostics).
+  bool prefers_pool(double work);
+
+  static constexpr int kBuckets = 64;
+  static constexpr int kMinInterval = 8;     // calls between explorations after a switch
+  static constexpr int kMaxInterval = 256;   // ... and at most, after repeated confirmations
+  static constexpr double kMargin = 0.95;    // the pool must be 5% faster to be preferred
+
+ private:
+  struct Bucket {
+    double rate[2] = {0, 0};  // seconds per unit of work: [0] calling thread, [1] pool
+    int samples[2] = {0, 0};
+    int since_explore = 0;
+    int interval = kMinInterval;
+    int exploring = -1;  // the mode an exploring call is running, or -1
+  };
+  static int bucket_of(double work);
+  static int preferred(const Bucket& b);
+  std::mutex mu_;
+  Bucket buckets_[kBuckets];
+};
+
+// parallel_for through an AdaptiveParallel site: runs on the pool or inline, as the site
+// chooses for `work` (any measure proportional to the cost, e.g. multiply-adds), timing the
+// call to teach the site. With one thread, or nested inside a pool job, it simply runs inline.
+void parallel_for(AdaptiveParallel& site, double work, int64_t n, int64_t grain, RangeFn fn);
+
 // Threads that share a parallel_for, counting the caller (>= 1).
 int num_threads();
 
@@ -42,5 +84,8 @@ void set_num_threads(int n);
 // Index of the calling thread inside the current parallel_for: 0 for the caller, 1..n-1 for
 // workers. Lets kernels pick per-thread scratch without thread_local lookups if they wish.
 int thread_index();
+
+// True inside a chunk run by parallel_for (a nested parallel_for would run inline there).
+bool in_parallel_region();
 
 }  // namespace gf

@@ -88,6 +88,69 @@ int main() {
     parallel_for(1000, 1, [&](int64_t b, int64_t e) { total += e - b; });
     check(total == 1000, "pool usable after an exception");
   }
+  // Many short jobs back to back, with more threads than this machine has cores, so workers
+  // are often descheduled and join late: a late worker must never run a chunk of a job that
+  // has already returned (the count would exceed n, or the callable would be dangling), and
+  // every job still covers its whole range.
+  for (int threads : {2, 3, 8}) {
+    set_num_threads(threads);
+    bool all_exact = true;
+    for (int r = 0; r < 20000; ++r) {
+      std::atomic<int64_t> covered{0};
+      const int64_t n = 1 + r % 37;
+      parallel_for(n, 1, [&](int64_t b, int64_t e) { covered += e - b; });
+      all_exact = all_exact && covered == n;
+    }
+    check(all_exact, "20000 short jobs each covered exactly once, threads=" + std::to_string(threads));
+  }
+  // AdaptiveParallel, fed synthetic timings: it settles on the faster mode, keeps exploring the
+  // other (rarely, when it keeps losing), and follows a change of conditions.
+  {
+    AdaptiveParallel site;
+    const double work = 1e6;
+    auto run = [&](int calls, double pool_sec, double inline_sec) {
+      int pooled = 0;
+      for (int i = 0; i < calls; ++i) {
+        const bool p = site.choose(work);
+        pooled += p;
+        site.record(p, work, p ? pool_sec : inline_sec);
+      }
+      return pooled;
+    };
+    // The pool is 2x faster: after the warm-up nearly every call takes it.
+    int pooled = run(1000, 1e-3, 2e-3);
+    check(site.prefers_pool(work) && pooled > 950, "prefers the pool when it is 2x faster (" + std::to_string(pooled) + "/1000)");
+    // Conditions flip (the pool gets 4x slower than inline): it switches within a few dozen calls
+    // and then runs on the pool only to explore, at most once per kMinInterval calls and fewer
+    // as the choice keeps being confirmed.
+    pooled = run(100, 8e-3, 2e-3);
+    check(!site.prefers_pool(work), "switches to the calling thread when the pool turns slow");
+    check(pooled < 40, "the switch takes few calls (" + std::to_string(pooled) + " pooled of 100)");
+    pooled = run(2000, 8e-3, 2e-3);
+    check(pooled >= 5 && pooled <= 2000 / AdaptiveParallel::kMinInterval / 4,
+          "still explores the slow pool, rarely (" + std::to_string(pooled) + " of 2000)");
+    // Back to a fast pool: the next exploration sees it and the site returns to it.
+    pooled = run(2 * AdaptiveParallel::kMaxInterval + 200, 0.5e-3, 2e-3);
+    check(site.prefers_pool(work), "returns to the pool when it is fast again");
+    // A different size of work is a different bucket, with its own history.
+    check(!site.prefers_pool(1e3), "an untried size starts on the calling thread");
+    // Nonsense timings are ignored rather than poisoning the averages.
+    site.record(true, work, -1.0);
+    site.record(true, 0.0, 1.0);
+    check(site.prefers_pool(work), "ignores negative times and zero work");
+  }
+  // parallel_for through a site covers every index once whichever mode it picks.
+  {
+    set_num_threads(2);
+    AdaptiveParallel site;
+    bool exact = true;
+    for (int r = 0; r < 200; ++r) {
+      std::atomic<int64_t> covered{0};
+      parallel_for(site, 1e6, 1000, 10, [&](int64_t b, int64_t e) { covered += e - b; });
+      exact = exact && covered == 1000;
+    }
+    check(exact, "parallel_for(site, ...) covers every index once");
+  }
   set_num_threads(1);
   check(num_threads() == 1, "resize down to 1");
   return finish("test_threadpool");
