@@ -79,11 +79,13 @@ export interface Binding {
   /**
    * C = alpha * op(A) * op(B) + beta * C, row-major; op(A) is M x K, op(B) is K x N.
    * A is M x K (lda >= K) or, transposed, K x M (lda >= M); likewise B. beta = 0 ignores C's
-   * contents (NaN in C does not propagate), as BLAS defines.
+   * contents (NaN in C does not propagate), as BLAS defines. Optional epilogue, applied as C
+   * is stored: C = activation(... + bias), bias of length N (one per column) or null.
    */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
        A: FloatArray, lda: number, B: FloatArray, ldb: number,
-       beta: number, C: FloatArray, ldc: number): void;
+       beta: number, C: FloatArray, ldc: number,
+       bias?: FloatArray | null, activation?: 'linear' | 'relu'): void;
 
   /**
    * Measured single-precision peak in GFLOP/s: `threads` threads at once running independent

@@ -16,7 +16,8 @@ export {
 } from './ops/elementwise';
 export { sum, mean, max, min, argmax, argmin } from './ops/reduce';
 export { softmax, logSoftmax } from './ops/softmax';
-export { matmul } from './ops/matmul';
+export { matmul, linear } from './ops/matmul';
+export type { FusedActivation } from './ops/matmul';
 export { conv2d, conv2dTranspose } from './ops/conv';
 export type { Conv2dOptions, Conv2dTransposeOptions, Padding } from './ops/conv';
 export { maxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d, upSampling2d } from './ops/pool';
@@ -42,6 +43,7 @@ export * as callbacks from './callbacks';
 export { History, Callback } from './models/callbacks';
 
 export * as io from './io';
+export * as image from './image';
 export { loadModel, modelFromJSON } from './io';
 export type { IOHandler, ModelArtifacts, SaveResult, SaveOptions, LoadOptions } from './io';
 

@@ -308,7 +308,21 @@ describe('bad input throws and never crashes', () => {
     expectError(() => raw.gemm(false, false, 2, 2, 2, 1, new Int32Array(4), 2, f32(4), 2, 0, f32(4), 2), 'TypeError');
     expect(() => raw.gemm(0, false, 2, 2, 2, 1, f32(4), 2, f32(4), 2, 0, f32(4), 2))
       .toThrow("gemm: argument 'transA' must be a boolean, got number 0");
-    expect(() => raw.gemm(false, false, 2, 2, 2)).toThrow('gemm: expects 13 arguments, got 5');
+    expect(() => raw.gemm(false, false, 2, 2, 2)).toThrow('gemm: expects 13 to 15 arguments, got 5');
+    // The optional epilogue: bias of length N and of A's type, activation by name.
+    expect(() => b.gemm(false, false, 2, 3, 2, 1, f32(4), 2, f32(6), 3, 0, f32(6), 3, f32(2)))
+      .toThrow(/bias.*3/);
+    expect(() => b.gemm(false, false, 2, 3, 2, 1, f32(4), 2, f32(6), 3, 0, f32(6), 3, f64(3)))
+      .toThrow("gemm: argument 'bias' is a Float64Array but A is a Float32Array");
+    expect(() => b.gemm(false, false, 2, 3, 2, 1, f32(4), 2, f32(6), 3, 0, f32(6), 3, null, 'tanh' as 'relu'))
+      .toThrow("gemm: activation must be 'linear' or 'relu', got 'tanh'");
+    {
+      const C = f32(6);
+      b.gemm(false, false, 2, 3, 2, 1, new Float32Array([1, 2, 3, 4]), 2,
+        new Float32Array([1, 0, -1, 0, 1, -1]), 3, 0, C, 3, new Float32Array([0.5, -10, 0]), 'relu');
+      // [[1, 2, -3], [3, 4, -7]] + [0.5, -10, 0], then relu
+      expect(Array.from(C)).toEqual([1.5, 0, 0, 3.5, 0, 0]);
+    }
     // Sizes whose product overflows 64 bits must not wrap around into a passing length check.
     const huge = 2 ** 52;
     expectError(() => b.gemm(false, false, huge, huge, huge, 1, f32(4), huge, f32(4), huge, 0, f32(4), huge), 'RangeError');

@@ -9,7 +9,7 @@
  */
 import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
-import { matmul } from '../ops/matmul';
+import { matmul, linear } from '../ops/matmul';
 import { add } from '../ops/elementwise';
 import { Shape, CallContext } from './layer';
 import { KernelLayer, KernelLayerArgs } from './kernel-layer';
@@ -46,8 +46,13 @@ export class Dense extends KernelLayer {
     if (x.rank < 2 || x.shape[x.rank - 1] !== inDim) {
       throw new ShapeError(`${this.name}: expected input [..., ${inDim}] (rank >= 2), got ${fmtShape(x.shape)}`);
     }
+    const bias = this.bias === null ? null : this.bias.value;
+    // relu and linear ride in the GEMM's store; other activations run as their own op.
+    if (this.activationName === 'relu' || this.activationName === 'linear') {
+      return linear(x, kernel.value, bias, this.activationName);
+    }
     let y = matmul(x, kernel.value);
-    if (this.bias !== null) y = add(y, this.bias.value);
+    if (bias !== null) y = add(y, bias);
     return this.activate(y, ctx);
   }
 

@@ -8,9 +8,10 @@
  */
 import { kernels } from '../backend';
 import { record } from '../autograd';
-import { DTypeError, ShapeError, fmtShape } from '../errors';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocate, allocateOutput, shapeSize } from '../tensor';
-import { requireFloat } from './elementwise';
+import { requireFloat, mul, greater } from './elementwise';
+import { sum } from './reduce';
 import { reshape } from './shape';
 
 function matmulOp(a: Tensor, b: Tensor, transA: boolean, transB: boolean): string {
@@ -64,5 +65,54 @@ export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
     const gb = !b.requiresGrad ? null
       : transposeB ? matmul(gy, a, true, transposeA) : matmul(a, gy, !transposeA, false);
     return [ga, gb];
+  });
+}
+
+/** The activations a GEMM applies as it stores its product (see {@link linear}). */
+export type FusedActivation = 'linear' | 'relu';
+
+/**
+ * y = activation(x w + bias), x of shape [..., K], w [K, N], bias [N]: a Dense layer's forward
+ * pass as one GEMM whose bias and relu are applied while each tile of the product is still in
+ * cache (no separate passes over y, no intermediate tensors). Gradients as for the unfused ops:
+ * relu's from the output's sign, dx = g wᵀ, dw = xᵀ g, dbias = the column sums of g.
+ *
+ * @example
+ * gf.linear(x, w, b, 'relu');   // the same values as gf.relu(gf.add(gf.matmul(x, w), b))
+ */
+export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null,
+  activation: FusedActivation = 'linear'): Tensor {
+  const xd = requireFloat('linear', x);
+  const wd = requireFloat('linear', w);
+  if (activation !== 'linear' && activation !== 'relu') {
+    throw new ValueError(`linear: activation must be 'linear' or 'relu', got '${String(activation)}'`);
+  }
+  if (x.dtype !== w.dtype || (bias !== null && bias.dtype !== x.dtype)) {
+    throw new DTypeError(`linear: dtypes differ: x ${x.dtype}, w ${w.dtype}${bias === null ? '' : `, bias ${bias.dtype}`}`);
+  }
+  if (x.rank < 2 || w.rank !== 2 || x.shape[x.rank - 1] !== w.shape[0]) {
+    throw new ShapeError(`linear: expected x [..., K] (rank >= 2) and w [K, N], got x ${fmtShape(x.shape)} and w ${fmtShape(w.shape)}`);
+  }
+  const [K, N] = w.shape;
+  if (bias !== null && (bias.rank !== 1 || bias.shape[0] !== N)) {
+    throw new ShapeError(`linear: bias must have shape [${N}] (one per output column of w ${fmtShape(w.shape)}), got ${fmtShape(bias.shape)}`);
+  }
+  if (x.rank > 2) {  // fold the leading dimensions into rows; the reshapes carry the gradient
+    const lead = x.shape.slice(0, -1);
+    const y2 = linear(reshape(x, [shapeSize(lead), K]), w, bias, activation);
+    return reshape(y2, [...lead, N]);
+  }
+  const M = x.shape[0];
+  const out = allocateOutput(x.dtype, M * N) as FloatArray;
+  kernels.gemm(false, false, M, N, K, 1, xd, K, wd, N, 0, out, N,
+    bias === null ? null : bias.data as FloatArray, activation);
+  const y = new Tensor(out, [M, N]);
+  const inputs = bias === null ? [x, w] : [x, w, bias];
+  return record(`linear(${activation})`, inputs, y, (gy) => {
+    const g = activation === 'relu' ? mul(gy, greater(y.detach(), 0)) : gy;
+    const gx = x.requiresGrad ? matmul(g, w, false, true) : null;
+    const gw = w.requiresGrad ? matmul(x, g, true, false) : null;
+    if (bias === null) return [gx, gw];
+    return [gx, gw, bias.requiresGrad ? sum(g, 0) : null];
   });
 }

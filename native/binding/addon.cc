@@ -145,13 +145,29 @@ Value Gemm(const Info& info) {
   int64_t M, N, K, lda, ldb, ldc;
   double alpha, beta;
   ArrayView A, B, C;
-  if (!c.count(13) || !c.boolean(0, "transA", &ta) || !c.boolean(1, "transB", &tb) ||
+  if (!c.count_between(13, 15) || !c.boolean(0, "transA", &ta) || !c.boolean(1, "transB", &tb) ||
       !c.size(2, "M", &M) || !c.size(3, "N", &N) || !c.size(4, "K", &K) ||
       !c.number(5, "alpha", &alpha) || !c.float_array(6, "A", &A) || !c.size(7, "lda", &lda) ||
       !c.float_array(8, "B", &B, &A, "A") || !c.size(9, "ldb", &ldb) ||
       !c.number(10, "beta", &beta) || !c.float_array(11, "C", &C, &A, "A") ||
       !c.size(12, "ldc", &ldc))
     return c.undef();
+  // Optional epilogue: bias (length N, or null) and activation ('linear' | 'relu').
+  ArrayView bias;
+  bool has_bias = false;
+  GemmActivation act = GemmActivation::Linear;
+  if (c.length() > 13 && !c.optional_float_array(13, "bias", &bias, &has_bias, A, "A"))
+    return c.undef();
+  if (has_bias && !c.need(bias, "bias", N, sz("N", N))) return c.undef();
+  if (c.length() > 14) {
+    std::string name;
+    if (!c.string(14, "activation", &name)) return c.undef();
+    if (name == "relu") act = GemmActivation::Relu;
+    else if (name != "linear") {
+      c.range_error("activation must be 'linear' or 'relu', got '" + name + "'");
+      return c.undef();
+    }
+  }
   std::string tA = ta ? "transA=true, " : "";
   std::string tB = tb ? "transB=true, " : "";
   if (!check_matrix(c, A, "A", "lda", ta ? K : M, ta ? M : K, lda,
@@ -163,8 +179,11 @@ Value Gemm(const Info& info) {
     return c.undef();
   by_float_type(A.type, [&](auto zero) {
     using T = decltype(zero);
+    GemmEpilogue<T> epi;
+    epi.bias = has_bias ? bias.as<T>() : nullptr;
+    epi.act = act;
     gemm<T>(ta, tb, M, N, K, static_cast<T>(alpha), A.as<T>(), lda, B.as<T>(), ldb,
-            static_cast<T>(beta), C.as<T>(), ldc);
+            static_cast<T>(beta), C.as<T>(), ldc, epi);
   });
   return c.undef();
 }

@@ -128,6 +128,13 @@ class Call {
     return type_error("expects " + std::to_string(n) + " arguments, got " +
                       std::to_string(info_.Length()));
   }
+  // Between lo and hi arguments (trailing optional ones).
+  bool count_between(size_t lo, size_t hi) const {
+    if (info_.Length() >= lo && info_.Length() <= hi) return true;
+    return type_error("expects " + std::to_string(lo) + " to " + std::to_string(hi) +
+                      " arguments, got " + std::to_string(info_.Length()));
+  }
+  size_t length() const { return info_.Length(); }
 
   // A non-negative integer no larger than 2^53 - 1 (sizes, leading dimensions).
   bool size(size_t i, const char* name, int64_t* out) const {
@@ -177,6 +184,14 @@ class Call {
                         " is a " + dtype_name(like->type) +
                         " (all float arrays of one call must have the same type)");
     return true;
+  }
+
+  // A float array of like's type, or null (an absent optional input/output): *present says
+  // which.
+  bool optional_float_array(size_t i, const char* name, ArrayView* out, bool* present,
+                            const ArrayView& like, const char* like_name) const {
+    *present = !info_[i].IsNull();
+    return !*present || float_array(i, name, out, &like, like_name);
   }
 
   bool int32_array(size_t i, const char* name, ArrayView* out) const {

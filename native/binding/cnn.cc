@@ -21,17 +21,6 @@ namespace {
 using Info = Napi::CallbackInfo;
 using Value = Napi::Value;
 
-// A float array like `like`, or null (an absent optional input/output).
-bool optional_float(const Call& c, const Info& info, size_t i, const char* name, ArrayView* out,
-                    bool* present, const ArrayView& like, const char* like_name) {
-  if (info[i].IsNull()) {
-    *present = false;
-    return true;
-  }
-  *present = true;
-  return c.float_array(i, name, out, &like, like_name);
-}
-
 // Integer field `key` of the geometry object, within [lo, 2^53).
 bool field(const Call& c, const Napi::Object& o, const char* key, int64_t lo, int64_t* out) {
   Napi::Value v = o.Get(key);
@@ -104,7 +93,7 @@ Value Conv2dForward(const Info& info) {
   bool has_bias = false;
   if (!c.count(5) || !conv_geometry(c, info, 0, &g) || !c.float_array(1, "x", &x) ||
       !c.float_array(2, "w", &w, &x, "x") ||
-      !optional_float(c, info, 3, "bias", &bias, &has_bias, x, "x") ||
+      !c.optional_float_array(3, "bias", &bias, &has_bias, x, "x") ||
       !c.float_array(4, "y", &y, &x, "x") || !c.need(x, "x", g.x, conv_str(g.s)) ||
       !c.need(w, "w", g.w, conv_str(g.s)) || !c.need(y, "y", g.y, conv_str(g.s)) ||
       (has_bias && !c.need(bias, "bias", g.s.O, "O=" + std::to_string(g.s.O))))
@@ -139,7 +128,7 @@ Value Conv2dBackwardFilter(const Info& info) {
   bool has_dbias = false;
   if (!c.count(5) || !conv_geometry(c, info, 0, &g) || !c.float_array(1, "x", &x) ||
       !c.float_array(2, "dy", &dy, &x, "x") || !c.float_array(3, "dw", &dw, &x, "x") ||
-      !optional_float(c, info, 4, "dbias", &dbias, &has_dbias, x, "x") ||
+      !c.optional_float_array(4, "dbias", &dbias, &has_dbias, x, "x") ||
       !c.need(x, "x", g.x, conv_str(g.s)) || !c.need(dy, "dy", g.y, conv_str(g.s)) ||
       !c.need(dw, "dw", g.w, conv_str(g.s)) ||
       (has_dbias && !c.need(dbias, "dbias", g.s.O, "O=" + std::to_string(g.s.O))))
@@ -385,7 +374,7 @@ bool mc(const Call& c, size_t first, int64_t* M, int64_t* C, int64_t* n) {
 bool channel_array(const Call& c, const Info& info, size_t i, const char* name, ArrayView* out,
                    bool* present, const ArrayView& x, int64_t C, bool optional) {
   if (optional) {
-    if (!optional_float(c, info, i, name, out, present, x, "x")) return false;
+    if (!c.optional_float_array(i, name, out, present, x, "x")) return false;
   } else {
     *present = true;
     if (!c.float_array(i, name, out, &x, "x")) return false;

@@ -284,6 +284,19 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
   }
 }
 
+// Applies the epilogue to rows [0, m) x columns [0, n) of C (bias already offset to column 0).
+// Called on a tile just stored by the micro-kernel, so it reads and writes L1.
+template <typename T>
+void apply_epilogue(const GemmEpilogue<T>& epi, T* c, int64_t ldc, int64_t m, int64_t n) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * ldc;
+    if (epi.bias)
+      for (int64_t j = 0; j < n; ++j) row[j] += epi.bias[j];
+    if (epi.act == GemmActivation::Relu)
+      for (int64_t j = 0; j < n; ++j) row[j] = row[j] > T(0) ? row[j] : T(0);
+  }
+}
+
 // Per-thread packing buffers, reused across calls (a fresh allocation would page-fault).
 thread_local ScratchBuffer tl_pack_a;
 thread_local ScratchBuffer tl_pack_b;
@@ -329,7 +342,7 @@ int64_t balanced_block(int64_t total, int64_t max_block, int64_t align) {
 template <typename T>
 void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M, int64_t N,
                   int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta,
-                  T* C, int64_t ldc) {
+                  T* C, int64_t ldc, const GemmEpilogue<T>& epi) {
   const int mr = uk.mr, nr = uk.nr;
   const Blocking blk = blocking_for(uk);
   const int64_t NC = balanced_block(N, blk.nc, nr);
@@ -357,6 +370,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const T beta_eff = pc == 0 ? beta : T(1);
+      const bool last_k = pc + kc >= K;
       if (!direct_b) pack_b(transB, B, ldb, pc, jc, kc, nc, nr, int64_t(0), panels, bpack);
       // Where micro-panel p of B starts, and its row stride.
       const T* b0 = direct_b ? B + pc * ldb + jc : bpack;
@@ -378,6 +392,11 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
             const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
             uk.fn(kc, ap, a_rs, a_ks, b0 + p * b_panel, b_ld, crow + jr, ldc, alpha, beta_eff, m,
                   n);
+            if (last_k && !epi.empty()) {
+              GemmEpilogue<T> at = epi;
+              if (at.bias) at.bias += jc + jr;
+              apply_epilogue(at, crow + jr, ldc, m, n);
+            }
           }
         }
       }
@@ -392,7 +411,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
 template <typename T>
 void gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool transB, int64_t M,
                    int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
-                   int64_t ldb, T beta, T* C, int64_t ldc) {
+                   int64_t ldb, T beta, T* C, int64_t ldc, const GemmEpilogue<T>& epi) {
   const bool by_rows = M >= 2 * uk.mr * threads || N <= uk.nr;
   const int64_t unit = by_rows ? uk.mr : uk.nr;
   const int64_t units = ((by_rows ? M : N) + unit - 1) / unit;
@@ -404,12 +423,14 @@ void gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool tran
         const int64_t r0 = u0 * unit, r1 = std::min(M, u1 * unit);
         const T* Ap = transA ? A + r0 : A + r0 * lda;
         gemm_blocked(uk, transA, transB, r1 - r0, N, K, alpha, Ap, lda, B, ldb, beta,
-                     C + r0 * ldc, ldc);
+                     C + r0 * ldc, ldc, epi);
       } else {
         const int64_t c0 = u0 * unit, c1 = std::min(N, u1 * unit);
         const T* Bp = transB ? B + c0 * ldb : B + c0;
+        GemmEpilogue<T> band = epi;
+        if (band.bias) band.bias += c0;
         gemm_blocked(uk, transA, transB, M, c1 - c0, K, alpha, A, lda, Bp, ldb, beta, C + c0,
-                     ldc);
+                     ldc, band);
       }
     }
   });
@@ -423,19 +444,23 @@ void set_gemm_parallel(GemmParallel p) {
 
 template <typename T>
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+          const GemmEpilogue<T>& epi) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) {
     scale_c(M, N, beta, C, ldc);
+    if (!epi.empty()) apply_epilogue(epi, C, ldc, M, N);
     return;
   }
   const MicroKernel<T>& uk = select_kernel(static_cast<T*>(nullptr), N);
   const int threads = num_threads();
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const auto policy = static_cast<GemmParallel>(g_parallel_policy.load(std::memory_order_relaxed));
-  auto serial = [&] { gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); };
+  auto serial = [&] {
+    gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
+  };
   auto pooled = [&] {
-    gemm_parallel(uk, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_parallel(uk, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
   };
   if (threads <= 1 || in_parallel_region() || policy == GemmParallel::Never) return serial();
   if (policy == GemmParallel::Always) return pooled();
@@ -448,9 +473,21 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
+template <typename T>
+void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, GemmEpilogue<T>{});
+}
+
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
                           const float*, int64_t, float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                            int64_t, const double*, int64_t, double, double*, int64_t);
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                          const float*, int64_t, float, float*, int64_t,
+                          const GemmEpilogue<float>&);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
+                           int64_t, const double*, int64_t, double, double*, int64_t,
+                           const GemmEpilogue<double>&);
 
 }  // namespace gf

@@ -3,6 +3,7 @@
 // including beta = 0 over a C full of NaN, alpha = 0 over an A full of NaN, K = 0, and sizes
 // that cross every blocking edge (MR/NR tiles, MC/KC/NC blocks). Padding between rows of C and
 // past its end holds a sentinel that must survive (no out-of-bounds writes).
+// Each case also runs with the epilogue (bias per column and/or relu applied as C is stored).
 // Tolerance per element: 2 (K+2) eps (|alpha| sum_k |a||b| + |beta c|), the classic bound.
 #include <cmath>
 #include <cstdio>
@@ -75,6 +76,24 @@ Prepared<T> prepare(const Case& c) {
   return p;
 }
 
+// Compares C (after gemm) with want, element by element within tol; names the first mismatch.
+template <typename T>
+void compare(const Prepared<T>& p, const std::vector<T>& C, const std::vector<T>& want,
+             const std::vector<T>& tol, const std::string& what) {
+  ++checks();
+  for (size_t i = 0; i < C.size(); ++i) {
+    const double got = C[i], w = want[i];
+    bool ok = std::isnan(w) ? std::isnan(got) : std::fabs(got - w) <= tol[i];
+    if (!ok) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, ": C[%zu] (row %lld col %lld) got %.9g want %.9g tol %.3g", i,
+                    (long long)(p.ldc ? i / p.ldc : 0), (long long)(p.ldc ? i % p.ldc : 0), got, w, double(tol[i]));
+      fail(what + buf);
+      return;
+    }
+  }
+}
+
 template <typename T>
 void run_case(const Prepared<T>& p, const char* kernel, int threads) {
   const Case& c = p.c;
@@ -87,18 +106,31 @@ void run_case(const Prepared<T>& p, const char* kernel, int threads) {
                 "alpha=%g beta=%g pad=%d",
                 type_name<T>(), kernel, threads, (long long)c.M, (long long)c.N, (long long)c.K,
                 c.ta, c.tb, c.alpha, c.beta, c.pad);
-  ++checks();
-  for (size_t i = 0; i < C.size(); ++i) {
-    const double got = C[i], want = p.want[i];
-    bool ok = std::isnan(want) ? std::isnan(got) : std::fabs(got - want) <= p.tol[i];
-    if (!ok) {
-      char buf[160];
-      std::snprintf(buf, sizeof buf, ": C[%zu] (row %lld col %lld) got %.9g want %.9g tol %.3g", i,
-                    (long long)(p.ldc ? i / p.ldc : 0), (long long)(p.ldc ? i % p.ldc : 0), got, want, double(p.tol[i]));
-      fail(std::string(what) + buf);
-      return;
+  compare(p, C, p.want, p.tol, what);
+
+  // The same product with an epilogue: a bias per column, relu, or both (which one cycles with
+  // the shape, so every path meets each). Expected: act(want + bias); the padding and tail of C
+  // keep their sentinels.
+  const int variant = static_cast<int>((c.M + 3 * c.N + 7 * c.K + c.pad) % 3);
+  std::vector<T> bias = random_vec<T>(std::max<int64_t>(1, c.N));
+  GemmEpilogue<T> epi;
+  epi.bias = variant != 1 ? bias.data() : nullptr;
+  epi.act = variant != 0 ? GemmActivation::Relu : GemmActivation::Linear;
+  std::vector<T> want = p.want, tol = p.tol;
+  for (int64_t i = 0; i < c.M; ++i)
+    for (int64_t j = 0; j < c.N; ++j) {
+      T& w = want[i * p.ldc + j];
+      if (epi.bias) {
+        w += bias[j];
+        tol[i * p.ldc + j] += T(2 * eps<T>() * std::fabs(double(w)));
+      }
+      if (epi.act == GemmActivation::Relu) w = w > T(0) ? w : T(0);
     }
-  }
+  C = p.C0;
+  gemm<T>(c.ta, c.tb, c.M, c.N, c.K, T(c.alpha), p.A.data(), p.lda, p.B.data(), p.ldb,
+          T(c.beta), C.data(), p.ldc, epi);
+  compare(p, C, want, tol, std::string(what) + (epi.bias ? " +bias" : "") +
+                               (epi.act == GemmActivation::Relu ? " relu" : ""));
 }
 
 std::vector<Case> small_cases() {

@@ -72,3 +72,67 @@ describe('matmul', () => {
     expect(() => gf.matmul(gf.zeros([2, 3, 4]), gf.zeros([3, 4, 2]))).toThrow(/batch dimensions differ/);
   });
 });
+
+describe('linear (GEMM with bias and relu in its store)', () => {
+  const unfused = (x: Tensor, w: Tensor, b: Tensor | null, act: gf.FusedActivation): Tensor => {
+    let y = gf.matmul(x, w);
+    if (b !== null) y = gf.add(y, b);
+    return act === 'relu' ? gf.relu(y) : y;
+  };
+
+  test.each([['linear', true], ['relu', true], ['linear', false], ['relu', false]] as const)(
+    'activation=%s bias=%s equals matmul + bias + activation at odd sizes, float64 and float32',
+    (act, withBias) => {
+      for (const [M, K, N] of [[1, 1, 1], [7, 17, 33], [33, 100, 7], [130, 257, 70]]) {
+        const x = rand64([M, K], M + 2 * K);
+        const w = rand64([K, N], K + 3 * N);
+        const b = withBias ? rand64([N], N) : null;
+        const want = unfused(x, w, b, act);
+        const y = gf.linear(x, w, b, act);
+        expect(y.shape).toEqual([M, N]);
+        expectClose(y.data, want.data, 1e-12, 1e-12);
+        const y32 = gf.linear(x.cast('float32'), w.cast('float32'), b?.cast('float32') ?? null, act);
+        expectClose(y32.data, want.data, 1e-4 * Math.sqrt(K), 1e-4);
+        if (act === 'relu' && M * N > 100) expect(Array.from(y.data).some((v) => v === 0)).toBe(true);
+      }
+    });
+
+  test.each([['linear'], ['relu']] as const)('activation=%s passes gradcheck, with and without bias, 2-D and 3-D', (act) => {
+    // Shifted away from 0 so that no pre-activation sits within gradcheck's step of relu's kink.
+    const x = rand64([5, 4], 11);
+    const w = rand64([4, 3], 12);
+    const b = gf.tensor([0.3, -0.2, 0.1], [3], { dtype: 'float64' });
+    expectGradOk((p, q, r) => gf.linear(p, q, r, act), [x, w, b]);
+    expectGradOk((p, q) => gf.linear(p, q, null, act), [x, w]);
+    expectGradOk((p, q, r) => gf.linear(p, q, r, act), [rand64([2, 3, 4], 13), w, b]);
+  });
+
+  test('gradients of gradients flow through it (createGraph), with relu', () => {
+    const w = rand64([4, 3], 16);
+    const b = gf.tensor([0.3, -0.2, 0.1], [3], { dtype: 'float64' });
+    expectGradOk((x) => gf.enableGrad(() => {
+      const outer = x.grad;
+      x.zeroGrad();
+      gf.linear(x, w, b, 'relu').tanh().sum().backward(undefined, { createGraph: true });
+      const g = x.grad!;
+      x.grad = outer;
+      return g.square().sum();
+    }), [rand64([5, 4], 17)], { atol: 1e-5, rtol: 1e-3 });
+  });
+
+  test('bad shapes, dtypes and activations are named', () => {
+    expect(() => gf.linear(gf.zeros([2, 3]), gf.zeros([4, 5]))).toThrow('linear: expected x [..., K] (rank >= 2) and w [K, N], got x [2, 3] and w [4, 5]');
+    expect(() => gf.linear(gf.zeros([2, 3]), gf.zeros([3, 5]), gf.zeros([4]))).toThrow(/bias must have shape \[5\].*got \[4\]/);
+    expect(() => gf.linear(gf.zeros([2, 3]), gf.zeros([3, 5]), null, 'tanh' as gf.FusedActivation)).toThrow(gf.ValueError);
+    expect(() => gf.linear(gf.zeros([2, 3]), gf.zeros([3, 5], { dtype: 'float64' }))).toThrow(gf.DTypeError);
+  });
+
+  test('Dense with relu or linear takes the fused path and still trains like the unfused ops', () => {
+    const layer = gf.layers.dense({ units: 6, activation: 'relu', inputShape: [5] });
+    const x = gf.randn([9, 5], { seed: 3 });
+    const y = layer.apply(x);
+    const k = layer.getWeights();
+    const want = gf.relu(gf.add(gf.matmul(x, k[0]), k[1]));
+    expectClose(y.data, want.data, 1e-6, 1e-6);
+  });
+});
