@@ -154,7 +154,8 @@ export interface Binding {
 
   // ---- convolutional networks (native/binding/cnn.cc) ----
   /** y = conv2d(x, w) (+ bias): native/cpu/conv.h conv2d_forward. bias may be null. */
-  conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void;
+  conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray,
+    activation?: 'linear' | 'relu'): void;
   /** dx (N,H,W,C) from dy (N,OH,OW,O) and w. */
   conv2dBackwardInput(g: Conv2dGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void;
   /** dw (KH,KW,C,O) and, unless null, dbias (O) from x and dy. */

@@ -102,10 +102,13 @@ export class Conv2D extends ConvBase {
 
   call(x: Tensor, ctx: CallContext): Tensor {
     this.checkCallChannels(x);
+    // relu and linear ride in the kernel's store; other activations run as their own op.
+    const fused = this.activationName === 'relu' || this.activationName === 'linear';
     const y = conv2dOp(x, this.kernel!.value, {
       strides: this.strides, padding: this.padding, dilationRate: this.dilationRate, bias: this.bias?.value,
+      activation: fused ? this.activationName as 'relu' | 'linear' : 'linear',
     });
-    return this.activate(y, ctx);
+    return fused ? y : this.activate(y, ctx);
   }
 
   override computeOutputShape(inputShape: Shape): Shape {

@@ -13,7 +13,8 @@ import type { Conv2dGeometry } from '../../binding';
 import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { requireFloat, add } from './elementwise';
+import { requireFloat, add, mul, greater, relu } from './elementwise';
+import type { FusedActivation } from './matmul';
 import { sum } from './reduce';
 
 export type Padding = 'valid' | 'same';
@@ -27,6 +28,8 @@ export interface Conv2dOptions {
   padding?: Padding;
   /** Spacing of the kernel taps: n or [rows, cols] (default 1). */
   dilationRate?: number | [number, number];
+  /** 'relu' is applied inside the kernel as the output is stored (default 'linear': none). */
+  activation?: FusedActivation;
 }
 
 export interface Conv2dTransposeOptions extends Conv2dOptions {
@@ -63,6 +66,11 @@ export function axisGeometry(inSize: number, k: number, stride: number, dilation
   return { out: inSize >= span ? Math.floor((inSize - span) / stride) + 1 : 0, padBefore: 0 };
 }
 
+function checkActivation(op: string, act: FusedActivation | undefined): FusedActivation {
+  if (act === undefined || act === 'linear' || act === 'relu') return act ?? 'linear';
+  throw new ValueError(`${op}: activation must be 'linear' or 'relu' (applied inside the kernel), got ${JSON.stringify(act)}`);
+}
+
 function checkBias(op: string, bias: Tensor | undefined, channels: number, x: Tensor): Tensor | null {
   if (bias === undefined) return null;
   if (!(bias instanceof Tensor) || bias.rank !== 1 || bias.shape[0] !== channels) {
@@ -89,15 +97,22 @@ function checkPair(op: string, a: Tensor, b: Tensor, aName: string, bName: strin
 // ----- the three primitives, each differentiable through the other two -----
 
 /**
- * y (N,OH,OW,O) = conv(x (N,H,W,C), w) (+ bias, added inside the kernel). With a bias the
- * backward pass gets the filter and bias gradients from one kernel call; gradients of
- * gradients (a graph is being recorded) take the unfused, differentiable ops instead.
+ * y (N,OH,OW,O) = act(conv(x (N,H,W,C), w) (+ bias)), the bias and relu applied inside the
+ * kernel as each tile of y is stored. With a bias the backward pass gets the filter and bias
+ * gradients from one kernel call; gradients of gradients (a graph is being recorded) take the
+ * unfused, differentiable ops instead.
  */
-function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | null = null): Tensor {
+function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | null = null,
+  act: FusedActivation = 'linear'): Tensor {
   const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
-  kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, (bias?.data ?? null) as FloatArray | null, y);
+  kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, (bias?.data ?? null) as FloatArray | null, y, act);
   const inputs = bias === null ? [x, w] : [x, w, bias];
-  return record(bias === null ? 'conv2d' : 'conv2dBias', inputs, new Tensor(y, [g.N, g.OH, g.OW, g.O]), (gy) => {
+  const out = new Tensor(y, [g.N, g.OH, g.OW, g.O]);
+  const name = (bias === null ? 'conv2d' : 'conv2dBias') + (act === 'relu' ? '(relu)' : '');
+  return record(name, inputs, out, (gyOut) => {
+    // relu's gradient passes where the output is positive (its sign does not depend on x at
+    // second order: the mask is a constant)
+    const gy = act === 'relu' ? mul(gyOut, greater(out.detach(), 0)) : gyOut;
     const dx = x.requiresGrad ? convInputGrad(g, gy, w) : null;
     if (bias === null) return [dx, w.requiresGrad ? convFilterGrad(g, x, gy) : null];
     if (isGradEnabled() || !(w.requiresGrad || bias.requiresGrad)) {
@@ -165,7 +180,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   }
   const g = convGeometry([N, H, W, C], [KH, KW, O], [gh.out, gw.out], strides, dilation, [gh.padBefore, gw.padBefore]);
   const bias = checkBias(op, opts.bias, O, x);
-  return convForward(g, x, w, bias);
+  return convForward(g, x, w, bias, checkActivation(op, opts.activation));
 }
 
 /**
@@ -196,6 +211,8 @@ export function conv2dTranspose(x: Tensor, w: Tensor, opts: Conv2dTransposeOptio
   const g = convGeometry([N, H, W, C], [KH, KW, O], [OH, OW], strides, dilation, [gh.padBefore, gw.padBefore]);
   // Keras stores the transpose kernel as [kh, kw, out, in] = the adjoint conv's [kh, kw, C, O]
   const bias = checkBias(op, opts.bias, C, x);
+  const act = checkActivation(op, opts.activation);
   const y = convInputGrad(g, x, w);
-  return bias === null ? y : add(y, bias);
+  const yb = bias === null ? y : add(y, bias);
+  return act === 'relu' ? relu(yb) : yb;
 }

@@ -159,15 +159,7 @@ Value Gemm(const Info& info) {
   if (c.length() > 13 && !c.optional_float_array(13, "bias", &bias, &has_bias, A, "A"))
     return c.undef();
   if (has_bias && !c.need(bias, "bias", N, sz("N", N))) return c.undef();
-  if (c.length() > 14) {
-    std::string name;
-    if (!c.string(14, "activation", &name)) return c.undef();
-    if (name == "relu") act = GemmActivation::Relu;
-    else if (name != "linear") {
-      c.range_error("activation must be 'linear' or 'relu', got '" + name + "'");
-      return c.undef();
-    }
-  }
+  if (c.length() > 14 && !activation_arg(c, 14, &act)) return c.undef();
   std::string tA = ta ? "transA=true, " : "";
   std::string tB = tb ? "transB=true, " : "";
   if (!check_matrix(c, A, "A", "lda", ta ? K : M, ta ? M : K, lda,

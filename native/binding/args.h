@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "cpu/gemm.h"
+
 namespace gf {
 namespace binding {
 
@@ -294,6 +296,16 @@ class Call {
   Napi::Env env_;
   const char* fn_;
 };
+
+// An epilogue activation by name: 'linear' or 'relu' (gemm.h's GemmActivation).
+inline bool activation_arg(const Call& c, size_t i, GemmActivation* out) {
+  std::string name;
+  if (!c.string(i, "activation", &name)) return false;
+  if (name == "relu") *out = GemmActivation::Relu;
+  else if (name == "linear") *out = GemmActivation::Linear;
+  else return c.range_error("activation must be 'linear' or 'relu', got '" + name + "'");
+  return true;
+}
 
 }  // namespace binding
 }  // namespace gf

@@ -91,16 +91,19 @@ Value Conv2dForward(const Info& info) {
   ConvSizes g;
   ArrayView x, w, bias, y;
   bool has_bias = false;
-  if (!c.count(5) || !conv_geometry(c, info, 0, &g) || !c.float_array(1, "x", &x) ||
+  if (!c.count_between(5, 6) || !conv_geometry(c, info, 0, &g) || !c.float_array(1, "x", &x) ||
       !c.float_array(2, "w", &w, &x, "x") ||
       !c.optional_float_array(3, "bias", &bias, &has_bias, x, "x") ||
       !c.float_array(4, "y", &y, &x, "x") || !c.need(x, "x", g.x, conv_str(g.s)) ||
       !c.need(w, "w", g.w, conv_str(g.s)) || !c.need(y, "y", g.y, conv_str(g.s)) ||
       (has_bias && !c.need(bias, "bias", g.s.O, "O=" + std::to_string(g.s.O))))
     return c.undef();
+  GemmActivation act = GemmActivation::Linear;
+  if (c.length() > 5 && !activation_arg(c, 5, &act)) return c.undef();
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
-    conv2d_forward<T>(g.s, x.as<T>(), w.as<T>(), has_bias ? bias.as<T>() : nullptr, y.as<T>());
+    conv2d_forward<T>(g.s, x.as<T>(), w.as<T>(), has_bias ? bias.as<T>() : nullptr, y.as<T>(),
+                      act);
   });
   return c.undef();
 }

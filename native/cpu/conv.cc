@@ -189,7 +189,11 @@ void backward_input_impl(const Conv2dShape& s, const T* dy, const T* w, const T*
 }  // namespace
 
 template <typename T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+                    GemmActivation act) {
+  GemmEpilogue<T> epi;
+  epi.bias = bias;
+  epi.act = act;
   const int64_t M = s.N * s.OH * s.OW, kc = s.KH * s.KW * s.C, O = s.O;
   if (M <= 0) return;
   const bool pointwise = is_pointwise(s);
@@ -201,8 +205,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
       const T* a = pointwise ? x + r0 * kc : col;
       if (!pointwise) im2col_rows(s, x, r0, r1, col);
       // y rows (rows, O) = col (rows, KH*KW*C) x w (KH*KW*C, O)
-      gemm<T>(false, false, r1 - r0, O, kc, T(1), a, kc, w, O, T(0), y + r0 * O, O);
-      if (bias) add_bias_rows(y + r0 * O, r1 - r0, O, bias);
+      gemm<T>(false, false, r1 - r0, O, kc, T(1), a, kc, w, O, T(0), y + r0 * O, O, epi);
     }
   };
   static AdaptiveParallel site;
@@ -294,7 +297,8 @@ void conv2d_transpose_backward_filter(const Conv2dShape& s, const T* x, const T*
 }
 
 #define GF_CONV_INSTANTIATE(T)                                                                \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);      \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*,       \
+                                  GemmActivation);                                            \
   template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);         \
   template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*, T*);    \
   template void conv2d_transpose_forward<T>(const Conv2dShape&, const T*, const T*, const T*, \

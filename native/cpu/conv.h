@@ -38,6 +38,8 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/gemm.h"
+
 namespace gf {
 
 struct Conv2dShape {
@@ -67,8 +69,10 @@ inline void same_padding(int64_t in, int64_t k, int64_t stride, int64_t dilation
   *pad_after = total - total / 2;
 }
 
+// act (relu) is applied with the bias as the GEMM stores each tile of y (gemm.h's epilogue).
 template <typename T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+                    GemmActivation act = GemmActivation::Linear);
 template <typename T>
 void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);
 template <typename T>
@@ -85,7 +89,7 @@ void conv2d_transpose_backward_filter(const Conv2dShape& s, const T* x, const T*
 
 #define GF_CONV_DECLARE(T)                                                                   \
   extern template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*,   \
-                                         T*);                                                \
+                                         T*, GemmActivation);                                \
   extern template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*); \
   extern template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*, \
                                                  T*);                                        \

@@ -128,6 +128,15 @@ void check_against_ref(const Conv2dShape& s, int threads) {
   conv2d_forward<T>(s, x.data(), w.data(), nullptr, y.data());
   ref::conv2d_forward<T>(s, x.data(), w.data(), nullptr, want_y.data());
   check_close(y.data(), want_y.data(), ny, tol, tol, "forward no bias " + what);
+  // relu fused into the store, with and without bias: relu of the reference.
+  for (const T* b : {static_cast<const T*>(bias.data()), static_cast<const T*>(nullptr)}) {
+    std::fill(y.begin(), y.end(), T(777));
+    conv2d_forward<T>(s, x.data(), w.data(), b, y.data(), GemmActivation::Relu);
+    ref::conv2d_forward<T>(s, x.data(), w.data(), b, want_y.data());
+    for (T& v : want_y) v = v > T(0) ? v : T(0);
+    check_close(y.data(), want_y.data(), ny, tol, tol,
+                std::string("forward relu") + (b ? " bias " : " ") + what);
+  }
 
   std::vector<T> dx(nx, T(777)), want_dx(nx);  // garbage in dx: the kernel must overwrite
   conv2d_backward_input<T>(s, dy.data(), w.data(), dx.data());

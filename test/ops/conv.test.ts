@@ -219,3 +219,40 @@ describe('conv2d with a fused bias', () => {
     expect(() => gf.conv2d(x, w, { bias: gf.zeros([3], { dtype: 'float64' }) })).toThrow('conv2d: bias must have shape [4] (one per output channel), got [3]');
   });
 });
+
+describe('conv2d with relu fused into the kernel', () => {
+  test('equals relu(conv2d + bias) and passes gradcheck, first and second order', () => {
+    const x = rand64([2, 5, 4, 3], 41);
+    const w = rand64([3, 2, 3, 4], 42);
+    const b = rand64([4], 43);
+    for (const bias of [b, undefined]) {
+      const fused = gf.conv2d(x, w, { padding: 'same', bias, activation: 'relu' });
+      const plain = gf.conv2d(x, w, { padding: 'same', bias });
+      expectClose(fused.data, gf.relu(plain).data, 1e-12);
+      expect(Array.from(fused.data).filter((v) => v === 0).length).toBeGreaterThan(5);
+      const f32 = gf.conv2d(x.cast('float32'), w.cast('float32'), { padding: 'same', bias: bias?.cast('float32'), activation: 'relu' });
+      expectClose(f32.data, fused.data, 1e-5, 1e-5);
+    }
+    expectGradOk((p, q, r) => gf.conv2d(p, q, { padding: 'same', strides: 2, bias: r, activation: 'relu' }), [x, w, b]);
+    expectGradOk((p, q) => gf.conv2d(p, q, { activation: 'relu' }), [x, w]);
+    expectGradOk((p, q, r) => gf.conv2dTranspose(p, q, { strides: 2, bias: r, activation: 'relu' }),
+      [rand64([1, 2, 3, 3], 44), rand64([2, 2, 4, 3], 45), rand64([4], 46)]);
+    expectGradOk((p) => gf.enableGrad(() => {
+      const outer = p.grad;
+      p.zeroGrad();
+      gf.conv2d(p, w, { bias: b, activation: 'relu' }).tanh().sum().backward(undefined, { createGraph: true });
+      const g = p.grad!;
+      p.grad = outer;
+      return g.square().sum();
+    }), [x], { atol: 1e-5, rtol: 1e-3 });
+    expect(() => gf.conv2d(x, w, { activation: 'tanh' as 'relu' })).toThrow(`conv2d: activation must be 'linear' or 'relu' (applied inside the kernel), got "tanh"`);
+  });
+
+  test('a Conv2D layer with relu gives relu(conv + bias)', () => {
+    const layer = gf.layers.conv2d({ filters: 5, kernelSize: 3, activation: 'relu', inputShape: [6, 6, 2] });
+    const x = gf.randn([2, 6, 6, 2], { seed: 5 });
+    const y = layer.apply(x);
+    const [k, bias] = layer.getWeights();
+    expectClose(y.data, gf.relu(gf.conv2d(x, k, { bias })).data, 1e-6, 1e-6);
+  });
+});
