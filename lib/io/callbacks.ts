@@ -202,8 +202,7 @@ export class BackupAndRestore extends Callback {
 
   override async onTrainEnd(): Promise<void> {
     if (!this.deleteCheckpoint) return;
-    // model.json first: without it the folder is no longer a backup
-    for (const f of [this.handler.modelJsonPath, `${this.handler.dir}/weights.bin`]) await fs.rm(f, { force: true });
+    await this.handler.remove();
   }
 }
 

@@ -1,11 +1,13 @@
 /**
- * The file:// handler: a model is a folder with model.json and weights.bin.
+ * The file:// handler: a model is a folder with model.json and its weights file.
  *
- * Saving is atomic: each file is written under a temporary name in the same folder, flushed
- * (fsync), then renamed over the old one, and the folder itself is flushed, so a crash at any
- * moment leaves either the old model or the new one. (The two renames are separate steps:
- * a crash between them pairs the old model.json with the new weights.bin, which still loads
- * when the architecture did not change, as for checkpoints of one training run.)
+ * Saving is atomic with model.json as the single commit point. Each file is written under a
+ * temporary name in the same folder, flushed (fsync), then renamed into place, and the folder
+ * itself is flushed. The new weights never replace the file the current model.json names:
+ * they go to the other of two names, weights.bin and weights.alt.bin (so a save over a saved
+ * model writes weights.alt.bin, the next one weights.bin again), then model.json is renamed
+ * over the old one, and only then is the old weights file removed. A crash at any moment
+ * therefore leaves a model.json whose weights file is complete: the old model or the new one.
  *
  * Loading checks model.json, every weight path (no escaping the folder) and every file's size
  * against the manifest before reading any weights. Sharded weights (group1-shard1of3.bin ...)
@@ -24,6 +26,8 @@ import { artifactsInfo, IOHandler, ModelArtifacts, SaveResult, WeightSpec } from
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
+/** Where a save over a model whose model.json names weights.bin puts the new weights. */
+export const WEIGHTS_BIN_ALT = 'weights.alt.bin';
 
 const TEMP_RE = /^\.(.+)\.tmp-(\d+)-[0-9a-f]+$/;
 
@@ -151,14 +155,48 @@ export class FileSystemHandler implements IOHandler {
   }
 
   async save(artifacts: ModelArtifacts): Promise<SaveResult> {
-    const json = JSON.stringify(modelJsonFor(artifacts, [WEIGHTS_BIN]));
+    const current = await this.referencedWeightFiles();
+    const weightsName = current.has(WEIGHTS_BIN) ? WEIGHTS_BIN_ALT : WEIGHTS_BIN;
+    const json = JSON.stringify(modelJsonFor(artifacts, [weightsName]));
     const data = new Uint8Array(artifacts.weightData ?? new ArrayBuffer(0));
-    // weights first, model.json (which names them) last
+    // weights first (under a name the current model.json does not use), model.json last: its
+    // rename is the moment the new model replaces the old one
     await writeFilesAtomic(this.dir, [
-      { name: WEIGHTS_BIN, data },
+      { name: weightsName, data },
       { name: path.basename(this.modelJsonPath), data: json },
     ]);
+    for (const old of [WEIGHTS_BIN, WEIGHTS_BIN_ALT]) {
+      if (old !== weightsName && current.has(old)) await fs.unlink(path.join(this.dir, old)).catch(() => undefined);
+    }
     return { modelArtifactsInfo: artifactsInfo(artifacts) };
+  }
+
+  /**
+   * Deletes the saved model: model.json first (without it the folder holds no model), then
+   * the weights files this handler writes. Other files in the folder are left alone.
+   */
+  async remove(): Promise<void> {
+    await fs.rm(this.modelJsonPath, { force: true });
+    for (const name of [WEIGHTS_BIN, WEIGHTS_BIN_ALT]) await fs.rm(path.join(this.dir, name), { force: true });
+  }
+
+  /** The weight files (names in this folder) that the current model.json names; none when unreadable. */
+  private async referencedWeightFiles(): Promise<Set<string>> {
+    const names = new Set<string>();
+    try {
+      const st = await fs.stat(this.modelJsonPath);
+      if (!st.isFile() || st.size > MAX_MODEL_JSON_BYTES) return names;
+      const j = JSON.parse(await fs.readFile(this.modelJsonPath, 'utf8')) as { weightsManifest?: unknown };
+      if (!Array.isArray(j.weightsManifest)) return names;
+      for (const g of j.weightsManifest as { paths?: unknown }[]) {
+        if (g !== null && typeof g === 'object' && Array.isArray(g.paths)) {
+          for (const p of g.paths) if (typeof p === 'string' && p === path.basename(p)) names.add(p);
+        }
+      }
+    } catch {
+      // no model.json yet, or one that cannot be parsed: nothing in the folder is a model
+    }
+    return names;
   }
 
   async load(): Promise<ModelArtifacts> {

@@ -54,6 +54,41 @@ test('SIGKILL during repeated saves always leaves a loadable, whole model', asyn
   // temporaries left by the killed processes are cleaned up by the next save
   const m = await gf.loadModel(`file://${dir}`);
   await m.save(`file://${dir}`);
-  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
+  const named = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).weightsManifest[0].paths[0];
+  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', named].sort());
   fs.rmSync(dir, { recursive: true, force: true });
 }, 120_000);
+
+test('a save that dies before model.json is replaced leaves the previous model whole, even with another architecture', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-commit-'));
+  const x = gf.randn([3, 4], { seed: 1 });
+  const a = gf.sequential([gf.layers.dense({ units: 3, inputShape: [4] })]);
+  const b = gf.sequential([gf.layers.dense({ units: 5, activation: 'relu', inputShape: [4] }), gf.layers.dense({ units: 2 })]);
+  await a.save(`file://${dir}`);
+  // The process "dies" right after the new weights are in place, before model.json's rename.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fsp = require('fs/promises') as typeof import('fs/promises');
+  const realRename = fsp.rename;
+  const spy = jest.spyOn(fsp, 'rename').mockImplementation(async (from, to) => {
+    if (String(to).endsWith('model.json')) throw new Error('simulated crash');
+    return realRename(from, to);
+  });
+  try {
+    await expect(b.save(`file://${dir}`)).rejects.toThrow('simulated crash');
+  } finally {
+    spy.mockRestore();
+  }
+  const afterCrash = await gf.loadModel(`file://${dir}`);
+  expect(Array.from(afterCrash.predict(x).data)).toEqual(Array.from(a.predict(x).data));
+  // The next save completes and cleans up: model.json and the one weights file it names.
+  await b.save(`file://${dir}`);
+  const loaded = await gf.loadModel(`file://${dir}`);
+  expect(Array.from(loaded.predict(x).data)).toEqual(Array.from(b.predict(x).data));
+  const named = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).weightsManifest[0].paths[0];
+  expect(named).toBe('weights.alt.bin');
+  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.alt.bin']);
+  // and the save after that goes back to weights.bin
+  await a.save(`file://${dir}`);
+  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
