@@ -44,6 +44,9 @@ export { History, Callback } from './models/callbacks';
 
 export * as io from './io';
 export * as image from './image';
+export { gan, GAN, loadGan, GanCallback } from './gan';
+export type { GanArgs, GanConfig, GanLoss, GanFitArgs, GenerateArgs, GanStepLogs } from './gan';
+export * as ganLosses from './gan/losses';
 export { loadModel, modelFromJSON } from './io';
 export type { IOHandler, ModelArtifacts, SaveResult, SaveOptions, LoadOptions } from './io';
 

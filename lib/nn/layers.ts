@@ -14,6 +14,8 @@ export { Dense, dense } from './dense';
 export type { DenseArgs } from './dense';
 export { Activation, activation } from './activation';
 export type { ActivationArgs } from './activation';
+export { LeakyReLU, leakyRelu } from './leaky-relu';
+export type { LeakyReLUArgs } from './leaky-relu';
 export { Dropout, dropout } from './dropout';
 export type { DropoutArgs } from './dropout';
 export { Flatten, flatten } from './flatten';

@@ -21,6 +21,7 @@ import { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPoolin
 import { BatchNormalization } from './normalization';
 import { Reshape, ZeroPadding2D } from './reshape';
 import { RandomFlip, RandomTranslation } from './augmentation';
+import { LeakyReLU } from './leaky-relu';
 import type { InitializerConfig } from './initializers';
 import type { RegularizerConfig } from './regularizers';
 import type { Padding } from '../ops/conv';
@@ -276,6 +277,17 @@ const ENTRIES: Record<string, Entry> = {
       const activation = c.str('activation');
       if (activation === undefined) throw new ModelFormatError(`${c.where}: config.activation is missing`);
       return new Activation({ ...c.base(), activation });
+    },
+  },
+  LeakyReLU: {
+    create: (c) => {
+      // TensorFlow.js and Keras 2 write alpha, Keras 3 negative_slope; both mean the same slope
+      const alpha = c.num('alpha');
+      const slope = c.num('negative_slope');
+      if (alpha !== undefined && slope !== undefined && alpha !== slope) {
+        throw new ModelFormatError(`${c.where}: config.alpha (${alpha}) and config.negative_slope (${slope}) disagree`);
+      }
+      return new LeakyReLU({ ...c.base(), alpha: alpha ?? slope });
     },
   },
   Dropout: {

@@ -1,0 +1,119 @@
+/**
+ * Saving a GAN to a folder:
+ *   generator/, discriminator/   each a layers-model folder (model.save), loadable alone
+ *   gan.json                     settings, epochs done, the training random state, the two
+ *                                optimizers' configs and (includeOptimizer) their state's layout
+ *   optimizers.bin               (includeOptimizer) the optimizers' slots, float32, in gan.json's order
+ * The optimizers belong to the GAN, not to the (uncompiled) models, so their state is written
+ * here rather than through model.save's includeOptimizer.
+ *
+ * Each part is written atomically (temporary file, fsync, rename), gan.json last: it names the
+ * others. A crash between parts can pair new networks with the previous gan.json, which still
+ * loads (as for checkpoints of one training run).
+ */
+import * as path from 'path';
+import { ValueError } from '../errors';
+import { writeFilesAtomic } from '../io/file';
+import { GRADFORGE_VERSION } from '../io/format';
+import type { Sequential } from '../models/sequential';
+import type { Optimizer } from '../optim/optimizer';
+import type { GanConfig } from './config';
+
+export const GAN_JSON = 'gan.json';
+export const OPTIMIZERS_BIN = 'optimizers.bin';
+export const GAN_FORMAT = 'gradforge-gan';
+export const GAN_FORMAT_VERSION = 1;
+
+/** What saving reads from a GAN. */
+export interface SavableGan {
+  readonly generator: Sequential;
+  readonly discriminator: Sequential;
+  readonly generatorOptimizer: Optimizer;
+  readonly discriminatorOptimizer: Optimizer;
+  readonly config: Readonly<GanConfig>;
+  readonly epoch: number;
+  randomState(): number[];
+}
+
+/** One optimizer's state layout in gan.json; its slot data lies in optimizers.bin. */
+export interface OptimizerStateEntry {
+  iterations: number;
+  slotNames: string[];
+  /** The trainable weights the slots belong to, in order (each has slotNames.length slots). */
+  params: { name: string; shape: number[] }[];
+}
+
+/** gan.json. */
+export interface GanJson {
+  format: typeof GAN_FORMAT;
+  version: number;
+  generatedBy: string;
+  config: GanConfig;
+  epoch: number;
+  rng: number[];
+  optimizers: Record<'generator' | 'discriminator', { class_name: string; config: Record<string, unknown> }>;
+  /** Present when saved with includeOptimizer. */
+  optimizerState?: Record<'generator' | 'discriminator', OptimizerStateEntry>;
+}
+
+/** The folder of a 'file://dir' or plain path. */
+export function folderOf(op: string, dir: unknown): string {
+  if (typeof dir !== 'string' || dir.length === 0) throw new ValueError(`${op}: expected a folder path (or 'file://path'), got ${typeof dir === 'string' ? "''" : String(dir)}`);
+  const p = dir.startsWith('file://') ? dir.slice('file://'.length) : dir;
+  if (p.length === 0) throw new ValueError(`${op}: expected a folder path, got '${dir}'`);
+  return path.resolve(p);
+}
+
+function optimizerState(model: Sequential, opt: Optimizer, chunks: Float32Array[]): OptimizerStateEntry {
+  const vars = model.trainableWeights;
+  const state = opt.getState(vars.map((v) => v.value));
+  for (const w of state.weights) chunks.push(w.data instanceof Float32Array ? w.data : Float32Array.from(w.data));
+  return {
+    iterations: state.iterations,
+    slotNames: [...state.slotNames],
+    params: vars.map((v) => ({ name: v.name, shape: [...v.shape] })),
+  };
+}
+
+function concatFloats(chunks: readonly Float32Array[]): Uint8Array {
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const out = new Float32Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  // little-endian on every platform Node runs on, as weights.bin
+  return new Uint8Array(out.buffer);
+}
+
+/** Writes the GAN to `dir` (see the file comment). */
+export async function saveGan(gan: SavableGan, dir: string, opts: { includeOptimizer?: boolean } = {}): Promise<void> {
+  const folder = folderOf('gan.save', dir);
+  if (opts === null || typeof opts !== 'object') throw new ValueError('gan.save: options must be an object such as {includeOptimizer: true}');
+  await gan.generator.save(`file://${path.join(folder, 'generator')}`);
+  await gan.discriminator.save(`file://${path.join(folder, 'discriminator')}`);
+  const json: GanJson = {
+    format: GAN_FORMAT,
+    version: GAN_FORMAT_VERSION,
+    generatedBy: `gradforge ${GRADFORGE_VERSION}`,
+    config: { ...gan.config },
+    epoch: gan.epoch,
+    rng: gan.randomState(),
+    optimizers: {
+      generator: { class_name: gan.generatorOptimizer.className, config: gan.generatorOptimizer.getConfig() },
+      discriminator: { class_name: gan.discriminatorOptimizer.className, config: gan.discriminatorOptimizer.getConfig() },
+    },
+  };
+  const files: { name: string; data: string | Uint8Array }[] = [];
+  if (opts.includeOptimizer === true) {
+    const chunks: Float32Array[] = [];
+    json.optimizerState = {
+      generator: optimizerState(gan.generator, gan.generatorOptimizer, chunks),
+      discriminator: optimizerState(gan.discriminator, gan.discriminatorOptimizer, chunks),
+    };
+    files.push({ name: OPTIMIZERS_BIN, data: concatFloats(chunks) });
+  }
+  files.push({ name: GAN_JSON, data: JSON.stringify(json) });
+  await writeFilesAtomic(folder, files);
+}
