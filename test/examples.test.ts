@@ -24,3 +24,30 @@ describe('examples', () => {
     expect(r.testAccuracy).toBeGreaterThanOrEqual(0.975);
   });
 });
+
+describe('dcgan example', () => {
+  // A smoke test of the example's wiring (models, data scaling, sample grids); that it learns
+  // is tested on small problems in test/gan, and its digits are judged by bench/gan.ts.
+  test('trains, writes a sample grid per epoch, and generates 28x28 images in [-1, 1]', async () => {
+    const fs = await import('fs');
+    const os = await import('os');
+    const path = await import('path');
+    const { allMnistDigits, trainDcgan } = await import('../examples/dcgan');
+    const gf = await import('../lib');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-dcgan-'));
+    const images = gf.sliceRows(allMnistDigits(), 0, 320);
+    const { gan, history } = await trainDcgan({ images, epochs: 2, batchSize: 64, verbose: 0, samplesDir: dir });
+    expect(fs.readdirSync(dir).sort()).toEqual(['epoch-001.png', 'epoch-002.png']);
+    const samples = gan.generate(8, { seed: 1 });
+    expect(samples.shape).toEqual([8, 28, 28, 1]);
+    const v = samples.dataSync();
+    expect(Math.min(...v)).toBeGreaterThanOrEqual(-1);
+    expect(Math.max(...v)).toBeLessThanOrEqual(1);
+    expect(new Set(v).size).toBeGreaterThan(100);  // not a constant image
+    for (const k of ['d_loss', 'g_loss', 'd_real', 'd_fake']) {
+      expect(history.history[k]).toHaveLength(2);
+      expect(history.history[k].every(Number.isFinite)).toBe(true);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});
