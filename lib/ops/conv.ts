@@ -13,7 +13,7 @@ import type { Conv2dGeometry } from '../../binding';
 import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { requireFloat, add, mul, greater, relu } from './elementwise';
+import { requireFloat, add, relu, reluGradFromOutput } from './elementwise';
 import type { FusedActivation } from './matmul';
 import { sum } from './reduce';
 
@@ -112,7 +112,7 @@ function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | nul
   return record(name, inputs, out, (gyOut) => {
     // relu's gradient passes where the output is positive (its sign does not depend on x at
     // second order: the mask is a constant)
-    const gy = act === 'relu' ? mul(gyOut, greater(out.detach(), 0)) : gyOut;
+    const gy = act === 'relu' ? reluGradFromOutput(gyOut, out) : gyOut;
     const dx = x.requiresGrad ? convInputGrad(g, gy, w) : null;
     if (bias === null) return [dx, w.requiresGrad ? convFilterGrad(g, x, gy) : null];
     if (isGradEnabled() || !(w.requiresGrad || bias.requiresGrad)) {

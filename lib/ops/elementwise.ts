@@ -107,6 +107,18 @@ function unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, gy: Tensor, alpha: number,
   }
 }
 
+/**
+ * The gradient through a relu, from its output y (y > 0 exactly where the input was): for ops
+ * that apply relu inside their kernel (linear, conv2d). One native pass, or differentiable ops
+ * while a graph of the gradient is being recorded (the mask itself is a constant).
+ */
+export function reluGradFromOutput(gy: Tensor, y: Tensor): Tensor {
+  if (isGradEnabled()) return mul(gy, greater(y.detach(), 0));
+  const dx = allocateOutput(y.dtype, y.size) as FloatArray;
+  kernels.unaryBackward('relu', y.data as FloatArray, y.data as FloatArray, gy.data as FloatArray, dx, 0, 0);
+  return new Tensor(dx, y.shape);
+}
+
 /** -x */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
 /** e^x */

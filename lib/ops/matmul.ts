@@ -10,7 +10,7 @@ import { kernels } from '../backend';
 import { record } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocate, allocateOutput, shapeSize } from '../tensor';
-import { requireFloat, mul, greater } from './elementwise';
+import { requireFloat, reluGradFromOutput } from './elementwise';
 import { sum } from './reduce';
 import { reshape } from './shape';
 
@@ -109,7 +109,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null,
   const y = new Tensor(out, [M, N]);
   const inputs = bias === null ? [x, w] : [x, w, bias];
   return record(`linear(${activation})`, inputs, y, (gy) => {
-    const g = activation === 'relu' ? mul(gy, greater(y.detach(), 0)) : gy;
+    const g = activation === 'relu' ? reluGradFromOutput(gy, y) : gy;
     const gx = x.requiresGrad ? matmul(g, w, false, true) : null;
     const gw = w.requiresGrad ? matmul(x, g, true, false) : null;
     if (bias === null) return [gx, gw];
