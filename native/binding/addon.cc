@@ -126,17 +126,20 @@ Value FmaPeak(const Info& info) {
 
 // ---- gemm ----------------------------------------------------------------------------------
 
-// Checks that a row-major matrix of rows x cols with leading dimension ld fits in `a`.
+// Checks that a row-major matrix of rows x cols with leading dimension ld fits in `a`. The
+// description of the call (`dims`) is only built for an error message: gemm is called for
+// products of a few microseconds, where formatting strings on every call would show.
+template <typename Dims>
 bool check_matrix(const Call& c, const ArrayView& a, const char* name, const char* ldname,
-                  int64_t rows, int64_t cols, int64_t ld, const std::string& dims) {
+                  int64_t rows, int64_t cols, int64_t ld, const Dims& dims) {
   if (ld < cols)
     return c.range_error(std::string(ldname) + "=" + std::to_string(ld) + " is less than the " +
-                         std::to_string(cols) + " columns of " + name + " as stored (" + dims + ")");
+                         std::to_string(cols) + " columns of " + name + " as stored (" + dims() + ")");
   if (rows == 0 || cols == 0) return true;
   int64_t need;
   if (!Call::mul(rows - 1, ld, &need) || !Call::add(need, cols, &need))
-    return c.range_error(std::string(name) + " size overflows (" + dims + ")");
-  return c.need(a, name, need, dims);
+    return c.range_error(std::string(name) + " size overflows (" + dims() + ")");
+  return a.length >= need || c.need(a, name, need, dims());
 }
 
 Value Gemm(const Info& info) {
@@ -158,16 +161,18 @@ Value Gemm(const Info& info) {
   GemmActivation act = GemmActivation::Linear;
   if (c.length() > 13 && !c.optional_float_array(13, "bias", &bias, &has_bias, A, "A"))
     return c.undef();
-  if (has_bias && !c.need(bias, "bias", N, sz("N", N))) return c.undef();
+  if (has_bias && bias.length < N && !c.need(bias, "bias", N, sz("N", N))) return c.undef();
   if (c.length() > 14 && !activation_arg(c, 14, &act)) return c.undef();
-  std::string tA = ta ? "transA=true, " : "";
-  std::string tB = tb ? "transB=true, " : "";
-  if (!check_matrix(c, A, "A", "lda", ta ? K : M, ta ? M : K, lda,
-                    tA + sz("M", M) + ", " + sz("K", K) + ", " + sz("lda", lda)) ||
-      !check_matrix(c, B, "B", "ldb", tb ? N : K, tb ? K : N, ldb,
-                    tB + sz("K", K) + ", " + sz("N", N) + ", " + sz("ldb", ldb)) ||
-      !check_matrix(c, C, "C", "ldc", M, N, ldc,
-                    sz("M", M) + ", " + sz("N", N) + ", " + sz("ldc", ldc)))
+  auto a_dims = [&] {
+    return std::string(ta ? "transA=true, " : "") + sz("M", M) + ", " + sz("K", K) + ", " + sz("lda", lda);
+  };
+  auto b_dims = [&] {
+    return std::string(tb ? "transB=true, " : "") + sz("K", K) + ", " + sz("N", N) + ", " + sz("ldb", ldb);
+  };
+  auto c_dims = [&] { return sz("M", M) + ", " + sz("N", N) + ", " + sz("ldc", ldc); };
+  if (!check_matrix(c, A, "A", "lda", ta ? K : M, ta ? M : K, lda, a_dims) ||
+      !check_matrix(c, B, "B", "ldb", tb ? N : K, tb ? K : N, ldb, b_dims) ||
+      !check_matrix(c, C, "C", "ldc", M, N, ldc, c_dims))
     return c.undef();
   by_float_type(A.type, [&](auto zero) {
     using T = decltype(zero);

@@ -141,8 +141,9 @@ class Call {
   // A non-negative integer no larger than 2^53 - 1 (sizes, leading dimensions).
   bool size(size_t i, const char* name, int64_t* out) const {
     Napi::Value v = info_[i];
-    if (!v.IsNumber()) return type_error(arg(name) + " must be a number, got " + describe(v));
-    double d = v.As<Napi::Number>().DoubleValue();
+    double d;
+    if (napi_get_value_double(env_, v, &d) != napi_ok)  // one call: type check and value
+      return type_error(arg(name) + " must be a number, got " + describe(v));
     if (!(d >= 0) || d != std::floor(d) || d > kMaxSafeInteger)
       return range_error(arg(name) + " must be a non-negative integer, got " + describe(v));
     *out = static_cast<int64_t>(d);
@@ -151,8 +152,8 @@ class Call {
 
   bool number(size_t i, const char* name, double* out) const {
     Napi::Value v = info_[i];
-    if (!v.IsNumber()) return type_error(arg(name) + " must be a number, got " + describe(v));
-    *out = v.As<Napi::Number>().DoubleValue();
+    if (napi_get_value_double(env_, v, out) != napi_ok)
+      return type_error(arg(name) + " must be a number, got " + describe(v));
     return true;
   }
 
@@ -165,8 +166,8 @@ class Call {
 
   bool boolean(size_t i, const char* name, bool* out) const {
     Napi::Value v = info_[i];
-    if (!v.IsBoolean()) return type_error(arg(name) + " must be a boolean, got " + describe(v));
-    *out = v.As<Napi::Boolean>().Value();
+    if (napi_get_value_bool(env_, v, out) != napi_ok)
+      return type_error(arg(name) + " must be a boolean, got " + describe(v));
     return true;
   }
 
@@ -259,38 +260,33 @@ class Call {
   std::string arg(const char* name) const { return std::string("argument '") + name + "'"; }
 
  private:
+  // One napi_get_typedarray_info call per array (type, length and data together), and the
+  // error text built only on failure: small kernels are called many thousand times a second.
   bool typed_array(size_t i, const char* name, ArrayView* out, bool f32, bool f64,
                    bool i32) const {
     Napi::Value v = info_[i];
-    std::string want = f32 && i32 ? "a Float32Array, Float64Array or Int32Array"
-                     : f32        ? "a Float32Array or Float64Array"
-                                  : "an Int32Array";
-    if (!v.IsTypedArray()) return type_error(arg(name) + " must be " + want + ", got " + describe(v));
-    Napi::TypedArray ta = v.As<Napi::TypedArray>();
-    switch (ta.TypedArrayType()) {
-      case napi_float32_array:
-        if (!f32) break;
-        out->type = DType::F32;
-        out->data = ta.As<Napi::Float32Array>().Data();
-        out->length = static_cast<int64_t>(ta.ElementLength());
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (v.IsTypedArray() &&
+        napi_get_typedarray_info(env_, v, &type, &length, &data, nullptr, nullptr) == napi_ok) {
+      const bool ok = (type == napi_float32_array && f32) || (type == napi_float64_array && f64) ||
+                      (type == napi_int32_array && i32);
+      if (ok) {
+        out->type = type == napi_float32_array   ? DType::F32
+                    : type == napi_float64_array ? DType::F64
+                                                 : DType::I32;
+        out->data = data;
+        out->length = static_cast<int64_t>(length);
         return true;
-      case napi_float64_array:
-        if (!f64) break;
-        out->type = DType::F64;
-        out->data = ta.As<Napi::Float64Array>().Data();
-        out->length = static_cast<int64_t>(ta.ElementLength());
-        return true;
-      case napi_int32_array:
-        if (!i32) break;
-        out->type = DType::I32;
-        out->data = ta.As<Napi::Int32Array>().Data();
-        out->length = static_cast<int64_t>(ta.ElementLength());
-        return true;
-      default:
-        break;
+      }
     }
+    const char* want = f32 && i32 ? "a Float32Array, Float64Array or Int32Array"
+                       : f32      ? "a Float32Array or Float64Array"
+                                  : "an Int32Array";
     return type_error(arg(name) + " must be " + want + ", got " + describe(v));
   }
+
 
   const Napi::CallbackInfo& info_;
   Napi::Env env_;
