@@ -314,6 +314,7 @@ thread_local ScratchBuffer tl_pack_b;
 //    scheduler quantum late), and when it is quiet they are up to 1.9x faster. So "two
 //    threads are never slower than one" is kept by watching what the calls cost, not guessing.
 constexpr double kParallelFlops = 4194304.0;
+constexpr double kStoreCost = 16.0;
 
 // GRADFORGE_GEMM_PARALLEL=auto|always|never sets the initial policy (for benchmarks).
 int initial_parallel_policy() {
@@ -405,14 +406,19 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
 }
 
 // Splits C over `threads` threads with one fork-join per call (no barrier per K block): into
-// row bands (multiples of MR, so every thread packs only its own rows of A and its own copy of
-// B) when M has at least 2 MR rows per thread, else into column bands (multiples of NR, which
-// are whole 64-byte lines of C: threads never write the same cache line).
+// row bands (multiples of MR: every thread packs only its own rows of A and its own copy of B)
+// or column bands (multiples of NR, which are whole 64-byte lines of C, so threads never write
+// the same cache line: every thread packs its own columns of B and its own copy of A),
+// whichever copies less (see by_rows).
 template <typename T>
 void gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool transB, int64_t M,
                    int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
                    int64_t ldb, T beta, T* C, int64_t ldc, const GemmEpilogue<T>& epi) {
-  const bool by_rows = M >= 2 * uk.mr * threads || N <= uk.nr;
+  // Row bands make every thread pack all of B (K x N each), column bands all of A (M x K
+  // each): split the way that duplicates less, where there are enough tiles to split.
+  const bool rows_possible = M >= 2 * uk.mr * threads;
+  const bool cols_possible = N >= 2 * uk.nr * threads;
+  const bool by_rows = rows_possible && (!cols_possible || N <= M);
   const int64_t unit = by_rows ? uk.mr : uk.nr;
   const int64_t units = ((by_rows ? M : N) + unit - 1) / unit;
   const int64_t parts = std::min<int64_t>(threads, units);
@@ -454,7 +460,10 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
   }
   const MicroKernel<T>& uk = select_kernel(static_cast<T*>(nullptr), N);
   const int threads = num_threads();
-  const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  // Cost in multiply-add equivalents: the products plus about kStoreCost per element of C
+  // (its loads and stores are what a product with a small K spends most of its time on).
+  const double work = static_cast<double>(M) * static_cast<double>(N) *
+                      (static_cast<double>(K) + kStoreCost);
   const auto policy = static_cast<GemmParallel>(g_parallel_policy.load(std::memory_order_relaxed));
   auto serial = [&] {
     gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
