@@ -202,6 +202,6 @@ export async function saveGrid(images: Tensor, filePath: string, opts: GridOptio
   const png = encodePng(grid);
   const target = path.resolve(fsPath);
   // Atomic, as model saves are: an error or a crash mid-save leaves the previous file intact.
-  await writeFilesAtomic(path.dirname(target), [{ name: path.basename(target), data: png }]);
+  await writeFilesAtomic(path.dirname(target), [{ name: path.basename(target), data: png }], { cleanStaleTemps: false });
   return { path: target, width: grid.width, height: grid.height };
 }

@@ -3,11 +3,15 @@
  *
  * Saving is atomic with model.json as the single commit point. Each file is written under a
  * temporary name in the same folder, flushed (fsync), then renamed into place, and the folder
- * itself is flushed. The new weights never replace the file the current model.json names:
- * they go to the other of two names, weights.bin and weights.alt.bin (so a save over a saved
- * model writes weights.alt.bin, the next one weights.bin again), then model.json is renamed
- * over the old one, and only then is the old weights file removed. A crash at any moment
- * therefore leaves a model.json whose weights file is complete: the old model or the new one.
+ * itself is flushed after each rename. The new weights never replace the file the current
+ * model.json names: they go to the other of two names, weights.bin and weights.alt.bin (a save
+ * over a saved model writes weights.alt.bin, the next one weights.bin again), then model.json
+ * is renamed over the old one. A crash at any moment therefore leaves a model.json whose
+ * weights file is complete: the old model or the new one. The previous weights file is kept
+ * (the next save overwrites it), so a reader in another process that read model.json just
+ * before a save still finds the weights it names. A model json with another name, a.json,
+ * alternates between a.weights.bin and a.weights.alt.bin, so models sharing a folder never
+ * share weights. Saves to one folder from this process run one at a time.
  *
  * Loading checks model.json, every weight path (no escaping the folder) and every file's size
  * against the manifest before reading any weights. Sharded weights (group1-shard1of3.bin ...)
@@ -28,6 +32,27 @@ export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 /** Where a save over a model whose model.json names weights.bin puts the new weights. */
 export const WEIGHTS_BIN_ALT = 'weights.alt.bin';
+
+/** The two weight file names a model json alternates between (see the top of this file). */
+function weightNames(jsonName: string): [string, string] {
+  if (jsonName === MODEL_JSON) return [WEIGHTS_BIN, WEIGHTS_BIN_ALT];
+  const stem = jsonName.replace(/\.json$/, '');
+  return [`${stem}.${WEIGHTS_BIN}`, `${stem}.${WEIGHTS_BIN_ALT}`];
+}
+
+const savesInFlight = new Map<string, Promise<unknown>>();
+
+/** Runs fn after every earlier call for the same key has settled (one save per folder at a time). */
+async function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (savesInFlight.get(key) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.catch(() => undefined);
+  savesInFlight.set(key, tail);
+  try {
+    return await run;
+  } finally {
+    if (savesInFlight.get(key) === tail) savesInFlight.delete(key);
+  }
+}
 
 const TEMP_RE = /^\.(.+)\.tmp-(\d+)-[0-9a-f]+$/;
 
@@ -86,13 +111,23 @@ async function removeStaleTemps(dir: string): Promise<void> {
   }
 }
 
+export interface WriteFilesOptions {
+  /**
+   * Remove temporaries of this module left in `dir` by processes that died mid-save (default
+   * true). Off for folders that are not model folders (a PNG saved into any folder).
+   */
+  cleanStaleTemps?: boolean;
+}
+
 /**
  * Writes files into `dir` atomically, each under a temporary name first; renames them in the
- * given order (put the file that references the others last).
+ * given order (put the file that references the others last), flushing the folder after each
+ * rename so they reach the disk in that order.
  */
-export async function writeFilesAtomic(dir: string, files: { name: string; data: string | Uint8Array }[]): Promise<void> {
+export async function writeFilesAtomic(dir: string, files: { name: string; data: string | Uint8Array }[],
+  opts: WriteFilesOptions = {}): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
-  await removeStaleTemps(dir);
+  if (opts.cleanStaleTemps ?? true) await removeStaleTemps(dir);
   const temps: string[] = [];
   try {
     for (const f of files) temps.push(await writeTemp(dir, f.name, f.data));
@@ -101,8 +136,8 @@ export async function writeFilesAtomic(dir: string, files: { name: string; data:
     for (let i = 0; i < files.length; i++) {
       await fs.rename(temps[i], path.join(dir, files[i].name));
       temps[i] = '';
+      await syncDir(dir);
     }
-    await syncDir(dir);
   } finally {
     for (const t of temps) if (t !== '') await fs.unlink(t).catch(() => undefined);
   }
@@ -155,32 +190,34 @@ export class FileSystemHandler implements IOHandler {
   }
 
   async save(artifacts: ModelArtifacts): Promise<SaveResult> {
-    const current = await this.referencedWeightFiles();
-    const weightsName = current.has(WEIGHTS_BIN) ? WEIGHTS_BIN_ALT : WEIGHTS_BIN;
-    const json = JSON.stringify(modelJsonFor(artifacts, [weightsName]));
-    const data = new Uint8Array(artifacts.weightData ?? new ArrayBuffer(0));
-    // weights first (under a name the current model.json does not use), model.json last: its
-    // rename is the moment the new model replaces the old one
-    await writeFilesAtomic(this.dir, [
-      { name: weightsName, data },
-      { name: path.basename(this.modelJsonPath), data: json },
-    ]);
-    for (const old of [WEIGHTS_BIN, WEIGHTS_BIN_ALT]) {
-      if (old !== weightsName && current.has(old)) await fs.unlink(path.join(this.dir, old)).catch(() => undefined);
-    }
-    return { modelArtifactsInfo: artifactsInfo(artifacts) };
+    return oneAtATime(this.modelJsonPath, async () => {
+      const [primary, alternate] = weightNames(path.basename(this.modelJsonPath));
+      const current = await this.referencedWeightFiles();
+      const weightsName = current.has(primary) ? alternate : primary;
+      const json = JSON.stringify(modelJsonFor(artifacts, [weightsName]));
+      const data = new Uint8Array(artifacts.weightData ?? new ArrayBuffer(0));
+      // weights first (under a name the current model.json does not use), model.json last:
+      // its rename is the moment the new model replaces the old one
+      await writeFilesAtomic(this.dir, [
+        { name: weightsName, data },
+        { name: path.basename(this.modelJsonPath), data: json },
+      ]);
+      return { modelArtifactsInfo: artifactsInfo(artifacts) };
+    });
   }
 
   /**
-   * Deletes the saved model: model.json first (without it the folder holds no model), then
-   * the weights files this handler writes. Other files in the folder are left alone.
+   * Deletes the saved model: the model json first (without it the folder holds no model), then
+   * the two weights files this handler writes for it. Other files in the folder are left alone.
    */
   async remove(): Promise<void> {
-    await fs.rm(this.modelJsonPath, { force: true });
-    for (const name of [WEIGHTS_BIN, WEIGHTS_BIN_ALT]) await fs.rm(path.join(this.dir, name), { force: true });
+    await oneAtATime(this.modelJsonPath, async () => {
+      await fs.rm(this.modelJsonPath, { force: true });
+      for (const name of weightNames(path.basename(this.modelJsonPath))) await fs.rm(path.join(this.dir, name), { force: true });
+    });
   }
 
-  /** The weight files (names in this folder) that the current model.json names; none when unreadable. */
+  /** The weight files (names in this folder) that the current model json names; none when unreadable. */
   private async referencedWeightFiles(): Promise<Set<string>> {
     const names = new Set<string>();
     try {
@@ -189,12 +226,15 @@ export class FileSystemHandler implements IOHandler {
       const j = JSON.parse(await fs.readFile(this.modelJsonPath, 'utf8')) as { weightsManifest?: unknown };
       if (!Array.isArray(j.weightsManifest)) return names;
       for (const g of j.weightsManifest as { paths?: unknown }[]) {
-        if (g !== null && typeof g === 'object' && Array.isArray(g.paths)) {
-          for (const p of g.paths) if (typeof p === 'string' && p === path.basename(p)) names.add(p);
+        if (g === null || typeof g !== 'object' || !Array.isArray(g.paths)) continue;
+        for (const p of g.paths) {
+          if (typeof p !== 'string') continue;
+          const q = path.normalize(p);  // './weights.bin' names weights.bin too
+          if (q === path.basename(q)) names.add(q);
         }
       }
     } catch {
-      // no model.json yet, or one that cannot be parsed: nothing in the folder is a model
+      // no model json yet, or one that cannot be parsed: nothing in the folder is a model
     }
     return names;
   }

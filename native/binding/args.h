@@ -137,6 +137,7 @@ class Call {
                       " arguments, got " + std::to_string(info_.Length()));
   }
   size_t length() const { return info_.Length(); }
+  bool is_undefined(size_t i) const { return info_[i].IsUndefined(); }
 
   // A non-negative integer no larger than 2^53 - 1 (sizes, leading dimensions).
   bool size(size_t i, const char* name, int64_t* out) const {
@@ -189,11 +190,11 @@ class Call {
     return true;
   }
 
-  // A float array of like's type, or null (an absent optional input/output): *present says
-  // which.
+  // A float array of like's type, or null/undefined (an absent optional input/output):
+  // *present says which.
   bool optional_float_array(size_t i, const char* name, ArrayView* out, bool* present,
                             const ArrayView& like, const char* like_name) const {
-    *present = !info_[i].IsNull();
+    *present = !info_[i].IsNull() && !info_[i].IsUndefined();
     return !*present || float_array(i, name, out, &like, like_name);
   }
 
@@ -295,6 +296,7 @@ class Call {
 
 // An epilogue activation by name: 'linear' or 'relu' (gemm.h's GemmActivation).
 inline bool activation_arg(const Call& c, size_t i, GemmActivation* out) {
+  if (c.is_undefined(i)) return true;  // absent: keep the default
   std::string name;
   if (!c.string(i, "activation", &name)) return false;
   if (name == "relu") *out = GemmActivation::Relu;

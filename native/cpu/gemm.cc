@@ -292,8 +292,9 @@ void apply_epilogue(const GemmEpilogue<T>& epi, T* c, int64_t ldc, int64_t m, in
     T* row = c + i * ldc;
     if (epi.bias)
       for (int64_t j = 0; j < n; ++j) row[j] += epi.bias[j];
+    // v < 0 ? 0 : v, as gf.relu: NaN and -0 pass through unchanged
     if (epi.act == GemmActivation::Relu)
-      for (int64_t j = 0; j < n; ++j) row[j] = row[j] > T(0) ? row[j] : T(0);
+      for (int64_t j = 0; j < n; ++j) row[j] = row[j] < T(0) ? T(0) : row[j];
   }
 }
 
@@ -410,19 +411,21 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
 // or column bands (multiples of NR, which are whole 64-byte lines of C, so threads never write
 // the same cache line: every thread packs its own columns of B and its own copy of A),
 // whichever copies less (see by_rows).
+// Returns whether the bands really ran on the pool (see parallel_for).
 template <typename T>
-void gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool transB, int64_t M,
+bool gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool transB, int64_t M,
                    int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
                    int64_t ldb, T beta, T* C, int64_t ldc, const GemmEpilogue<T>& epi) {
   // Row bands make every thread pack all of B (K x N each), column bands all of A (M x K
   // each): split the way that duplicates less, where there are enough tiles to split.
   const bool rows_possible = M >= 2 * uk.mr * threads;
   const bool cols_possible = N >= 2 * uk.nr * threads;
-  const bool by_rows = rows_possible && (!cols_possible || N <= M);
+  const bool by_rows = rows_possible ? (!cols_possible || N <= M)
+                       : !cols_possible && (M + uk.mr - 1) / uk.mr >= (N + uk.nr - 1) / uk.nr;
   const int64_t unit = by_rows ? uk.mr : uk.nr;
   const int64_t units = ((by_rows ? M : N) + unit - 1) / unit;
   const int64_t parts = std::min<int64_t>(threads, units);
-  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+  return parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t u0 = p * units / parts, u1 = (p + 1) * units / parts;
       if (by_rows) {
@@ -469,15 +472,21 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
     gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
   };
   auto pooled = [&] {
-    gemm_parallel(uk, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
+    return gemm_parallel(uk, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                         epi);
   };
   if (threads <= 1 || in_parallel_region() || policy == GemmParallel::Never) return serial();
-  if (policy == GemmParallel::Always) return pooled();
+  if (policy == GemmParallel::Always) {
+    pooled();
+    return;
+  }
   if (work < kParallelFlops) return serial();
   const bool use_pool = gemm_site().choose(work);
   const auto t0 = std::chrono::steady_clock::now();
-  if (use_pool) pooled();
-  else serial();
+  // A pooled call that ran on this thread alone (the pool was busy with another caller, or
+  // there was one band) teaches nothing about the pool.
+  const bool forked = use_pool ? pooled() : (serial(), false);
+  if (use_pool && !forked) return;
   gemm_site().record(use_pool, work,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }

@@ -3,9 +3,10 @@
 // bumping an atomic job word, wakes sleeping workers, takes chunks itself from a shared atomic
 // counter, closes the job once every chunk is claimed, and waits only for the workers that are
 // inside it. A worker that wakes late (its vCPU descheduled, as happens on a shared VM) finds
-// the job closed or its chunks taken and leaves without delaying anyone: the caller never
-// waits for a thread that has not started, so a parallel_for costs at most what the caller
-// alone would take, plus the chunk a worker holds. Workers spin for a short while after each
+// the job closed or its chunks taken and leaves without delaying anyone: the caller waits only
+// for workers that are inside the job, so a parallel_for costs about what the caller alone
+// would take plus the chunk a worker holds (a worker descheduled in the few instructions
+// between entering and leaving a job it finds empty can still delay the caller). Workers spin for a short while after each
 // job before sleeping on a condition variable, because a training step issues its kernels
 // back to back (tens of microseconds apart) and a futex wake-up per kernel costs as much.
 // One job runs at a time: a second thread that finds the pool busy runs its work inline
@@ -70,19 +71,19 @@ class ThreadPool {
     start(n);
   }
 
-  void run(int64_t n, int64_t grain, const RangeFn& fn) {
-    if (n <= 0) return;
+  bool run(int64_t n, int64_t grain, const RangeFn& fn) {
+    if (n <= 0) return false;
     if (grain < 1) grain = 1;
     int threads = size();
     int64_t max_chunks = (n + grain - 1) / grain;
     if (threads <= 1 || max_chunks <= 1 || tl_in_pool_job) {
       fn(0, n);
-      return;
+      return false;
     }
     std::unique_lock<std::mutex> run(run_mu_, std::try_to_lock);
     if (!run.owns_lock()) {  // another thread owns the pool: do it here
       fn(0, n);
-      return;
+      return false;
     }
     // A few chunks per thread balances uneven chunk costs without much counter traffic.
     // (The publishing happens while no worker is inside a job: the previous run() waited.)
@@ -111,6 +112,7 @@ class ThreadPool {
       std::swap(err, error_);
     }
     if (err) std::rethrow_exception(err);
+    return true;
   }
 
  private:
@@ -219,8 +221,8 @@ ThreadPool& pool() {
 
 }  // namespace
 
-void parallel_for(int64_t n, int64_t grain, RangeFn fn) {
-  pool().run(n, grain, fn);
+bool parallel_for(int64_t n, int64_t grain, RangeFn fn) {
+  return pool().run(n, grain, fn);
 }
 
 // ---- AdaptiveParallel -------------------------------------------------------------------------
@@ -287,8 +289,8 @@ void parallel_for(AdaptiveParallel& site, double work, int64_t n, int64_t grain,
   }
   const bool pooled = site.choose(work);
   const auto t0 = std::chrono::steady_clock::now();
-  if (pooled) pool().run(n, grain, fn);
-  else fn(0, n);
+  const bool forked = pooled ? pool().run(n, grain, fn) : (fn(0, n), false);
+  if (pooled && !forked) return;  // the pool was busy: this call says nothing about it
   site.record(pooled, work, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 

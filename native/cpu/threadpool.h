@@ -30,8 +30,9 @@ class RangeFn {
 // Runs fn(begin, end) over [0, n) split into chunks of at least `grain` indices. Work that
 // fits in one chunk, nested calls from inside a worker, and calls made while another thread
 // owns the pool run inline on the calling thread, so it never deadlocks and small work never
-// pays for a wake-up. Returns after every chunk has finished.
-void parallel_for(int64_t n, int64_t grain, RangeFn fn);
+// pays for a wake-up. Returns after every chunk has finished; the result says whether the
+// pool's workers were offered the chunks (false: it all ran inline on the caller).
+bool parallel_for(int64_t n, int64_t grain, RangeFn fn);
 
 // Learns, for one call site and per size of work (buckets of powers of two), whether running
 // through the pool beats running on the calling thread, from the wall time of the calls

@@ -54,8 +54,8 @@ test('SIGKILL during repeated saves always leaves a loadable, whole model', asyn
   // temporaries left by the killed processes are cleaned up by the next save
   const m = await gf.loadModel(`file://${dir}`);
   await m.save(`file://${dir}`);
-  const named = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).weightsManifest[0].paths[0];
-  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', named].sort());
+  // (model.json, the weights it names, and the previous save's weights, kept for readers)
+  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.alt.bin', 'weights.bin']);
   fs.rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
@@ -84,11 +84,30 @@ test('a save that dies before model.json is replaced leaves the previous model w
   await b.save(`file://${dir}`);
   const loaded = await gf.loadModel(`file://${dir}`);
   expect(Array.from(loaded.predict(x).data)).toEqual(Array.from(b.predict(x).data));
-  const named = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).weightsManifest[0].paths[0];
-  expect(named).toBe('weights.alt.bin');
-  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.alt.bin']);
-  // and the save after that goes back to weights.bin
+  const named = (): string => JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).weightsManifest[0].paths[0];
+  expect(named()).toBe('weights.alt.bin');
+  // the save after that goes back to weights.bin; the previous weights stay for readers
   await a.save(`file://${dir}`);
-  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
+  expect(named()).toBe('weights.bin');
+  expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.alt.bin', 'weights.bin']);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('models sharing a folder under different json names never share weights; saves to one folder queue up', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-shared-'));
+  const x = gf.randn([2, 4], { seed: 2 });
+  const a = gf.sequential([gf.layers.dense({ units: 3, inputShape: [4] })]);
+  const b = gf.sequential([gf.layers.dense({ units: 2, inputShape: [4] })]);
+  await a.save(`file://${path.join(dir, 'a.json')}`);
+  await b.save(`file://${path.join(dir, 'b.json')}`);
+  await a.save(`file://${path.join(dir, 'a.json')}`);
+  expect(fs.readdirSync(dir).sort()).toEqual(['a.json', 'a.weights.alt.bin', 'a.weights.bin', 'b.json', 'b.weights.bin']);
+  expect(Array.from((await gf.loadModel(`file://${path.join(dir, 'b.json')}`)).predict(x).data)).toEqual(Array.from(b.predict(x).data));
+  expect(Array.from((await gf.loadModel(`file://${path.join(dir, 'a.json')}`)).predict(x).data)).toEqual(Array.from(a.predict(x).data));
+  // ten saves of two models started at once into one folder: every one lands whole, in order
+  const c = gf.sequential([gf.layers.dense({ units: 5, inputShape: [4] })]);
+  await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : c).save(`file://${path.join(dir, 'm')}`)));
+  const last = await gf.loadModel(`file://${path.join(dir, 'm')}`);
+  expect(Array.from(last.predict(x).data)).toEqual(Array.from(a.predict(x).data));
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -120,6 +120,18 @@ describe('linear (GEMM with bias and relu in its store)', () => {
     }), [rand64([5, 4], 17)], { atol: 1e-5, rtol: 1e-3 });
   });
 
+  test('relu in the store keeps NaN as gf.relu does (a diverging model must not look finite)', () => {
+    const x = gf.tensor([1, NaN, -2, 3, 0.5, -1], [2, 3]);
+    const w = gf.tensor([1, -1, 2, 0.5, -3, 1], [3, 2]);
+    const fused = gf.linear(x, w, gf.tensor([0.1, -0.2], [2]), 'relu');
+    const plain = gf.relu(gf.add(gf.matmul(x, w), gf.tensor([0.1, -0.2], [2])));
+    expect(Array.from(fused.data).map(String)).toEqual(Array.from(plain.data).map(String));
+    expect(Number.isNaN(fused.data[0])).toBe(true);
+    const img = gf.tensor([NaN, 1, -1, 2], [1, 2, 2, 1]);
+    const k = gf.ones([1, 1, 1, 1]);
+    expect(Array.from(gf.conv2d(img, k, { activation: 'relu' }).data).map(String)).toEqual(['NaN', '1', '0', '2']);
+  });
+
   test('bad shapes, dtypes and activations are named', () => {
     expect(() => gf.linear(gf.zeros([2, 3]), gf.zeros([4, 5]))).toThrow('linear: expected x [..., K] (rank >= 2) and w [K, N], got x [2, 3] and w [4, 5]');
     expect(() => gf.linear(gf.zeros([2, 3]), gf.zeros([3, 5]), gf.zeros([4]))).toThrow(/bias must have shape \[5\].*got \[4\]/);
