@@ -44,8 +44,17 @@ bool is_pointwise(const Conv2dShape& s) {
 
 template <typename T>
 inline void copy_n(const T* src, int64_t n, T* dst) {
-  if (n >= 16) std::memcpy(dst, src, sizeof(T) * n);
-  else for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  // Short runs are the common case of first layers (1 or 3 channels: 3 or 9 values per kernel
+  // row); a fixed-size memcpy compiles to a few moves, where a counted loop costs more than
+  // the copy.
+  switch (n) {
+    case 1: dst[0] = src[0]; return;
+    case 3: std::memcpy(dst, src, sizeof(T) * 3); return;
+    case 4: std::memcpy(dst, src, sizeof(T) * 4); return;
+    case 8: std::memcpy(dst, src, sizeof(T) * 8); return;
+    case 9: std::memcpy(dst, src, sizeof(T) * 9); return;
+    default: std::memcpy(dst, src, sizeof(T) * n); return;
+  }
 }
 
 template <typename T>
@@ -71,37 +80,77 @@ inline void next_row(const Conv2dShape& s, RowPos& p) {
   }
 }
 
+// Copies `count` runs of K values: run i from src + i * src_step to dst + i * dst_step. K known
+// at compile time turns each run into a few moves (first layers: K = 3 for one channel, 9 for
+// three), where a counted copy per run would cost more than the copy itself.
+template <typename T, int K>
+void copy_runs(const T* src, int64_t src_step, T* dst, int64_t dst_step, int64_t count) {
+  for (int64_t i = 0; i < count; ++i, src += src_step, dst += dst_step)
+    for (int k = 0; k < K; ++k) dst[k] = src[k];
+}
+
+template <typename T>
+void copy_runs(const T* src, int64_t src_step, T* dst, int64_t dst_step, int64_t count, int64_t n) {
+  switch (n) {
+    case 1: return copy_runs<T, 1>(src, src_step, dst, dst_step, count);
+    case 3: return copy_runs<T, 3>(src, src_step, dst, dst_step, count);
+    case 9: return copy_runs<T, 9>(src, src_step, dst, dst_step, count);
+    default:
+      for (int64_t i = 0; i < count; ++i, src += src_step, dst += dst_step) copy_n(src, n, dst);
+  }
+}
+
 // col: rows [r0, r1) of the im2col matrix, (r1 - r0, KH*KW*C), out-of-input taps as 0.
-// x: (N, H, W, C)
+// x: (N, H, W, C). Works a run of output pixels of one output row at a time, so the pixels
+// whose KW taps all lie inside the input (all but the padded edges) are one strided copy.
 template <typename T>
 void im2col_rows(const Conv2dShape& s, const T* x, int64_t r0, int64_t r1, T* col) {
-  const int64_t C = s.C, KWC = s.KW * C, rowlen = s.W * C;
+  const int64_t C = s.C, KWC = s.KW * C, rowlen = s.W * C, kc = s.KH * KWC;
   RowPos p = row_pos(s, r0);
-  for (int64_t r = r0; r < r1; ++r, next_row(s, p)) {
+  for (int64_t r = r0; r < r1;) {
+    const int64_t run = std::min(s.OW - p.ow, r1 - r);
     const T* xn = x + p.n * s.H * rowlen;
-    const int64_t ih0 = p.oh * s.sh - s.pad_top, iw0 = p.ow * s.sw - s.pad_left;
-    const bool cols_inside = iw0 >= 0 && iw0 + (s.KW - 1) * s.dw < s.W;
-    T* dst = col + (r - r0) * s.KH * KWC;
-    for (int64_t kh = 0; kh < s.KH; ++kh, dst += KWC) {
-      const int64_t ih = ih0 + kh * s.dh;
-      if (ih < 0 || ih >= s.H) {
-        std::memset(dst, 0, sizeof(T) * KWC);
-        continue;
-      }
-      const T* xrow = xn + ih * rowlen;
-      if (cols_inside && s.dw == 1) {  // the KW taps are adjacent in x: one copy
-        copy_n(xrow + iw0 * C, KWC, dst);
-        continue;
-      }
-      for (int64_t kw = 0; kw < s.KW; ++kw) {
-        const int64_t iw = iw0 + kw * s.dw;
-        if (iw < 0 || iw >= s.W) {
-          for (int64_t c = 0; c < C; ++c) dst[kw * C + c] = T(0);
-        } else {
-          copy_n(xrow + iw * C, C, dst + kw * C);
+    const int64_t ih0 = p.oh * s.sh - s.pad_top;
+    // output pixels [in_lo, in_hi) of the run have all KW taps inside the input's width
+    int64_t in_lo = run, in_hi = run;
+    if (s.dw == 1) {
+      for (int64_t i = 0; i < run; ++i) {
+        const int64_t iw0 = (p.ow + i) * s.sw - s.pad_left;
+        if (iw0 >= 0 && iw0 + s.KW - 1 < s.W) {
+          if (in_lo == run) in_lo = i;
+          in_hi = i + 1;
         }
       }
     }
+    T* dst_run = col + (r - r0) * kc;
+    for (int64_t kh = 0; kh < s.KH; ++kh) {
+      const int64_t ih = ih0 + kh * s.dh;
+      T* dst = dst_run + kh * KWC;
+      if (ih < 0 || ih >= s.H) {
+        for (int64_t i = 0; i < run; ++i) std::memset(dst + i * kc, 0, sizeof(T) * KWC);
+        continue;
+      }
+      const T* xrow = xn + ih * rowlen;
+      if (in_hi > in_lo) {
+        const int64_t iw0 = (p.ow + in_lo) * s.sw - s.pad_left;
+        copy_runs(xrow + iw0 * C, s.sw * C, dst + in_lo * kc, kc, in_hi - in_lo, KWC);
+      }
+      for (int64_t i = 0; i < run; ++i) {
+        if (i >= in_lo && i < in_hi) continue;
+        const int64_t iw0 = (p.ow + i) * s.sw - s.pad_left;
+        T* d = dst + i * kc;
+        for (int64_t kw = 0; kw < s.KW; ++kw) {
+          const int64_t iw = iw0 + kw * s.dw;
+          if (iw < 0 || iw >= s.W) {
+            for (int64_t c = 0; c < C; ++c) d[kw * C + c] = T(0);
+          } else {
+            copy_n(xrow + iw * C, C, d + kw * C);
+          }
+        }
+      }
+    }
+    r += run;
+    for (int64_t i = 0; i < run; ++i) next_row(s, p);
   }
 }
 
@@ -127,6 +176,28 @@ void col2im_rows(const Conv2dShape& s, const T* col, int64_t r0, int64_t r1, T* 
         const int64_t iw = iw0 + kw * s.dw;
         if (iw >= 0 && iw < s.W) add_n(src + kw * C, C, dxrow + iw * C);
       }
+    }
+  }
+}
+
+// db[o] += sum over rows of d[r][o]. Runs of kSumRun rows are summed in T (vectorized, in
+// order), then added to the double accumulators: a per-element double add cost as much as the
+// whole filter-gradient GEMM of a first layer.
+template <typename T>
+void add_column_sums(const T* d, int64_t rows, int64_t O, double* db) {
+  constexpr int64_t kSumRun = 64;
+  constexpr int64_t kChunk = 256;  // columns per pass: the run's partial sums stay in L1
+  T part[kChunk];
+  for (int64_t o0 = 0; o0 < O; o0 += kChunk) {
+    const int64_t w = std::min(kChunk, O - o0);
+    for (int64_t r0 = 0; r0 < rows; r0 += kSumRun) {
+      const int64_t r1 = std::min(rows, r0 + kSumRun);
+      std::copy(d + r0 * O + o0, d + r0 * O + o0 + w, part);
+      for (int64_t r = r0 + 1; r < r1; ++r) {
+        const T* row = d + r * O + o0;
+        for (int64_t o = 0; o < w; ++o) part[o] += row[o];
+      }
+      for (int64_t o = 0; o < w; ++o) db[o0 + o] += part[o];
     }
   }
 }
@@ -250,11 +321,7 @@ void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw
         // acc (KH*KW*C, O) (+)= col^T (KH*KW*C, rows) x dy rows (rows, O)
         gemm<T>(true, false, kc, O, r1 - r0, T(1), a, kc, dy + r0 * O, O,
                 b == bb0 ? T(0) : T(1), acc, O);
-        if (dbias) {
-          const T* d = dy + r0 * O;
-          for (int64_t r = r0; r < r1; ++r, d += O)
-            for (int64_t o = 0; o < O; ++o) db[o] += d[o];
-        }
+        if (dbias) add_column_sums(dy + r0 * O, r1 - r0, O, db);
       }
     }
   };
