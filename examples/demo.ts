@@ -13,8 +13,8 @@ import { trainMnistCnn } from './mnist-cnn';
 import { allMnistDigits, trainDcgan } from './dcgan';
 
 const CNN_EPOCHS = 5;
-const GAN_DIGITS = 5000;
-const GAN_EPOCHS = 4;
+const GAN_DIGITS = 8000;
+const GAN_EPOCHS = 5;
 
 async function main(): Promise<void> {
   const info = gf.backendInfo();
