@@ -1,6 +1,8 @@
 // The tutorial programs as tests of known figures: XOR converges; the MNIST MLP of the README
 // reaches about 95% on the 2,000 held-out digits in 10 epochs (PyTorch, with the same data,
-// initialization and optimizer: 94.7%); the tutorial CNN reaches 97.5% in 5 epochs.
+// initialization and optimizer: 94.7%); the tutorial CNN reaches about 97.5% in 5 epochs (over
+// seeds 1234 and 1-5: 96.65-97.85%, mean 97.46%; any change of rounding anywhere moves a given
+// seed within that spread, so the test asserts 97% for its seed: a real fault costs far more).
 import { trainXor } from '../examples/xor';
 import { trainMnistMlp } from '../examples/mnist-mlp';
 import { trainMnistCnn } from '../examples/mnist-cnn';
@@ -18,10 +20,10 @@ describe('examples', () => {
     expect(r.testAccuracy).toBeGreaterThanOrEqual(0.94);
   });
 
-  test('mnist-cnn reaches >= 97.5% held-out accuracy in 5 epochs', async () => {
+  test('mnist-cnn reaches >= 97% held-out accuracy in 5 epochs (about 97.5% over seeds)', async () => {
     const r = await trainMnistCnn({ epochs: 5, verbose: 0 });
     console.log(`mnist-cnn: test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, loss ${r.testLoss.toFixed(4)}, ${r.seconds.toFixed(1)} s`);
-    expect(r.testAccuracy).toBeGreaterThanOrEqual(0.975);
+    expect(r.testAccuracy).toBeGreaterThanOrEqual(0.97);
   });
 });
 
