@@ -9,12 +9,14 @@ import * as path from 'path';
 import { Tensor } from '../tensor';
 import { ModelFormatError } from '../errors';
 import { loadModel } from '../io';
+import { FileSystemHandler } from '../io/file';
+import { modelFromArtifacts } from '../io/load';
 import { isObject, show } from '../io/format';
 import type { Sequential } from '../models/sequential';
 import { getOptimizer, Optimizer } from '../optim';
 import { GAN } from './gan';
 import type { GanConfig } from './config';
-import { folderOf, GanJson, GAN_FORMAT, GAN_FORMAT_VERSION, GAN_JSON, OPTIMIZERS_BIN, OptimizerStateEntry } from './save';
+import { folderOf, fnv1a, GanJson, GAN_FORMAT, GAN_FORMAT_VERSION, GAN_JSON, NetworkRecord, OPTIMIZERS_ALT_BIN, OPTIMIZERS_BIN, OptimizerStateEntry } from './save';
 
 const MAX_GAN_JSON_BYTES = 16 * 1024 * 1024;
 
@@ -107,6 +109,42 @@ async function readOptimizersBin(file: string): Promise<Float32Array> {
   return out;
 }
 
+function checkRecord(r: unknown, where: string): NetworkRecord {
+  const ok = isObject(r) && typeof r.weights === 'string' && path.basename(r.weights) === r.weights
+    && Number.isSafeInteger(r.bytes) && Number.isSafeInteger(r.fnv1a);
+  if (!ok) throw new ModelFormatError(`${where} must be {weights: a file name, bytes, fnv1a}, got ${show(r)}`);
+  return r as unknown as NetworkRecord;
+}
+
+/**
+ * One network, with the weights gan.json was written with: the file the gan.json records, which
+ * is the one its model.json names, or (after a crash between the network's save and gan.json's)
+ * the previous weights file that the folder keeps. Its size and checksum must match.
+ */
+async function loadNetwork(folder: string, role: 'generator' | 'discriminator', record: NetworkRecord | null, where: string): Promise<Sequential> {
+  const dir = path.join(folder, role);
+  if (record === null) return loadModel(`file://${dir}`, { compile: false });  // an older gan.json
+  const artifacts = await new FileSystemHandler(dir).load();
+  let owned: ArrayBuffer;
+  try {
+    const buf = await fs.readFile(path.join(dir, record.weights));
+    owned = new ArrayBuffer(buf.byteLength);
+    new Uint8Array(owned).set(buf);
+  } catch (e) {
+    throw new ModelFormatError(`${where}: ${role}/${record.weights} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const bytes = new Uint8Array(owned);
+  if (bytes.byteLength !== record.bytes || fnv1a(bytes) !== record.fnv1a) {
+    throw new ModelFormatError(`${where}: ${role}/${record.weights} is not the file this gan.json was saved with (${bytes.byteLength} bytes, checksum ${fnv1a(bytes)}; expected ${record.bytes}, ${record.fnv1a}): saves were interrupted twice in a row`);
+  }
+  const expected = artifacts.weightData?.byteLength ?? 0;
+  if (bytes.byteLength !== expected) {
+    throw new ModelFormatError(`${where}: ${role}/${record.weights} holds ${bytes.byteLength} bytes, ${role}/model.json's weights need ${expected}`);
+  }
+  artifacts.weightData = owned;
+  return modelFromArtifacts(artifacts, { compile: false }, `${where}: ${role}`);
+}
+
 /**
  * Loads a GAN saved by gan.save: both networks, settings, epoch count, random state and, when
  * saved with includeOptimizer, the optimizers' state (so training continues exactly).
@@ -119,8 +157,12 @@ export async function loadGan(dir: string): Promise<GAN> {
   const config = checkConfig(j.config, file);
   const epoch = j.epoch;
   if (!Number.isSafeInteger(epoch) || (epoch as number) < 0) throw new ModelFormatError(`${file}: epoch must be an integer >= 0, got ${show(epoch)}`);
-  const generator = await loadModel(`file://${path.join(folder, 'generator')}`, { compile: false });
-  const discriminator = await loadModel(`file://${path.join(folder, 'discriminator')}`, { compile: false });
+  const nets = (j as Partial<GanJson>).networks;
+  if (nets !== undefined && !isObject(nets)) throw new ModelFormatError(`${file}: networks must be an object, got ${show(nets)}`);
+  const record = (role: 'generator' | 'discriminator'): NetworkRecord | null =>
+    nets === undefined ? null : checkRecord((nets as Record<string, unknown>)[role], `${file}: networks.${role}`);
+  const generator = await loadNetwork(folder, 'generator', record('generator'), file);
+  const discriminator = await loadNetwork(folder, 'discriminator', record('discriminator'), file);
   const g = guard(file, () => new GAN({
     generator, discriminator, ...config, numClasses: config.numClasses ?? undefined,
     gradientPenaltyWeight: config.loss === 'wasserstein-gp' ? config.gradientPenaltyWeight : undefined,
@@ -135,7 +177,9 @@ export async function loadGan(dir: string): Promise<GAN> {
     if (!isObject(st)) throw new ModelFormatError(`${file}: optimizerState must be an object, got ${show(st)}`);
     const gs = checkStateEntry(st.generator, `${file}: optimizerState.generator`);
     const ds = checkStateEntry(st.discriminator, `${file}: optimizerState.discriminator`);
-    const data = await readOptimizersBin(path.join(folder, OPTIMIZERS_BIN));
+    const optFile = (j as Partial<GanJson>).optimizerFile ?? OPTIMIZERS_BIN;
+    if (optFile !== OPTIMIZERS_BIN && optFile !== OPTIMIZERS_ALT_BIN) throw new ModelFormatError(`${file}: optimizerFile must be '${OPTIMIZERS_BIN}' or '${OPTIMIZERS_ALT_BIN}', got ${show(optFile)}`);
+    const data = await readOptimizersBin(path.join(folder, optFile));
     let off = restoreOptimizer(g.generator, g.generatorOptimizer, gs, data, 0, `${file}: optimizerState.generator`);
     off = restoreOptimizer(g.discriminator, g.discriminatorOptimizer, ds, data, off, `${file}: optimizerState.discriminator`);
     if (off !== data.length) throw new ModelFormatError(`${file}: ${OPTIMIZERS_BIN} holds ${data.length} values, gan.json's optimizer state needs ${off}`);

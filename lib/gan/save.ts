@@ -7,10 +7,14 @@
  * The optimizers belong to the GAN, not to the (uncompiled) models, so their state is written
  * here rather than through model.save's includeOptimizer.
  *
- * Each part is written atomically (temporary file, fsync, rename), gan.json last: it names the
- * others. A crash between parts can pair new networks with the previous gan.json, which still
- * loads (as for checkpoints of one training run).
+ * gan.json is the single commit point. Each part is written atomically (temporary file, fsync,
+ * rename), gan.json last, and gan.json records which weights file of each network (name, size,
+ * checksum) and which optimizer-state file belong to it. A network folder keeps its previous
+ * weights file on a save (lib/io/file.ts alternates weights.bin / weights.alt.bin), and the
+ * optimizer state alternates optimizers.bin / optimizers.alt.bin, so after a crash between the
+ * parts loadGan still finds everything the last complete gan.json names: the GAN as it was.
  */
+import * as fs from 'fs/promises';
 import * as path from 'path';
 import { ValueError } from '../errors';
 import { writeFilesAtomic } from '../io/file';
@@ -21,6 +25,7 @@ import type { GanConfig } from './config';
 
 export const GAN_JSON = 'gan.json';
 export const OPTIMIZERS_BIN = 'optimizers.bin';
+export const OPTIMIZERS_ALT_BIN = 'optimizers.alt.bin';
 export const GAN_FORMAT = 'gradforge-gan';
 export const GAN_FORMAT_VERSION = 1;
 
@@ -43,8 +48,20 @@ export interface OptimizerStateEntry {
   params: { name: string; shape: number[] }[];
 }
 
+/** The weights file of a network folder that a gan.json belongs with. */
+export interface NetworkRecord {
+  weights: string;
+  bytes: number;
+  /** FNV-1a (32-bit) of the file's bytes. */
+  fnv1a: number;
+}
+
 /** gan.json. */
 export interface GanJson {
+  /** (absent in files from before it existed) */
+  networks?: Record<'generator' | 'discriminator', NetworkRecord>;
+  /** The optimizer-state file (default optimizers.bin). */
+  optimizerFile?: string;
   format: typeof GAN_FORMAT;
   version: number;
   generatedBy: string;
@@ -75,6 +92,36 @@ function optimizerState(model: Sequential, opt: Optimizer, chunks: Float32Array[
   };
 }
 
+/** FNV-1a, 32 bits: a cheap check that a weights file is the one a gan.json was written with. */
+export function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i];
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** Saves one network into folder/role and describes the weights file it now names. */
+async function saveNetwork(model: Sequential, folder: string, role: 'generator' | 'discriminator'): Promise<NetworkRecord> {
+  const dir = path.join(folder, role);
+  await model.save(`file://${dir}`);
+  const j = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[] }[] };
+  const weights = j.weightsManifest[0].paths[0];
+  const bytes = await fs.readFile(path.join(dir, weights));
+  return { weights, bytes: bytes.byteLength, fnv1a: fnv1a(bytes) };
+}
+
+/** The optimizer-state file the current gan.json names, if any. */
+async function currentOptimizerFile(folder: string): Promise<string | null> {
+  try {
+    const j = JSON.parse(await fs.readFile(path.join(folder, GAN_JSON), 'utf8')) as Partial<GanJson>;
+    return typeof j.optimizerFile === 'string' ? j.optimizerFile : j.optimizerState !== undefined ? OPTIMIZERS_BIN : null;
+  } catch {
+    return null;
+  }
+}
+
 function concatFloats(chunks: readonly Float32Array[]): Uint8Array {
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const out = new Float32Array(total);
@@ -91,8 +138,10 @@ function concatFloats(chunks: readonly Float32Array[]): Uint8Array {
 export async function saveGan(gan: SavableGan, dir: string, opts: { includeOptimizer?: boolean } = {}): Promise<void> {
   const folder = folderOf('gan.save', dir);
   if (opts === null || typeof opts !== 'object') throw new ValueError('gan.save: options must be an object such as {includeOptimizer: true}');
-  await gan.generator.save(`file://${path.join(folder, 'generator')}`);
-  await gan.discriminator.save(`file://${path.join(folder, 'discriminator')}`);
+  const networks = {
+    generator: await saveNetwork(gan.generator, folder, 'generator'),
+    discriminator: await saveNetwork(gan.discriminator, folder, 'discriminator'),
+  };
   const json: GanJson = {
     format: GAN_FORMAT,
     version: GAN_FORMAT_VERSION,
@@ -104,6 +153,7 @@ export async function saveGan(gan: SavableGan, dir: string, opts: { includeOptim
       generator: { class_name: gan.generatorOptimizer.className, config: gan.generatorOptimizer.getConfig() },
       discriminator: { class_name: gan.discriminatorOptimizer.className, config: gan.discriminatorOptimizer.getConfig() },
     },
+    networks,
   };
   const files: { name: string; data: string | Uint8Array }[] = [];
   if (opts.includeOptimizer === true) {
@@ -112,7 +162,9 @@ export async function saveGan(gan: SavableGan, dir: string, opts: { includeOptim
       generator: optimizerState(gan.generator, gan.generatorOptimizer, chunks),
       discriminator: optimizerState(gan.discriminator, gan.discriminatorOptimizer, chunks),
     };
-    files.push({ name: OPTIMIZERS_BIN, data: concatFloats(chunks) });
+    // never the file the current gan.json names: until gan.json is replaced, it stays valid
+    json.optimizerFile = (await currentOptimizerFile(folder)) === OPTIMIZERS_BIN ? OPTIMIZERS_ALT_BIN : OPTIMIZERS_BIN;
+    files.push({ name: json.optimizerFile, data: concatFloats(chunks) });
   }
   files.push({ name: GAN_JSON, data: JSON.stringify(json) });
   await writeFilesAtomic(folder, files);

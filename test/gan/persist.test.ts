@@ -134,3 +134,44 @@ describe('loadGan rejects what it cannot trust', () => {
     await expect(loadGan(dir)).rejects.toThrow(/optimizers.bin cannot be read \(ENOENT\) but gan.json lists optimizer state/);
   });
 });
+
+test('gan.json is the single commit point: a save that dies before it leaves the previous GAN whole', async () => {
+  const x = data();
+  const g = build();
+  await g.fit(x, { epochs: 1, batchSize: 8, verbose: 0 });
+  const dir = tmp();
+  await g.save(dir, { includeOptimizer: true });
+  const before = { weights: g.getWeights().map(hex), samples: hex(g.generate(4, { seed: 1 })), iters: g.generatorOptimizer.iterations };
+  await g.fit(x, { epochs: 2, batchSize: 8, verbose: 0 });
+  // the process "dies" after both networks and the optimizer state are written, before gan.json
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fsp = require('fs/promises') as typeof import('fs/promises');
+  const realRename = fsp.rename;
+  const spy = jest.spyOn(fsp, 'rename').mockImplementation(async (from, to) => {
+    if (String(to).endsWith('gan.json')) throw new Error('simulated crash');
+    return realRename(from, to);
+  });
+  try {
+    await expect(g.save(dir, { includeOptimizer: true })).rejects.toThrow('simulated crash');
+  } finally {
+    spy.mockRestore();
+  }
+  const back = await loadGan(dir);
+  expect(back.epoch).toBe(1);
+  expect(back.generatorOptimizer.iterations).toBe(before.iters);
+  expect(back.getWeights().map(hex)).toEqual(before.weights);
+  expect(hex(back.generate(4, { seed: 1 }))).toBe(before.samples);
+  // the next save completes and loads as the trained-on GAN
+  await g.save(dir, { includeOptimizer: true });
+  const after = await loadGan(dir);
+  expect(after.epoch).toBe(3);
+  expect(after.getWeights().map(hex)).toEqual(g.getWeights().map(hex));
+  // a weights file changed behind gan.json's back is refused, not loaded as something else
+  const named = JSON.parse(fs.readFileSync(path.join(dir, 'gan.json'), 'utf8')).networks.generator.weights as string;
+  const f = path.join(dir, 'generator', named);
+  const bytes = fs.readFileSync(f);
+  bytes[0] ^= 1;
+  fs.writeFileSync(f, bytes);
+  await expect(loadGan(dir)).rejects.toThrow(/generator\/weights(\.alt)?\.bin is not the file this gan.json was saved with/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
