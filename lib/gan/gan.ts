@@ -198,6 +198,16 @@ export class GAN implements GanParts, TrainableModel {
     this.rng.setState(state);
   }
 
+  /** @internal the state of the stream generate()/sampleLatent() draw from without a seed. */
+  samplingState(): number[] {
+    return this.sampleRng.getState();
+  }
+
+  /** @internal restores a saved sampling stream. */
+  setSamplingState(state: readonly number[]): void {
+    this.sampleRng.setState(state);
+  }
+
   private step(x: Tensor, labels: Int32Array | null): GanStepLogs {
     const k = this.config.discriminatorSteps;
     const d = { d_loss: 0, d_real: 0, d_fake: 0 };

@@ -172,6 +172,7 @@ export async function loadGan(dir: string): Promise<GAN> {
   }));
   g.epoch = epoch as number;
   guard(`${file}: rng`, () => g.setRandomState(j.rng as number[]));
+  if (j.samplingRng !== undefined) guard(`${file}: samplingRng`, () => g.setSamplingState(j.samplingRng as number[]));
   const st = (j as Partial<GanJson>).optimizerState;
   if (st !== undefined) {
     if (!isObject(st)) throw new ModelFormatError(`${file}: optimizerState must be an object, got ${show(st)}`);

@@ -38,6 +38,7 @@ export interface SavableGan {
   readonly config: Readonly<GanConfig>;
   readonly epoch: number;
   randomState(): number[];
+  samplingState(): number[];
 }
 
 /** One optimizer's state layout in gan.json; its slot data lies in optimizers.bin. */
@@ -68,6 +69,8 @@ export interface GanJson {
   config: GanConfig;
   epoch: number;
   rng: number[];
+  /** The unseeded generate()/sampleLatent() stream (absent in older files). */
+  samplingRng?: number[];
   optimizers: Record<'generator' | 'discriminator', { class_name: string; config: Record<string, unknown> }>;
   /** Present when saved with includeOptimizer. */
   optimizerState?: Record<'generator' | 'discriminator', OptimizerStateEntry>;
@@ -149,6 +152,7 @@ export async function saveGan(gan: SavableGan, dir: string, opts: { includeOptim
     config: { ...gan.config },
     epoch: gan.epoch,
     rng: gan.randomState(),
+    samplingRng: gan.samplingState(),
     optimizers: {
       generator: { class_name: gan.generatorOptimizer.className, config: gan.generatorOptimizer.getConfig() },
       discriminator: { class_name: gan.discriminatorOptimizer.className, config: gan.discriminatorOptimizer.getConfig() },

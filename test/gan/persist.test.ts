@@ -175,3 +175,13 @@ test('gan.json is the single commit point: a save that dies before it leaves the
   await expect(loadGan(dir)).rejects.toThrow(/generator\/weights(\.alt)?\.bin is not the file this gan.json was saved with/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('the unseeded sampling stream is saved: a loaded GAN draws what the saved one would have drawn next', async () => {
+  const g = build();
+  g.generate(2);  // move the stream on
+  const dir = tmp();
+  await g.save(dir);
+  const loaded = await loadGan(dir);
+  expect(hex(loaded.generate(3))).toBe(hex(g.generate(3)));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
