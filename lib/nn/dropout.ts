@@ -26,7 +26,7 @@ export interface DropoutArgs extends LayerArgs {
 }
 
 export class Dropout extends Layer {
-  readonly className = 'Dropout';
+  readonly className: string = 'Dropout';
   readonly rate: number;
   readonly noiseShape: (number | null)[] | undefined;
   readonly seed: number | undefined;
@@ -66,7 +66,7 @@ export class Dropout extends Layer {
     return mul(x, new Tensor(mask, shape));
   }
 
-  private maskShape(x: Tensor): number[] {
+  protected maskShape(x: Tensor): number[] {
     if (this.noiseShape === undefined) return [...x.shape];
     if (this.noiseShape.length !== x.rank) {
       throw new ShapeError(`${this.name}: noiseShape ${fmtShape(this.noiseShape.map((d) => d ?? -1))} has rank ${this.noiseShape.length}, input ${fmtShape(x.shape)} has rank ${x.rank}`);
@@ -91,4 +91,47 @@ export class Dropout extends Layer {
  */
 export function dropout(args: DropoutArgs): Dropout {
   return new Dropout(args);
+}
+
+export interface SpatialDropout2DArgs extends LayerArgs {
+  /** Fraction of the feature maps (channels) to drop, in [0, 1). */
+  rate: number;
+  /** Seeds a private generator for the masks. */
+  seed?: number;
+}
+
+/**
+ * SpatialDropout2D (Keras): drops whole feature maps of an NHWC input — one draw per image and
+ * channel, shared by every pixel — because neighbouring pixels of a map are so correlated that
+ * dropping them one by one barely regularizes a convolutional network.
+ *
+ * @example
+ * model.add(gf.layers.conv2d({filters: 32, kernelSize: 3, activation: 'relu'}));
+ * model.add(gf.layers.spatialDropout2d({rate: 0.2}));
+ */
+export class SpatialDropout2D extends Dropout {
+  override readonly className: string = 'SpatialDropout2D';
+
+  constructor(args: SpatialDropout2DArgs) {
+    if (args === null || typeof args !== 'object') throw new ValueError('spatialDropout2d: expected {rate}');
+    super({ ...args, noiseShape: undefined });
+  }
+
+  protected override maskShape(x: Tensor): number[] {
+    if (x.rank !== 4) throw new ShapeError(`${this.name}: SpatialDropout2D needs NHWC input [batch, height, width, channels], got ${fmtShape(x.shape)}`);
+    return [x.shape[0], 1, 1, x.shape[3]];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    const { noise_shape: _unused, ...rest } = super.getConfig();
+    return { ...rest, data_format: 'channels_last' };
+  }
+}
+
+/**
+ * A spatial dropout layer for NHWC feature maps.
+ * @example gf.layers.spatialDropout2d({rate: 0.2})
+ */
+export function spatialDropout2d(args: SpatialDropout2DArgs): SpatialDropout2D {
+  return new SpatialDropout2D(args);
 }

@@ -14,7 +14,7 @@ import { ModelFormatError } from '../errors';
 import { Layer, LayerArgs, Shape } from './layer';
 import { Dense } from './dense';
 import { Activation } from './activation';
-import { Dropout } from './dropout';
+import { Dropout, SpatialDropout2D } from './dropout';
 import { Flatten } from './flatten';
 import { Conv2D, Conv2DTranspose } from './convolutional';
 import { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, UpSampling2D } from './pooling';
@@ -296,6 +296,14 @@ const ENTRIES: Record<string, Entry> = {
       if (rate === undefined) throw new ModelFormatError(`${c.where}: config.rate is missing`);
       const noise = c.dims('noise_shape', true);
       return new Dropout({ ...c.base(), rate, noiseShape: noise, seed: c.int('seed') });
+    },
+  },
+  SpatialDropout2D: {
+    create: (c) => {
+      channelsLast(c);
+      const rate = c.num('rate');
+      if (rate === undefined) throw new ModelFormatError(`${c.where}: config.rate is missing`);
+      return new SpatialDropout2D({ ...c.base(), rate, seed: c.int('seed') });
     },
   },
   Flatten: { create: (c) => { channelsLast(c); return new Flatten(c.base()); } },
