@@ -13,7 +13,7 @@ import type { Conv2dGeometry } from '../../binding';
 import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { requireFloat, add, relu, reluGradFromOutput } from './elementwise';
+import { requireFloat, add, relu, reluGradFromOutput, markReluOutput } from './elementwise';
 import type { FusedActivation } from './matmul';
 import { sum } from './reduce';
 
@@ -108,6 +108,7 @@ function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | nul
   kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, (bias?.data ?? null) as FloatArray | null, y, act);
   const inputs = bias === null ? [x, w] : [x, w, bias];
   const out = new Tensor(y, [g.N, g.OH, g.OW, g.O]);
+  if (act === 'relu') markReluOutput(out);
   const name = (bias === null ? 'conv2d' : 'conv2dBias') + (act === 'relu' ? '(relu)' : '');
   return record(name, inputs, out, (gyOut) => {
     // relu's gradient passes where the output is positive (its sign does not depend on x at

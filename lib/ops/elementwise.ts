@@ -107,12 +107,38 @@ function unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, gy: Tensor, alpha: number,
   }
 }
 
+// Outputs of ops that apply relu inside their kernel (conv2d, linear), and gradients that an op
+// consuming such an output has already multiplied by relu's derivative (keyed by the gradient,
+// valued by the relu output it was masked for). Weak: tensors of a step are dropped with it.
+const reluOutputs = new WeakSet<Tensor>();
+const reluMasked = new WeakMap<Tensor, Tensor>();
+
+/** Marks y as the output of a relu applied inside a kernel (so consumers may fold its mask in). */
+export function markReluOutput(y: Tensor): Tensor {
+  reluOutputs.add(y);
+  return y;
+}
+
+/** Whether x is a relu output marked by markReluOutput. */
+export function isReluOutput(x: Tensor): boolean {
+  return reluOutputs.has(x);
+}
+
+/** Records that gradient g (with respect to relu output y) already includes relu's mask. */
+export function markReluMasked(g: Tensor, y: Tensor): Tensor {
+  reluMasked.set(g, y);
+  return g;
+}
+
 /**
  * The gradient through a relu, from its output y (y > 0 exactly where the input was): for ops
  * that apply relu inside their kernel (linear, conv2d). One native pass, or differentiable ops
  * while a graph of the gradient is being recorded (the mask itself is a constant).
  */
 export function reluGradFromOutput(gy: Tensor, y: Tensor): Tensor {
+  // Already masked by the op that consumed y (a max-pool masks its 4x smaller gradient instead:
+  // see markReluOutput)
+  if (reluMasked.get(gy) === y) return gy;
   if (isGradEnabled()) return mul(gy, greater(y.detach(), 0));
   const dx = allocateOutput(y.dtype, y.size) as FloatArray;
   kernels.unaryBackward('relu', y.data as FloatArray, y.data as FloatArray, gy.data as FloatArray, dx, 0, 0);

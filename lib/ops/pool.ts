@@ -11,10 +11,10 @@
  */
 import { kernels } from '../backend';
 import type { Pool2dGeometry, UpsampleMode } from '../../binding';
-import { record } from '../autograd';
+import { record, isGradEnabled } from '../autograd';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { requireFloat } from './elementwise';
+import { requireFloat, isReluOutput, markReluMasked, reluGradFromOutput } from './elementwise';
 import { Padding, pair, checkPadding, axisGeometry } from './conv';
 
 export interface Pool2dOptions {
@@ -78,7 +78,15 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions = {}): Tensor {
   const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
   const argmax = allocateOutput('int32', y.length) as Int32Array;
   kernels.maxPool2dForward(g, x.data as FloatArray, y, argmax);
-  return record('maxPool2d', [x], new Tensor(y, [g.N, g.OH, g.OW, g.C]), (gy) => [maxPoolBackward(g, gy, argmax)]);
+  const out = new Tensor(y, [g.N, g.OH, g.OW, g.C]);
+  return record('maxPool2d', [x], out, (gy) => {
+    // When x is the output of a relu fused into the previous kernel, relu's mask is folded in
+    // here on the pooled gradient: the window's max is the value at its argmax, so masking
+    // where it is not positive equals masking x, on a tensor the pool's size smaller; the
+    // producer then skips its own pass over x (reluGradFromOutput sees the mark).
+    if (isGradEnabled() || !isReluOutput(x)) return [maxPoolBackward(g, gy, argmax)];
+    return [markReluMasked(maxPoolBackward(g, reluGradFromOutput(gy, out), argmax), x)];
+  });
 }
 
 // ----- average pooling -----

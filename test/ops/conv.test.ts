@@ -256,3 +256,32 @@ describe('conv2d with relu fused into the kernel', () => {
     expectClose(y.data, gf.relu(gf.conv2d(x, k, { bias })).data, 1e-6, 1e-6);
   });
 });
+
+describe('relu folded into the max-pool backward', () => {
+  // conv(relu) -> maxPool: the pool masks its (4x smaller) gradient and the conv skips its own
+  // mask pass. Gradients must equal those of the unfused ops exactly, also when the conv output
+  // has a second consumer (then the two gradients add and the conv masks as usual).
+  const x = rand64([2, 8, 6, 3], 51);
+  const w = rand64([3, 3, 3, 4], 52);
+  const b = rand64([4], 53);
+  const r = rand64([2, 3, 2, 4], 54);
+  const q = rand64([2, 6, 4, 4], 55);
+  const grads = (fused: boolean, second: boolean): number[][] => {
+    const [xv, wv, bv] = [x, w, b].map((t) => {
+      const c = t.clone();
+      c.requiresGrad = true;
+      return c;
+    });
+    const y = fused ? gf.conv2d(xv, wv, { bias: bv, activation: 'relu' }) : gf.relu(gf.conv2d(xv, wv, { bias: bv }));
+    let loss = gf.sum(gf.mul(gf.maxPool2d(y, { poolSize: 2 }), r));
+    if (second) loss = gf.add(loss, gf.sum(gf.mul(y, q)));
+    loss.backward();
+    return [xv, wv, bv].map((t) => Array.from(t.grad!.data));
+  };
+  test.each([[false], [true]])('second consumer of the conv output: %s', (second) => {
+    expect(grads(true, second)).toEqual(grads(false, second));
+  });
+  test('passes gradcheck', () => {
+    expectGradOk((p, k, c) => gf.maxPool2d(gf.conv2d(p, k, { bias: c, activation: 'relu' }), { poolSize: 2, padding: 'same' }), [x, w, b]);
+  });
+});
