@@ -101,13 +101,16 @@ const MicroKernel<float> kRefFloat{
 const MicroKernel<float> kAvx2Float{6, 16, via_scratch<float, 6, 16, gemm_avx2_6x16>, false};
 const MicroKernel<float> kAvx512Float{14, 32, gemm_avx512_14x32, true};
 const MicroKernel<float> kAvx512NarrowFloat{24, 16, gemm_avx512_24x16, true};
+const MicroKernel<float> kAvx512WideFloat{6, 64, gemm_avx512_6x64, true};
 const MicroKernel<double> kGenericDouble{
     4, 4, via_scratch<double, 4, 4, gemm_generic_micro<double, 4, 4>>, false};
 
-// N <= 16 (e.g. the logits of a 10-class Dense layer) uses a 16-wide tile where one exists.
+// N <= 16 (e.g. the logits of a 10-class Dense layer) uses a 16-wide tile, 32 < N <= 64 a
+// 64-wide one (one panel instead of two), where they exist.
 const MicroKernel<float>& select_kernel(float*, int64_t N) {
   switch (current_gemm_kernel()) {
-    case GemmKernel::Avx512: return N <= 16 ? kAvx512NarrowFloat : kAvx512Float;
+    case GemmKernel::Avx512:
+      return N <= 16 ? kAvx512NarrowFloat : N > 32 && N <= 64 ? kAvx512WideFloat : kAvx512Float;
     case GemmKernel::Avx2: return kAvx2Float;
     case GemmKernel::Ref: break;
   }

@@ -22,6 +22,9 @@ void gemm_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_
 // n (partial tiles load it with masks).
 void gemm_avx512_14x32(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
                        int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
+// The same for 32 < N <= 64: m <= 6, n <= 64.
+void gemm_avx512_6x64(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
+                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
 // The same for N <= 16: m <= 24, n <= 16.
 void gemm_avx512_24x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
                        int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
