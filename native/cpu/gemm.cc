@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <mutex>
 #include <type_traits>
 #include <cstdio>
@@ -484,14 +483,7 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
     return;
   }
   if (work < kParallelFlops) return serial();
-  const bool use_pool = gemm_site().choose(work);
-  const auto t0 = std::chrono::steady_clock::now();
-  // A pooled call that ran on this thread alone (the pool was busy with another caller, or
-  // there was one band) teaches nothing about the pool.
-  const bool forked = use_pool ? pooled() : (serial(), false);
-  if (use_pool && !forked) return;
-  gemm_site().record(use_pool, work,
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  gemm_site().run(work, pooled, serial);
 }
 
 template <typename T>

@@ -287,11 +287,7 @@ void parallel_for(AdaptiveParallel& site, double work, int64_t n, int64_t grain,
     fn(0, n);
     return;
   }
-  const bool pooled = site.choose(work);
-  const auto t0 = std::chrono::steady_clock::now();
-  const bool forked = pooled ? pool().run(n, grain, fn) : (fn(0, n), false);
-  if (pooled && !forked) return;  // the pool was busy: this call says nothing about it
-  site.record(pooled, work, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  site.run(work, [&] { return pool().run(n, grain, fn); }, [&] { fn(0, n); });
 }
 
 int num_threads() { return pool().size(); }

@@ -3,6 +3,7 @@
 // a scheduler for async work (N-API AsyncWorkers run on libuv's pool and may call in here),
 // or something kernels configure; the binding decides the pool size.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <type_traits>
@@ -50,6 +51,19 @@ class AdaptiveParallel {
   void record(bool pooled, double work, double seconds);
   // Whether the pool is currently preferred for this much work (for tests and diagnostics).
   bool prefers_pool(double work);
+
+  // Runs pooled() or on_caller() as choose() says for `work`, and records what it cost.
+  // pooled() returns whether it really ran on the pool: one that ran on the calling thread alone
+  // (the pool busy with another caller, a single chunk) teaches nothing about the pool.
+  template <typename Pooled, typename OnCaller>
+  void run(double work, const Pooled& pooled, const OnCaller& on_caller) {
+    const bool use_pool = choose(work);
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool forked = use_pool ? pooled() : (on_caller(), false);
+    if (use_pool && !forked) return;
+    record(use_pool, work,
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
 
   static constexpr int kBuckets = 64;
   static constexpr int kMinInterval = 8;     // calls between explorations after a switch
