@@ -55,6 +55,23 @@ void column_sums(int64_t M, int64_t C, Work& w, const F& fn) {
     for (int64_t i = 0; i < 2 * C; ++i) w.sums[i] += w.part[2 * b * C + i];
 }
 
+// The two column sums of the backward passes: w.sums[c] = sum_r dy[r][c] (the beta gradient)
+// and w.sums[C + c] = sum_r dy[r][c] * (x[r][c] - centre[c]) (the gamma gradient, before 1/std).
+template <typename T>
+void gradient_sums(int64_t M, int64_t C, const T* x, const T* dy, const T* centre, Work& w) {
+  column_sums(M, C, w, [&](int64_t r0, int64_t r1, double* s0, double* s1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * C;
+      const T* g = dy + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const double d = g[c];
+        s0[c] += d;
+        s1[c] += d * (static_cast<double>(xr[c]) - static_cast<double>(centre[c]));
+      }
+    }
+  });
+}
+
 // out[r, c] = a[c] * (u[r, c] - mu[c]) + b[c] * (v[r, c] - mv[c]) + k[c], the v term only when
 // v is given. Centering before scaling keeps the result accurate when |mean| >> std.
 // coef holds a, mu, b, mv, k, each (C).
@@ -159,17 +176,7 @@ void batchnorm_backward(int64_t M, int64_t C, const T* x, const T* dy, const T* 
     return;
   }
   Work w = plan(M, C);
-  column_sums(M, C, w, [&](int64_t r0, int64_t r1, double* s0, double* s1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * C;
-      const T* g = dy + r * C;
-      for (int64_t c = 0; c < C; ++c) {
-        const double d = g[c];
-        s0[c] += d;
-        s1[c] += d * (static_cast<double>(xr[c]) - static_cast<double>(mean[c]));
-      }
-    }
-  });
+  gradient_sums(M, C, x, dy, mean, w);
   // dx = a * dy + b * (x - mean) + k
   double *a = w.coef, *mu_c = w.coef + C, *b = w.coef + 2 * C, *mv = w.coef + 3 * C,
          *k = w.coef + 4 * C;
@@ -198,17 +205,7 @@ void batchnorm_backward_inference(int64_t M, int64_t C, const T* x, const T* dy,
   Work w = plan(std::max<int64_t>(M, 1), C);
   if (dgamma || dbeta) {
     if (M > 0) {
-      column_sums(M, C, w, [&](int64_t r0, int64_t r1, double* s0, double* s1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          const T* xr = x + r * C;
-          const T* g = dy + r * C;
-          for (int64_t c = 0; c < C; ++c) {
-            const double d = g[c];
-            s0[c] += d;
-            s1[c] += d * (static_cast<double>(xr[c]) - static_cast<double>(moving_mean[c]));
-          }
-        }
-      });
+      gradient_sums(M, C, x, dy, moving_mean, w);
     } else {
       std::fill(w.sums, w.sums + 2 * C, 0.0);
     }

@@ -44,17 +44,7 @@ bool is_pointwise(const Conv2dShape& s) {
 
 template <typename T>
 inline void copy_n(const T* src, int64_t n, T* dst) {
-  // Short runs are the common case of first layers (1 or 3 channels: 3 or 9 values per kernel
-  // row); a fixed-size memcpy compiles to a few moves, where a counted loop costs more than
-  // the copy.
-  switch (n) {
-    case 1: dst[0] = src[0]; return;
-    case 3: std::memcpy(dst, src, sizeof(T) * 3); return;
-    case 4: std::memcpy(dst, src, sizeof(T) * 4); return;
-    case 8: std::memcpy(dst, src, sizeof(T) * 8); return;
-    case 9: std::memcpy(dst, src, sizeof(T) * 9); return;
-    default: std::memcpy(dst, src, sizeof(T) * n); return;
-  }
+  std::memcpy(dst, src, sizeof(T) * n);
 }
 
 template <typename T>
