@@ -172,7 +172,7 @@ Value Gemm(const Info& info) {
   auto c_dims = [&] { return sz("M", M) + ", " + sz("N", N) + ", " + sz("ldc", ldc); };
   if (!check_matrix(c, A, "A", "lda", ta ? K : M, ta ? M : K, lda, a_dims) ||
       !check_matrix(c, B, "B", "ldb", tb ? N : K, tb ? K : N, ldb, b_dims) ||
-      !check_matrix(c, C, "C", "ldc", M, N, ldc, c_dims))
+      !check_matrix(c, C, "C", "ldc", M, N, ldc, c_dims) || !c.outputs_apart({&C}, {&A, &B, &bias}))
     return c.undef();
   by_float_type(A.type, [&](auto zero) {
     using T = decltype(zero);
@@ -201,7 +201,8 @@ Value Unary(const Info& info) {
   double alpha, beta;
   if (!c.count(5) || !unary_op(c, 0, &op) || !c.float_array(1, "x", &x) ||
       !c.float_array(2, "out", &out, &x, "x") || !c.number(3, "alpha", &alpha) ||
-      !c.number(4, "beta", &beta) || !c.same_length(x, "x", out, "out"))
+      !c.number(4, "beta", &beta) || !c.same_length(x, "x", out, "out") ||
+      !c.outputs_apart({&out}, {&x}, Alias::Exact))
     return c.undef();
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
@@ -220,7 +221,8 @@ Value UnaryBackward(const Info& info) {
       !c.float_array(2, "y", &y, &x, "x") || !c.float_array(3, "dy", &dy, &x, "x") ||
       !c.float_array(4, "dx", &dx, &x, "x") || !c.number(5, "alpha", &alpha) ||
       !c.number(6, "beta", &beta) || !c.same_length(x, "x", y, "y") ||
-      !c.same_length(x, "x", dy, "dy") || !c.same_length(x, "x", dx, "dx"))
+      !c.same_length(x, "x", dy, "dy") || !c.same_length(x, "x", dx, "dx") ||
+      !c.outputs_apart({&dx}, {&x, &y, &dy}, Alias::Exact))
     return c.undef();
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
@@ -274,6 +276,13 @@ Value Binary(const Info& info) {
       !c.need(b, "b", bs.size, "bShape=" + bs.str()) ||
       !c.need(out, "out", os.size, "outShape=" + os.str()))
     return c.undef();
+  // In place is fine for an operand that is not broadcast (same size as the output: every
+  // output element reads only its own element of it); a broadcast operand would be read
+  // after the elements that share its memory were written.
+  if (!c.outputs_apart({&out}, {&a}, as.size == os.size ? Alias::Exact : Alias::None) ||
+      !c.outputs_apart({&out}, {&b}, bs.size == os.size ? Alias::Exact : Alias::None))
+    return c.undef();
+  if (os.size == 0) return c.undef();  // other dims may be huge: nothing to loop over
   by_float_type(a.type, [&](auto zero) {
     using T = decltype(zero);
     binary_forward<T>(op, a.as<T>(), as.dims, as.rank, b.as<T>(), bs.dims, bs.rank, out.as<T>(),
@@ -310,7 +319,10 @@ Value Reduce(const Info& info) {
       !c.float_array(5, "out", &out, &x, "x"))
     return c.undef();
   const std::string dims = sz("outer", outer) + ", " + sz("n", n) + ", " + sz("inner", inner);
-  if (!c.need(x, "x", in_count, dims) || !c.need(out, "out", out_count, dims)) return c.undef();
+  if (!c.need(x, "x", in_count, dims) || !c.need(out, "out", out_count, dims) ||
+      !c.outputs_apart({&out}, {&x}))
+    return c.undef();
+  if (out_count == 0) return c.undef();  // then x is empty too; outer or inner may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     reduce<T>(op, x.as<T>(), outer, n, inner, out.as<T>());
@@ -337,7 +349,10 @@ Value ArgReduce(const Info& info) {
     return c.undef();
   }
   const std::string dims = sz("outer", outer) + ", " + sz("n", n) + ", " + sz("inner", inner);
-  if (!c.need(x, "x", in_count, dims) || !c.need(out, "out", out_count, dims)) return c.undef();
+  if (!c.need(x, "x", in_count, dims) || !c.need(out, "out", out_count, dims) ||
+      !c.outputs_apart({&out}, {&x}))
+    return c.undef();
+  if (out_count == 0) return c.undef();  // then x is empty too; outer or inner may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     arg_reduce<T>(op, x.as<T>(), outer, n, inner, out.as<int32_t>());
@@ -358,8 +373,10 @@ Value Softmax(const Info& info) {
     return c.undef();
   const std::string dims = sz("rows", rows) + ", " + sz("cols", cols);
   if (!c.product({rows, cols}, "rows*cols (" + dims + ")", &count) ||
-      !c.need(x, "x", count, dims) || !c.need(out, "out", count, dims))
+      !c.need(x, "x", count, dims) || !c.need(out, "out", count, dims) ||
+      !c.outputs_apart({&out}, {&x}, Alias::Exact))  // row by row: in place is fine
     return c.undef();
+  if (count == 0) return c.undef();
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     softmax_forward<T>(x.as<T>(), rows, cols, out.as<T>(), log);
@@ -379,8 +396,9 @@ Value SoftmaxBackward(const Info& info) {
   const std::string dims = sz("rows", rows) + ", " + sz("cols", cols);
   if (!c.product({rows, cols}, "rows*cols (" + dims + ")", &count) ||
       !c.need(y, "y", count, dims) || !c.need(dy, "dy", count, dims) ||
-      !c.need(dx, "dx", count, dims))
+      !c.need(dx, "dx", count, dims) || !c.outputs_apart({&dx}, {&y, &dy}, Alias::Exact))
     return c.undef();
+  if (count == 0) return c.undef();
   by_float_type(y.type, [&](auto zero) {
     using T = decltype(zero);
     softmax_backward<T>(y.as<T>(), dy.as<T>(), rows, cols, dx.as<T>(), log);
@@ -420,8 +438,9 @@ Value Permute(const Info& info) {
     perm[i] = static_cast<int>(p);
   }
   if (!c.need(x, "x", shape.size, "shape=" + shape.str()) ||
-      !c.need(out, "out", shape.size, "shape=" + shape.str()))
+      !c.need(out, "out", shape.size, "shape=" + shape.str()) || !c.outputs_apart({&out}, {&x}))
     return c.undef();
+  if (shape.size == 0) return c.undef();
   switch (x.type) {
     case DType::F32: permute<float>(x.as<float>(), shape.dims, perm, shape.rank, out.as<float>()); break;
     case DType::F64: permute<double>(x.as<double>(), shape.dims, perm, shape.rank, out.as<double>()); break;
@@ -444,6 +463,9 @@ Value SgdStep(const Info& info) {
     return c.undef();
   // With momentum 0 the velocity is unused, so it may be empty.
   if (momentum != 0 && !c.same_length(p, "p", v, "v")) return c.undef();
+  if (momentum != 0 ? !c.outputs_apart({&p, &v}, {&g}, Alias::Exact)
+                    : !c.outputs_apart({&p}, {&g}, Alias::Exact))
+    return c.undef();
   by_float_type(p.type, [&](auto zero) {
     using T = decltype(zero);
     sgd_step<T>(p.as<T>(), g.as<T>(), v.as<T>(), p.length, lr, momentum, nesterov);
@@ -461,7 +483,7 @@ Value AdamStep(const Info& info) {
       !c.finite(4, "lr", &lr) || !c.finite(5, "beta1", &b1) || !c.finite(6, "beta2", &b2) ||
       !c.finite(7, "epsilon", &eps) || !c.size(8, "step", &step) ||
       !c.same_length(p, "p", g, "g") || !c.same_length(p, "p", m, "m") ||
-      !c.same_length(p, "p", v, "v"))
+      !c.same_length(p, "p", v, "v") || !c.outputs_apart({&p, &m, &v}, {&g}, Alias::Exact))
     return c.undef();
   if (step < 1) {
     c.range_error("argument 'step' must be >= 1 (the first step is 1), got " + std::to_string(step));
@@ -482,7 +504,8 @@ Value RmspropStep(const Info& info) {
   if (!c.count(6) || !c.float_array(0, "p", &p) || !c.float_array(1, "g", &g, &p, "p") ||
       !c.float_array(2, "ms", &ms, &p, "p") || !c.finite(3, "lr", &lr) ||
       !c.finite(4, "rho", &rho) || !c.finite(5, "epsilon", &eps) ||
-      !c.same_length(p, "p", g, "g") || !c.same_length(p, "p", ms, "ms"))
+      !c.same_length(p, "p", g, "g") || !c.same_length(p, "p", ms, "ms") ||
+      !c.outputs_apart({&p, &ms}, {&g}, Alias::Exact))
     return c.undef();
   by_float_type(p.type, [&](auto zero) {
     using T = decltype(zero);
@@ -498,7 +521,7 @@ Value AdagradStep(const Info& info) {
   if (!c.count(5) || !c.float_array(0, "p", &p) || !c.float_array(1, "g", &g, &p, "p") ||
       !c.float_array(2, "acc", &acc, &p, "p") || !c.finite(3, "lr", &lr) ||
       !c.finite(4, "epsilon", &eps) || !c.same_length(p, "p", g, "g") ||
-      !c.same_length(p, "p", acc, "acc"))
+      !c.same_length(p, "p", acc, "acc") || !c.outputs_apart({&p, &acc}, {&g}, Alias::Exact))
     return c.undef();
   by_float_type(p.type, [&](auto zero) {
     using T = decltype(zero);

@@ -5,6 +5,17 @@
 // that could make them read or write out of bounds must be rejected here.
 // It is not: shape inference or policy (lib does that); this layer only guards memory safety
 // and the contract in binding.d.ts.
+//
+// Three rules make a checked call stay checked until the kernel runs:
+// - User code can run while arguments are read: an element getter on a shape Array, a getter
+//   on a geometry object. It can detach (transfer) or shrink a typed array that was already
+//   taken. So every read that may run user code (shape(), get()) ends by re-reading each
+//   array taken so far (revalidate) and refuses the call if one moved, shrank or detached.
+// - A typed array on a SharedArrayBuffer can change under the kernel. Kernels therefore never
+//   trust an index they did not compute: they bounds-check each index they read (pool.cc).
+// - Outputs must not overlap inputs or each other (outputs_apart), except the exact in-place
+//   aliasing that an elementwise or row-wise kernel handles; and a call with no work returns
+//   before the kernel (a huge size times a zero size would otherwise loop for ever).
 #pragma once
 #include <napi.h>
 
@@ -12,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -31,11 +43,25 @@ inline const char* dtype_name(DType t) {
   return "?";
 }
 
+inline int64_t dtype_bytes(DType t) { return t == DType::F64 ? 8 : 4; }
+
 struct ArrayView {
   DType type = DType::F32;
   void* data = nullptr;
   int64_t length = 0;
+  const char* name = "";        // the argument's name, for error messages
+  napi_value handle = nullptr;  // the JS typed array, to re-check it after user code ran
   template <typename T> T* as() const { return static_cast<T*>(data); }
+  bool empty() const { return data == nullptr || length == 0; }
+  uintptr_t begin() const { return reinterpret_cast<uintptr_t>(data); }
+  uintptr_t end() const { return begin() + static_cast<uintptr_t>(length * dtype_bytes(type)); }
+};
+
+// How an output may share memory with an input (outputs_apart).
+enum class Alias {
+  None,   // no shared byte at all
+  Exact,  // the very same elements (same start, same type) is fine: element i of the output
+          // depends only on element i (or row i) of the input; any partial overlap is refused
 };
 
 constexpr int kMaxShapeRank = 8;
@@ -172,10 +198,14 @@ class Call {
     return true;
   }
 
+  // A string without NUL characters: names are compared as C strings further down, where
+  // 'relu\0junk' would silently read as 'relu'.
   bool string(size_t i, const char* name, std::string* out) const {
     Napi::Value v = info_[i];
     if (!v.IsString()) return type_error(arg(name) + " must be a string, got " + describe(v));
     *out = v.As<Napi::String>().Utf8Value();
+    if (out->find('\0') != std::string::npos)
+      return range_error(arg(name) + " must not contain a NUL character, got " + describe(v));
     return true;
   }
 
@@ -230,6 +260,54 @@ class Call {
       if (!mul(out->size, out->dims[k], &out->size))
         return range_error(arg(name) + " has too many elements (the product overflows)");
     }
+    return revalidate();  // an element getter may have run user code
+  }
+
+  // Property `key` of object o. A getter (or a Proxy) runs user code, so the arrays taken so
+  // far are re-checked afterwards.
+  bool get(const Napi::Object& o, const char* key, Napi::Value* out) const {
+    *out = o.Get(key);
+    if (env_.IsExceptionPending()) return false;  // a throwing getter
+    return revalidate();
+  }
+
+  // Every array taken so far still has the data pointer and length it had when it was taken.
+  // User code that ran in between (a getter) may have transferred its buffer, shrunk a
+  // resizable buffer, or replaced nothing at all; only the first two matter, and they are
+  // refused, because the length checks already made would no longer hold.
+  bool revalidate() const {
+    for (int i = 0; i < ntaken_; ++i) {
+      const ArrayView* a = taken_[i];
+      napi_typedarray_type type;
+      size_t length = 0;
+      void* data = nullptr;
+      if (napi_get_typedarray_info(env_, a->handle, &type, &length, &data, nullptr, nullptr) !=
+              napi_ok ||
+          data != a->data || static_cast<int64_t>(length) != a->length)
+        return range_error(arg(a->name) + " was detached or resized while the call read its " +
+                           "other arguments (a getter ran code that changed it)");
+    }
+    return true;
+  }
+
+  // Outputs may not share memory with each other, nor with an input beyond what `alias`
+  // allows. Absent (null) or empty arrays share nothing.
+  bool outputs_apart(std::initializer_list<const ArrayView*> outs,
+                     std::initializer_list<const ArrayView*> ins, Alias alias = Alias::None) const {
+    for (auto o = outs.begin(); o != outs.end(); ++o) {
+      if ((*o)->empty()) continue;
+      for (auto p = outs.begin(); p != o; ++p)
+        if (overlap(**o, **p)) return overlap_error(**o, **p, "outputs must not overlap");
+      for (const ArrayView* in : ins) {
+        if (!overlap(**o, *in)) continue;
+        const bool exact = (*o)->data == in->data && (*o)->type == in->type;
+        if (alias == Alias::Exact && exact) continue;
+        return overlap_error(**o, *in,
+                             alias == Alias::Exact
+                                 ? "an output may be its input exactly (in place) but not overlap it partially"
+                                 : "this kernel cannot write its output in place");
+      }
+    }
     return true;
   }
 
@@ -279,7 +357,9 @@ class Call {
                                                  : DType::I32;
         out->data = data;
         out->length = static_cast<int64_t>(length);
-        return true;
+        out->name = name;
+        out->handle = v;
+        return take(out);
       }
     }
     const char* want = f32 && i32 ? "a Float32Array, Float64Array or Int32Array"
@@ -289,9 +369,30 @@ class Call {
   }
 
 
+  // Remembers an array for revalidate(). An export takes at most a dozen arrays.
+  bool take(const ArrayView* a) const {
+    for (int i = 0; i < ntaken_; ++i)
+      if (taken_[i] == a) return true;  // the same variable filled again: it holds the newer handle
+    if (ntaken_ == kMaxTaken) return type_error("too many array arguments (internal limit)");
+    taken_[ntaken_++] = a;
+    return true;
+  }
+
+  static bool overlap(const ArrayView& a, const ArrayView& b) {
+    return !a.empty() && !b.empty() && a.begin() < b.end() && b.begin() < a.end();
+  }
+
+  bool overlap_error(const ArrayView& a, const ArrayView& b, const char* why) const {
+    return range_error(arg(a.name) + " overlaps " + arg(b.name) + " in memory (" + why +
+                       "; pass separate arrays)");
+  }
+
+  static constexpr int kMaxTaken = 16;
   const Napi::CallbackInfo& info_;
   Napi::Env env_;
   const char* fn_;
+  mutable const ArrayView* taken_[kMaxTaken] = {};
+  mutable int ntaken_ = 0;
 };
 
 // An epilogue activation by name: 'linear' or 'relu' (gemm.h's GemmActivation).

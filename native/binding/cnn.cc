@@ -23,8 +23,8 @@ using Value = Napi::Value;
 
 // Integer field `key` of the geometry object, within [lo, 2^53).
 bool field(const Call& c, const Napi::Object& o, const char* key, int64_t lo, int64_t* out) {
-  Napi::Value v = o.Get(key);
-  if (c.env().IsExceptionPending()) return false;
+  Napi::Value v;
+  if (!c.get(o, key, &v)) return false;
   double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
   if (!v.IsNumber() || !(d >= static_cast<double>(lo)) || d != std::floor(d) || d > kMaxSafeInteger)
     return c.range_error(std::string("geometry.") + key + " must be an integer >= " +
@@ -96,7 +96,8 @@ Value Conv2dForward(const Info& info) {
       !c.optional_float_array(3, "bias", &bias, &has_bias, x, "x") ||
       !c.float_array(4, "y", &y, &x, "x") || !c.need(x, "x", g.x, conv_str(g.s)) ||
       !c.need(w, "w", g.w, conv_str(g.s)) || !c.need(y, "y", g.y, conv_str(g.s)) ||
-      (has_bias && !c.need(bias, "bias", g.s.O, "O=" + std::to_string(g.s.O))))
+      (has_bias && !c.need(bias, "bias", g.s.O, "O=" + std::to_string(g.s.O))) ||
+      !c.outputs_apart({&y}, {&x, &w, &bias}))
     return c.undef();
   GemmActivation act = GemmActivation::Linear;
   if (c.length() > 5 && !activation_arg(c, 5, &act)) return c.undef();
@@ -115,7 +116,7 @@ Value Conv2dBackwardInput(const Info& info) {
   if (!c.count(4) || !conv_geometry(c, info, 0, &g) || !c.float_array(1, "dy", &dy) ||
       !c.float_array(2, "w", &w, &dy, "dy") || !c.float_array(3, "dx", &dx, &dy, "dy") ||
       !c.need(dy, "dy", g.y, conv_str(g.s)) || !c.need(w, "w", g.w, conv_str(g.s)) ||
-      !c.need(dx, "dx", g.x, conv_str(g.s)))
+      !c.need(dx, "dx", g.x, conv_str(g.s)) || !c.outputs_apart({&dx}, {&dy, &w}))
     return c.undef();
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
@@ -134,7 +135,8 @@ Value Conv2dBackwardFilter(const Info& info) {
       !c.optional_float_array(4, "dbias", &dbias, &has_dbias, x, "x") ||
       !c.need(x, "x", g.x, conv_str(g.s)) || !c.need(dy, "dy", g.y, conv_str(g.s)) ||
       !c.need(dw, "dw", g.w, conv_str(g.s)) ||
-      (has_dbias && !c.need(dbias, "dbias", g.s.O, "O=" + std::to_string(g.s.O))))
+      (has_dbias && !c.need(dbias, "dbias", g.s.O, "O=" + std::to_string(g.s.O))) ||
+      !c.outputs_apart({&dw, &dbias}, {&x, &dy}))
     return c.undef();
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
@@ -201,7 +203,7 @@ Value MaxPool2dForward(const Info& info) {
   if (!c.count(4) || !pool_geometry(c, info, 0, &g) || !c.float_array(1, "x", &x) ||
       !c.float_array(2, "y", &y, &x, "x") || !c.int32_array(3, "argmax", &am) ||
       !c.need(x, "x", g.x, pool_str(g.s)) || !c.need(y, "y", g.y, pool_str(g.s)) ||
-      !c.need(am, "argmax", g.y, pool_str(g.s)))
+      !c.need(am, "argmax", g.y, pool_str(g.s)) || !c.outputs_apart({&y, &am}, {&x}))
     return c.undef();
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
@@ -218,7 +220,7 @@ Value MaxPool2dBackward(const Info& info) {
       !c.int32_array(2, "argmax", &am) || !c.float_array(3, "dx", &dx, &dy, "dy") ||
       !c.need(dy, "dy", g.y, pool_str(g.s)) || !c.need(am, "argmax", g.y, pool_str(g.s)) ||
       !c.need(dx, "dx", g.x, pool_str(g.s)) ||
-      !check_argmax(c, am, g.y, g.s.H * g.s.W, true))
+      !check_argmax(c, am, g.y, g.s.H * g.s.W, true) || !c.outputs_apart({&dx}, {&dy, &am}))
     return c.undef();
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
@@ -233,7 +235,7 @@ Value AvgPool2dForward(const Info& info) {
   ArrayView x, y;
   if (!c.count(3) || !pool_geometry(c, info, 0, &g) || !c.float_array(1, "x", &x) ||
       !c.float_array(2, "y", &y, &x, "x") || !c.need(x, "x", g.x, pool_str(g.s)) ||
-      !c.need(y, "y", g.y, pool_str(g.s)))
+      !c.need(y, "y", g.y, pool_str(g.s)) || !c.outputs_apart({&y}, {&x}))
     return c.undef();
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
@@ -248,7 +250,7 @@ Value AvgPool2dBackward(const Info& info) {
   ArrayView dy, dx;
   if (!c.count(3) || !pool_geometry(c, info, 0, &g) || !c.float_array(1, "dy", &dy) ||
       !c.float_array(2, "dx", &dx, &dy, "dy") || !c.need(dy, "dy", g.y, pool_str(g.s)) ||
-      !c.need(dx, "dx", g.x, pool_str(g.s)))
+      !c.need(dx, "dx", g.x, pool_str(g.s)) || !c.outputs_apart({&dx}, {&dy}))
     return c.undef();
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
@@ -285,6 +287,8 @@ Value GlobalPool2dForward(const Info& info) {
     c.type_error("argument 'argmax' must be null for op 'avg'");
     return c.undef();
   }
+  if (!c.outputs_apart({&y, &am}, {&x})) return c.undef();
+  if (ny == 0) return c.undef();  // N or C is 0 (then x is empty too); the other may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     if (is_max) global_maxpool2d_forward<T>(N, HW, C, x.as<T>(), y.as<T>(), am.as<int32_t>());
@@ -310,6 +314,8 @@ Value GlobalPool2dBackward(const Info& info) {
     c.type_error("argument 'argmax' must be null for op 'avg'");
     return c.undef();
   }
+  if (!c.outputs_apart({&dx}, {&dy, &am})) return c.undef();
+  if (ny == 0) return c.undef();  // N or C is 0 (then dx is empty too); the other may be huge
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     if (is_max) global_maxpool2d_backward<T>(N, HW, C, dy.as<T>(), am.as<int32_t>(), dx.as<T>());
@@ -341,7 +347,7 @@ Value UpSampling2dForward(const Info& info) {
   ArrayView x, y;
   if (!c.count(9) || !upsample_args(c, &mode, d, &small, &big) || !c.float_array(7, "x", &x) ||
       !c.float_array(8, "y", &y, &x, "x") || !c.need(x, "x", small, "N*H*W*C") ||
-      !c.need(y, "y", big, "N*H*sh*W*sw*C"))
+      !c.need(y, "y", big, "N*H*sh*W*sw*C") || !c.outputs_apart({&y}, {&x}))
     return c.undef();
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
@@ -357,7 +363,7 @@ Value UpSampling2dBackward(const Info& info) {
   ArrayView dy, dx;
   if (!c.count(9) || !upsample_args(c, &mode, d, &small, &big) || !c.float_array(7, "dy", &dy) ||
       !c.float_array(8, "dx", &dx, &dy, "dy") || !c.need(dy, "dy", big, "N*H*sh*W*sw*C") ||
-      !c.need(dx, "dx", small, "N*H*W*C"))
+      !c.need(dx, "dx", small, "N*H*W*C") || !c.outputs_apart({&dx}, {&dy}))
     return c.undef();
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
@@ -411,6 +417,8 @@ Value BatchNormTrain(const Info& info) {
     c.range_error("M must be >= 1 (batch statistics of no rows)");
     return c.undef();
   }
+  if (!c.outputs_apart({&y, &mean, &inv_std, &mm, &mv}, {&x, &gamma, &beta})) return c.undef();
+  if (C == 0) return c.undef();  // every array is empty; M may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_forward_train<T>(M, C, x.as<T>(), hg ? gamma.as<T>() : nullptr,
@@ -433,8 +441,10 @@ Value BatchNormInference(const Info& info) {
       !channel_array(c, info, 4, "beta", &beta, &hb, x, C, true) ||
       !channel_array(c, info, 5, "movingMean", &mm, &t, x, C, false) ||
       !channel_array(c, info, 6, "movingVar", &mv, &t, x, C, false) || !epsilon_arg(c, 7, &eps) ||
-      !c.float_array(8, "y", &y, &x, "x") || !c.need(y, "y", n, "M*C"))
+      !c.float_array(8, "y", &y, &x, "x") || !c.need(y, "y", n, "M*C") ||
+      !c.outputs_apart({&y}, {&x, &gamma, &beta, &mm, &mv}))
     return c.undef();
+  if (C == 0) return c.undef();  // every array is empty; M may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_forward_inference<T>(M, C, x.as<T>(), hg ? gamma.as<T>() : nullptr,
@@ -463,6 +473,9 @@ Value BatchNormBackward(const Info& info) {
     c.range_error("M must be >= 1");
     return c.undef();
   }
+  if (!c.outputs_apart({&dx, &dgamma, &dbeta}, {&x, &dy, &gamma, &mean, &inv_std}))
+    return c.undef();
+  if (C == 0) return c.undef();  // every array is empty; M may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_backward<T>(M, C, x.as<T>(), dy.as<T>(), hg ? gamma.as<T>() : nullptr,
@@ -486,8 +499,10 @@ Value BatchNormBackwardInference(const Info& info) {
       !channel_array(c, info, 6, "movingVar", &mv, &t, x, C, false) || !epsilon_arg(c, 7, &eps) ||
       !c.float_array(8, "dx", &dx, &x, "x") || !c.need(dx, "dx", n, "M*C") ||
       !channel_array(c, info, 9, "dgamma", &dgamma, &hdg, x, C, true) ||
-      !channel_array(c, info, 10, "dbeta", &dbeta, &hdb, x, C, true))
+      !channel_array(c, info, 10, "dbeta", &dbeta, &hdb, x, C, true) ||
+      !c.outputs_apart({&dx, &dgamma, &dbeta}, {&x, &dy, &gamma, &mm, &mv}))
     return c.undef();
+  if (C == 0) return c.undef();  // every array is empty; M may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_backward_inference<T>(M, C, x.as<T>(), dy.as<T>(), hg ? gamma.as<T>() : nullptr,

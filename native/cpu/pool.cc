@@ -20,6 +20,11 @@ inline int64_t grain_for(int64_t work_per_item) {
   return std::max<int64_t>(1, kGrainElems / std::max<int64_t>(1, work_per_item));
 }
 
+// An index a caller handed in, read exactly once. The array may live in shared memory that
+// another thread writes meanwhile, so the value checked must be the value used: a relaxed
+// atomic load (a plain mov on x86) forbids the compiler to read it twice.
+inline int32_t read_index(const int32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+
 // Input rows [h0, h1) covered by a window starting at `start` of length k, clipped to [0, n).
 inline void clip_window(int64_t start, int64_t k, int64_t n, int64_t* lo, int64_t* hi) {
   *lo = std::max<int64_t>(start, 0);
@@ -100,7 +105,7 @@ void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) 
 
 template <typename T>
 void maxpool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argmax, T* dx) {
-  const int64_t C = s.C, img_in = s.H * s.W * C, img_out = s.OH * s.OW * C;
+  const int64_t C = s.C, hw = s.H * s.W, img_in = hw * C, img_out = s.OH * s.OW * C;
   auto images = [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
       T* dxn = dx + n * img_in;
@@ -108,8 +113,10 @@ void maxpool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argmax
       const T* g = dy + n * img_out;
       const int32_t* a = argmax + n * img_out;
       for (int64_t p = 0; p < s.OH * s.OW; ++p, g += C, a += C)
-        for (int64_t c = 0; c < C; ++c)
-          if (a[c] >= 0) dxn[a[c] * C + c] += g[c];
+        for (int64_t c = 0; c < C; ++c) {
+          const int32_t at = read_index(a + c);
+          if (at >= 0 && at < hw) dxn[at * C + c] += g[c];  // -1: a window with no input
+        }
     }
   };
   parallel_for(s.N, grain_for(img_in + img_out), images);
@@ -221,7 +228,10 @@ void global_maxpool2d_backward(int64_t N, int64_t HW, int64_t C, const T* dy,
     for (int64_t n = n0; n < n1; ++n) {
       T* dxn = dx + n * HW * C;
       std::memset(dxn, 0, sizeof(T) * HW * C);
-      for (int64_t c = 0; c < C; ++c) dxn[argmax[n * C + c] * C + c] = dy[n * C + c];
+      for (int64_t c = 0; c < C; ++c) {
+        const int32_t at = read_index(argmax + n * C + c);
+        if (at >= 0 && at < HW) dxn[at * C + c] = dy[n * C + c];
+      }
     }
   };
   parallel_for(N, grain_for(HW * C), images);

@@ -26,6 +26,9 @@
 //   upsampling2d_forward<T>(N, H, W, C, sh, sw, mode, x, y)   y: (N, H*sh, W*sw, C)
 //   upsampling2d_backward<T>(N, H, W, C, sh, sw, mode, dy, dx)
 // Global pooling needs HW >= 1; sh, sw >= 1.
+// The backward passes read each argmax entry once and skip one outside its image ([0, H*W)
+// or [0, HW)): the binding has checked them, but an array in shared memory can change after
+// the check, and a kernel never writes where an index it did not compute points.
 // UpsampleMode::Nearest repeats each pixel sh x sw times (Keras UpSampling2D 'nearest').
 // UpsampleMode::Bilinear is tf.image.resize(method='bilinear', antialias=False), i.e.
 // TF's ResizeBilinear with half_pixel_centers=True, align_corners=False: source coordinate

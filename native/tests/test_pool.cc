@@ -196,9 +196,42 @@ void check_max_special() {
   check(y[0] == 3.f && am[0] == 0, "maxpool takes the first maximum on ties");
 }
 
+// Backward passes never write where an out-of-range argmax points (an array in shared memory
+// can change after the binding checked it): dx is guarded on both sides, bad entries are
+// skipped, good ones still land.
+void check_untrusted_argmax() {
+  const Pool2dShape s{2, 4, 4, 3, 2, 2, 2, 2, 2, 2, 0, 0};
+  const int64_t nx = s.N * s.H * s.W * s.C, ny = s.N * s.OH * s.OW * s.C, guard = 4096;
+  std::vector<float> dy(ny, 1.0f), dx(nx + 2 * guard, 5.0f);
+  std::vector<int32_t> am(ny);
+  const int32_t bad[] = {16, 17, 1000000, -2, INT32_MIN, INT32_MAX, -1};
+  for (int64_t i = 0; i < ny; ++i) am[i] = i % 2 ? bad[i % 7] : static_cast<int32_t>(i % 16);
+  maxpool2d_backward<float>(s, dy.data(), am.data(), dx.data() + guard);
+  bool guards_ok = true;
+  for (int64_t i = 0; i < guard; ++i) guards_ok = guards_ok && dx[i] == 5.0f && dx[guard + nx + i] == 5.0f;
+  check(guards_ok, "maxpool backward with bad argmax writes only inside dx");
+  double sum = 0;
+  for (int64_t i = 0; i < nx; ++i) sum += dx[guard + i];
+  check(sum == static_cast<double>((ny + 1) / 2), "maxpool backward keeps the good entries");
+
+  const int64_t N = 3, HW = 5, C = 4;
+  std::vector<float> gdy(N * C, 2.0f), gdx(N * HW * C + 2 * guard, 5.0f);
+  std::vector<int32_t> gam(N * C);
+  for (int64_t i = 0; i < N * C; ++i) gam[i] = i % 2 ? bad[i % 7] : static_cast<int32_t>(i % HW);
+  global_maxpool2d_backward<float>(N, HW, C, gdy.data(), gam.data(), gdx.data() + guard);
+  guards_ok = true;
+  for (int64_t i = 0; i < guard; ++i)
+    guards_ok = guards_ok && gdx[i] == 5.0f && gdx[guard + N * HW * C + i] == 5.0f;
+  check(guards_ok, "global max backward with bad argmax writes only inside dx");
+  sum = 0;
+  for (int64_t i = 0; i < N * HW * C; ++i) sum += gdx[guard + i];
+  check(sum == 2.0 * ((N * C + 1) / 2), "global max backward keeps the good entries");
+}
+
 }  // namespace
 
 int main() {
+  check_untrusted_argmax();
   std::vector<Pool2dShape> shapes;
   shapes.push_back({3, 13, 13, 5, 2, 2, 6, 6, 2, 2, 0, 0});   // the tutorial's 2x2 /2 valid
   shapes.push_back({1, 7, 5, 3, 3, 3, 4, 3, 2, 2, 1, 1});     // 3x3 /2 same

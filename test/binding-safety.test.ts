@@ -1,0 +1,239 @@
+// The native boundary against a hostile caller (issue 10, part 4): each case below crashed,
+// hung, wrote out of bounds or silently computed garbage before the binding learnt to
+// (a) re-check every array after reading values that can run user code (shape getters,
+// geometry getters), (b) refuse outputs that overlap inputs or each other, except exact
+// in-place aliasing where the kernel handles it, (c) return before a kernel whose work is
+// empty, (d) refuse NUL characters in names, and the pool kernels to bounds-check each
+// argmax index they read. The random version of all this is test/fuzz.
+import * as path from 'path';
+import type { Binding } from '../binding';
+
+const root = path.join(__dirname, '..');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const b = (require('node-gyp-build') as (dir: string) => unknown)(root) as Binding;
+
+/** The addon's errors come from Node's main realm, so match by name, not instanceof. */
+function expectError(fn: () => unknown, kind: 'TypeError' | 'RangeError', fragment: RegExp): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeDefined();
+  const e = err as Error;
+  expect(e.name).toBe(kind);
+  expect(e.message).toMatch(fragment);
+}
+
+/** ES2024's resizable ArrayBuffer (Node 20 has it; this TypeScript's lib does not). */
+const ResizableArrayBuffer = ArrayBuffer as unknown as
+  new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+
+/** A transfer detaches the ArrayBuffer behind `arr` (its length becomes 0). */
+function detach(arr: Float32Array): void {
+  const buf = arr.buffer as ArrayBuffer;
+  structuredClone(buf, { transfer: [buf] });
+}
+
+/** An array whose element `k` runs `sideEffect` when the binding reads it. */
+function shapeWithGetter(dims: number[], k: number, sideEffect: () => void): number[] {
+  const a = dims.slice();
+  Object.defineProperty(a, k, { get: () => { sideEffect(); return dims[k]; }, enumerable: true });
+  return a;
+}
+
+const geometry = { N: 1, H: 4, W: 4, C: 2, KH: 2, KW: 2, OH: 2, OW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 };
+
+describe('arrays changed by user code while the call reads its arguments', () => {
+  test('binary: a shape getter that detaches an input already taken is refused', () => {
+    const a = new Float32Array(1 << 16).fill(1);
+    const bb = new Float32Array(1 << 16).fill(2);
+    const out = new Float32Array(1 << 16);
+    const bShape = shapeWithGetter([1 << 16], 0, () => detach(a));
+    expectError(() => b.binary('add', a, [1 << 16], bb, bShape, out, [1 << 16]), 'RangeError',
+      /binary: argument 'a' was detached or resized/);
+    expect(a.length).toBe(0);  // it really was detached
+  });
+
+  test('permute: a perm getter that shrinks a resizable buffer is refused', () => {
+    const buf = new ResizableArrayBuffer(4 * 64 * 64, { maxByteLength: 4 * 64 * 64 });
+    const x = new Float32Array(buf);  // length-tracking
+    const out = new Float32Array(64 * 64);
+    const perm = shapeWithGetter([1, 0], 1, () => buf.resize(4));
+    expectError(() => b.permute(x, [64, 64], perm, out), 'RangeError',
+      /permute: argument 'x' was detached or resized/);
+  });
+
+  test('permute: a getter that detaches the output taken before it is refused', () => {
+    const x = new Float32Array(16);
+    const out = new Float32Array(16);
+    // out is argument 3, read after perm; detaching x from the perm getter is what matters,
+    // and the shape getter runs after x was taken.
+    const shape = shapeWithGetter([4, 4], 0, () => detach(x));
+    expectError(() => b.permute(x, shape, [1, 0], out), 'RangeError', /argument 'x' was detached/);
+  });
+
+  test('a getter that throws propagates its error and the call does nothing', () => {
+    const a = new Float32Array([1, 2]);
+    const out = new Float32Array(2);
+    const bShape = shapeWithGetter([2], 0, () => { throw new Error('from the getter'); });
+    expect(() => b.binary('add', a, [2], a, bShape, out, [2])).toThrow('from the getter');
+    expect(Array.from(out)).toEqual([0, 0]);
+  });
+
+  test('a geometry getter that detaches nothing taken yet is harmless; the call still works', () => {
+    const x = new Float32Array(32).map((_, i) => i);
+    const y = new Float32Array(8);
+    const am = new Int32Array(8);
+    let reads = 0;
+    const g = { ...geometry };
+    Object.defineProperty(g, 'C', { get: () => { reads++; return 2; }, enumerable: true });
+    b.maxPool2dForward(g, x, y, am);
+    expect(reads).toBe(1);  // read once
+    expect(Array.from(y)).toEqual([10, 11, 14, 15, 26, 27, 30, 31]);
+  });
+
+  test('arrays left alone by a getter pass the re-check (no false alarms)', () => {
+    const a = new Float32Array([1, 2, 3]);
+    const out = new Float32Array(3);
+    const bShape = shapeWithGetter([1], 0, () => undefined);
+    b.binary('mul', a, [3], new Float32Array([2]), bShape, out, [3]);
+    expect(Array.from(out)).toEqual([2, 4, 6]);
+  });
+});
+
+describe('index arrays are never trusted by the kernels', () => {
+  test('maxPool2dBackward still checks argmax up front', () => {
+    const am = new Int32Array(8).fill(0);
+    am[5] = 16;  // H*W = 16: one past the image
+    expectError(() => b.maxPool2dBackward(geometry, new Float32Array(8), am, new Float32Array(32)),
+      'RangeError', /argmax\[5\] = 16 is not a position in \[0, 16\)/);
+  });
+
+  // The race itself (a worker rewriting a SharedArrayBuffer between the check and the kernel)
+  // is provoked by test/fuzz; native/tests/test_pool.cc shows the kernels skip bad indices.
+  test('argmax in a SharedArrayBuffer is accepted and gives the right gradient', () => {
+    const x = new Float32Array(32).map((_, i) => (i * 7) % 11);
+    const y = new Float32Array(8);
+    const am = new Int32Array(new SharedArrayBuffer(8 * 4));
+    b.maxPool2dForward(geometry, x, y, am);
+    const dx = new Float32Array(32);
+    b.maxPool2dBackward(geometry, new Float32Array(8).fill(1), am, dx);
+    expect(dx.reduce((s, v) => s + v, 0)).toBe(8);
+    for (let i = 0; i < 8; i++) expect(dx[am[i] * 2 + (i % 2)]).toBe(1);
+  });
+});
+
+describe('empty work returns at once, whatever the other sizes', () => {
+  const empty = new Float32Array(0);
+  const noIdx = new Int32Array(0);
+  test.each([
+    ['globalPool2dForward max', () => b.globalPool2dForward('max', 2 ** 53 - 1, 4, 0, empty, empty, noIdx)],
+    ['globalPool2dForward avg', () => b.globalPool2dForward('avg', 2 ** 53 - 1, 4, 0, empty, empty, null)],
+    ['globalPool2dBackward max', () => b.globalPool2dBackward('max', 2 ** 53 - 1, 4, 0, empty, noIdx, empty)],
+    ['globalPool2dForward C huge', () => b.globalPool2dForward('avg', 0, 4, 2 ** 53 - 1, empty, empty, null)],
+    ['reduce outer huge', () => b.reduce('sum', empty, 2 ** 53 - 1, 3, 0, empty)],
+    ['reduce n huge', () => b.reduce('max', empty, 0, 2 ** 53 - 1, 1, empty)],
+    ['argReduce', () => b.argReduce('argmax', empty, 2 ** 53 - 1, 1, 0, noIdx)],
+    ['softmax', () => b.softmax(empty, 2 ** 53 - 1, 0, empty, false)],
+    ['softmaxBackward', () => b.softmaxBackward(empty, empty, 0, 2 ** 53 - 1, empty, true)],
+    ['binary', () => b.binary('add', empty, [2 ** 40, 0], empty, [2 ** 40, 0], empty, [2 ** 40, 0])],
+    ['permute', () => b.permute(empty, [2 ** 30, 0, 2 ** 20], [2, 0, 1], empty)],
+    ['batchNormTrain', () => b.batchNormTrain(2 ** 53 - 1, 0, empty, null, null, 1e-3, 0.99, empty, empty, empty, null, null)],
+    ['batchNormInference', () => b.batchNormInference(2 ** 53 - 1, 0, empty, null, null, empty, empty, 1e-3, empty)],
+    ['batchNormBackward', () => b.batchNormBackward(2 ** 53 - 1, 0, empty, empty, null, empty, empty, empty, null, null)],
+    ['batchNormBackwardInference', () => b.batchNormBackwardInference(2 ** 53 - 1, 0, empty, empty, null, empty, empty, 1e-3, empty, null, null)],
+    ['gemm', () => b.gemm(false, false, 0, 0, 2 ** 53 - 1, 1, empty, 2 ** 53 - 1, empty, 0, 0, empty, 0)],
+  ])('%s', (_name, call) => {
+    const t0 = process.hrtime.bigint();
+    call();
+    // A loop over 2^53 iterations would take days; "at once" is generous here.
+    expect(Number(process.hrtime.bigint() - t0) / 1e6).toBeLessThan(1000);
+  });
+
+  test('reduce with n = 0 still writes its identity', () => {
+    const out = new Float32Array(3).fill(7);
+    b.reduce('sum', new Float32Array(0), 3, 0, 1, out);
+    expect(Array.from(out)).toEqual([0, 0, 0]);
+  });
+});
+
+describe('outputs that overlap inputs or each other', () => {
+  test('permute into its own input is refused', () => {
+    const x = new Float32Array([1, 2, 3, 4, 5, 6]);
+    expectError(() => b.permute(x, [2, 3], [1, 0], x), 'RangeError',
+      /permute: argument 'out' overlaps argument 'x' in memory/);
+    expect(Array.from(x)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test('softmax: in place is fine, a shifted overlap is refused', () => {
+    const x = new Float32Array([1, 2, 3, 1, 1, 1]);
+    const want = new Float32Array(6);
+    b.softmax(x, 2, 3, want, false);
+    const inPlace = x.slice();
+    b.softmax(inPlace, 2, 3, inPlace, false);
+    expect(Array.from(inPlace)).toEqual(Array.from(want));
+    const buf = new Float32Array(7);
+    buf.set(x);
+    expectError(() => b.softmax(buf.subarray(0, 6), 2, 3, buf.subarray(1, 7), false), 'RangeError',
+      /softmax: argument 'out' overlaps argument 'x'.*partially/);
+  });
+
+  test('binary: in place into a full-size operand works, into a broadcast operand is refused', () => {
+    const a = new Float32Array([1, 2, 3, 4]);
+    const bias = new Float32Array([10, 20]);
+    b.binary('add', a, [2, 2], bias, [2], a, [2, 2]);
+    expect(Array.from(a)).toEqual([11, 22, 13, 24]);
+    const big = new Float32Array(4);
+    const small = big.subarray(0, 2);
+    expectError(() => b.binary('add', new Float32Array(4), [2, 2], small, [2], big, [2, 2]), 'RangeError',
+      /binary: argument 'out' overlaps argument 'b'/);
+  });
+
+  test('two outputs sharing one buffer are refused even with different types', () => {
+    const buf = new ArrayBuffer(8 * 4);
+    expectError(() => b.maxPool2dForward(geometry, new Float32Array(32), new Float32Array(buf), new Int32Array(buf)),
+      'RangeError', /maxPool2dForward: argument 'argmax' overlaps argument 'y'.*outputs must not overlap/);
+  });
+
+  test('upSampling2d into a window of its input is refused', () => {
+    const buf = new Float32Array(4 + 16);
+    expectError(() => b.upSampling2dForward('nearest', 1, 2, 2, 1, 2, 2, buf.subarray(0, 4), buf.subarray(2, 18)),
+      'RangeError', /upSampling2dForward: argument 'y' overlaps argument 'x'/);
+  });
+
+  test('gemm: C may not overlap A', () => {
+    const A = new Float32Array(4).fill(1);
+    expectError(() => b.gemm(false, false, 2, 2, 2, 1, A, 2, new Float32Array(4), 2, 0, A, 2), 'RangeError',
+      /gemm: argument 'C' overlaps argument 'A'/);
+  });
+
+  test('optimizer state arrays must be distinct; the gradient may be anything apart', () => {
+    const p = new Float32Array(4).fill(1);
+    const g = new Float32Array(4).fill(0.5);
+    expectError(() => b.adamStep(p, g, p, new Float32Array(4), 0.1, 0.9, 0.999, 1e-7, 1), 'RangeError',
+      /adamStep: argument 'm' overlaps argument 'p'.*outputs must not overlap/);
+    b.adamStep(p, g, new Float32Array(4), new Float32Array(4), 0.1, 0.9, 0.999, 1e-7, 1);
+    expect(p[0]).toBeCloseTo(0.9, 5);
+  });
+
+  test('batchNormTrain: mean and invStd in one array are refused', () => {
+    const stats = new Float32Array(2);
+    expectError(() => b.batchNormTrain(2, 2, new Float32Array(4), null, null, 1e-3, 0.99, new Float32Array(4), stats, stats, null, null),
+      'RangeError', /argument 'invStd' overlaps argument 'mean'/);
+  });
+});
+
+describe('names with an embedded NUL', () => {
+  test.each([
+    ['unary', () => b.unary('relu\0junk' as 'relu', new Float32Array(1), new Float32Array(1), 0, 0)],
+    ['binary', () => b.binary('add\0' as 'add', new Float32Array(1), [1], new Float32Array(1), [1], new Float32Array(1), [1])],
+    ['reduce', () => b.reduce('sum\0x' as 'sum', new Float32Array(1), 1, 1, 1, new Float32Array(1))],
+    ['globalPool2dForward', () => b.globalPool2dForward('avg\0' as 'avg', 1, 1, 1, new Float32Array(1), new Float32Array(1), null)],
+    ['upSampling2dForward', () => b.upSampling2dForward('nearest\0' as 'nearest', 1, 1, 1, 1, 1, 1, new Float32Array(1), new Float32Array(1))],
+    ['setGemmKernel', () => b.setGemmKernel('auto\0avx2')],
+  ])('%s refuses it', (name, call) => {
+    expectError(call, 'RangeError', new RegExp(`^${name}: argument '\\w+' must not contain a NUL character`));
+  });
+});
