@@ -9,6 +9,14 @@
 // - The addon checks every argument (types, non-negative integer sizes, array lengths against
 //   the sizes, product overflow) and throws TypeError/RangeError naming the function, the
 //   argument and the sizes. It never reads or writes out of bounds.
+// - Outputs never overlap each other, and overlap an input only where a comment below says
+//   "may be" in place (elementwise ops, softmax rows, binary into a non-broadcast operand,
+//   an optimizer's gradient); anything else that shares memory is a RangeError.
+// - An array that user code run by the call itself (a getter on a shape Array or a geometry
+//   object) detaches or resizes is a RangeError. Index arrays (argmax) may live in shared
+//   memory: an entry that changes after the check is ignored, never followed out of bounds.
+// - Names (ops, modes, kernels) are exact: one with a NUL character is a RangeError.
+// - A call whose arrays are all empty returns at once, however large its other sizes.
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -95,7 +103,7 @@ export interface Binding {
    */
   fmaPeak(isa: string, threads: number, seconds: number): number;
 
-  /** out[i] = f(x[i]); x and out have the same length (out may be x). */
+  /** out[i] = f(x[i]); x and out have the same length (out may be x: in place). */
   unary(op: UnaryOp, x: FloatArray, out: FloatArray, alpha: number, beta: number): void;
   /**
    * dx[i] = dy[i] * f'(x[i]); y = f(x) is passed too because some derivatives are cheaper
@@ -106,7 +114,8 @@ export interface Binding {
 
   /**
    * out = a (op) b with broadcasting. Shapes are aligned from the right; outShape is the
-   * broadcast shape (the binding checks it). Rank <= 8.
+   * broadcast shape (the binding checks it). Rank <= 8. out may be a or b (in place) when
+   * that operand has the output's size (is not broadcast).
    */
   binary(op: BinaryOp, a: FloatArray, aShape: number[], b: FloatArray, bShape: number[],
          out: FloatArray, outShape: number[]): void;
@@ -120,7 +129,7 @@ export interface Binding {
   argReduce(op: 'argmax' | 'argmin', x: FloatArray, outer: number, n: number, inner: number,
             out: Int32Array): void;
 
-  /** Softmax (or log-softmax when log) of each row of x viewed as (rows, cols). */
+  /** Softmax (or log-softmax when log) of each row of x viewed as (rows, cols); out may be x. */
   softmax(x: FloatArray, rows: number, cols: number, out: FloatArray, log: boolean): void;
   /**
    * Gradient of softmax/log-softmax given its output y:
