@@ -7,6 +7,7 @@ export type { GradcheckOptions, GradcheckResult } from './gradcheck';
 export { setSeed, Rng } from './random';
 export { GradforgeError, ShapeError, DTypeError, ValueError, ModelFormatError, DeviceError } from './errors';
 export { backendInfo, setNumThreads } from './backend';
+export { setMaxTensorBytes, getMaxTensorBytes } from './memory';
 export type { BackendInfo } from './backend';
 
 export {

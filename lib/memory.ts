@@ -10,8 +10,13 @@
  * new weights) is taken out of it with retain().
  *
  * GRADFORGE_BUFFER_POOL=0 turns recycling off (for debugging and for comparisons).
+ *
+ * take() is also the one place tensor storage is allocated, so it is where the per-tensor size
+ * limit is enforced (see setMaxTensorBytes): every creation function and every op's result
+ * comes through here.
  */
 import type { Tensor, TypedArray, DType } from './tensor';
+import { ShapeError, ValueError, fmtShape } from './errors';
 
 /** Arrays smaller than this many bytes are cheap to allocate; they are never pooled. */
 const MIN_POOLED_BYTES = 64 * 1024;
@@ -27,29 +32,128 @@ function key(dtype: DType, size: number): string {
   return `${dtype}:${size}`;
 }
 
-function create(dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(size);
-    case 'float64': return new Float64Array(size);
-    case 'int32': return new Int32Array(size);
+// ----- the per-tensor size limit -----
+
+/** The default per-tensor limit: 4 GiB (a float32 weight of 1e9 elements). */
+export const DEFAULT_MAX_TENSOR_BYTES = 4 * 1024 ** 3;
+
+const UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4,
+  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
+};
+
+/**
+ * Parses a byte count as GRADFORGE_MAX_TENSOR_BYTES takes it: an integer ('8589934592',
+ * '8e9'), optionally with a unit ('8GiB', '8G' and '8gib' are 8 * 2^30; '8GB' is 8e9; KiB,
+ * MiB, TiB, KB, MB, TB likewise), or 'Infinity' (no limit but V8's own). Throws a ValueError
+ * naming `source` for anything else.
+ */
+export function parseMaxTensorBytes(text: string, source = 'GRADFORGE_MAX_TENSOR_BYTES'): number {
+  const t = text.trim();
+  if (/^(inf|infinity)$/i.test(t)) return Infinity;
+  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)\s*([a-z]*)$/i.exec(t);
+  const unit = m === null ? undefined : UNITS[m[2].toLowerCase()];
+  const n = m === null || unit === undefined ? NaN : Number(m[1]) * unit;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ValueError(`${source}='${text}' is not a byte count: use a positive integer of bytes ('8589934592'), a size with a unit ('8GiB', '512MiB', '8GB') or 'Infinity'`);
+  }
+  return n;
+}
+
+function limitFromEnv(): number {
+  const v = process.env.GRADFORGE_MAX_TENSOR_BYTES;
+  return v === undefined || v === '' ? DEFAULT_MAX_TENSOR_BYTES : parseMaxTensorBytes(v);
+}
+
+let maxTensorBytes = limitFromEnv();
+
+/**
+ * Sets the largest storage one tensor may have, in bytes (default 4 GiB, or
+ * GRADFORGE_MAX_TENSOR_BYTES); returns the previous limit. Infinity leaves only V8's own limit
+ * (Node 20: 2^32 elements per typed array, and the memory the machine has).
+ * @example const old = gf.setMaxTensorBytes(16 * 2 ** 30); ... gf.setMaxTensorBytes(old);
+ */
+export function setMaxTensorBytes(n: number): number {
+  if (typeof n !== 'number' || !(n === Infinity || (Number.isSafeInteger(n) && n >= 1))) {
+    throw new ValueError(`setMaxTensorBytes: the limit must be a positive integer number of bytes or Infinity, got ${String(n)}`);
+  }
+  const old = maxTensorBytes;
+  maxTensorBytes = n;
+  return old;
+}
+
+/** The per-tensor storage limit in bytes (see setMaxTensorBytes). */
+export function getMaxTensorBytes(): number {
+  return maxTensorBytes;
+}
+
+function bytesPerElement(dtype: DType): number {
+  return dtype === 'float64' ? 8 : 4;
+}
+
+function fmtBytes(n: number): string {
+  if (n === Infinity) return 'Infinity';
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return u === 0 ? `${n} bytes` : `${n} bytes (${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]})`;
+}
+
+function what(dtype: DType, size: number, op: string | undefined, shape: readonly number[] | undefined): string {
+  const of = shape === undefined ? `${size} ${dtype} elements` : `${fmtShape(shape)} ${dtype} (${size} elements)`;
+  return `${op ?? 'tensor storage'}: a result of ${of} needs ${fmtBytes(size * bytesPerElement(dtype))}`;
+}
+
+const HOW_TO_RAISE = 'raise the limit with gf.setMaxTensorBytes(bytes) or the environment variable GRADFORGE_MAX_TENSOR_BYTES (e.g. 16GiB) if the machine has the memory';
+
+/** The slow path of the limit check: size * 8 already exceeds the limit. */
+function checkLimit(dtype: DType, size: number, op?: string, shape?: readonly number[]): void {
+  if (size * bytesPerElement(dtype) > maxTensorBytes) {
+    throw new ShapeError(`${what(dtype, size, op, shape)}, above the per-tensor limit of ${fmtBytes(maxTensorBytes)}; ${HOW_TO_RAISE}`);
+  }
+}
+
+function create(dtype: DType, size: number, op?: string, shape?: readonly number[]): TypedArray {
+  try {
+    switch (dtype) {
+      case 'float32': return new Float32Array(size);
+      case 'float64': return new Float64Array(size);
+      case 'int32': return new Int32Array(size);
+    }
+  } catch (e) {
+    // V8's own refusals ('Invalid typed array length: n' above 2^32 elements in Node 20,
+    // 'Array buffer allocation failed' when the memory is not there) as the typed error
+    if (e instanceof RangeError) {
+      const why = size > 2 ** 32 ? `: Node ${process.versions.node} allows at most 2^32 elements per typed array`
+        : size >= 0 ? ': the process could not get that much memory' : '';
+      throw new ShapeError(`${what(dtype, size, op, shape)}, which the JavaScript engine could not allocate (${e.message})${why}`);
+    }
+    throw e;
   }
 }
 
 /**
  * An array from the pool when a scope is open and one of this size is free, else a new one.
  * Zero-filled unless `zero` is false: native kernels that overwrite their whole output skip
- * the fill.
+ * the fill. `op` and `shape`, when the caller knows them, go into the error for a size above
+ * the limit.
  */
-export function take(dtype: DType, size: number, zero = true): TypedArray {
+export function take(dtype: DType, size: number, zero = true, op?: string, shape?: readonly number[]): TypedArray {
+  // the hot path pays one multiply and one comparison: only sizes within 8x of the limit
+  // reach the exact check
+  if (size * 8 > maxTensorBytes) checkLimit(dtype, size, op, shape);
   const scope = scopes[scopes.length - 1];
-  if (!enabled || scope === undefined || size * 4 < MIN_POOLED_BYTES) return create(dtype, size);
+  if (!enabled || scope === undefined || size * 4 < MIN_POOLED_BYTES) return create(dtype, size, op, shape);
   const list = free.get(key(dtype, size));
   let a = list?.pop();
   if (a !== undefined) {
     pooledBytes -= a.byteLength;
     if (zero) a.fill(0);
   } else {
-    a = create(dtype, size);
+    a = create(dtype, size, op, shape);
   }
   scope.add(a);
   return a;

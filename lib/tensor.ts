@@ -197,17 +197,21 @@ export function dtypeOf(data: TypedArray): DType {
   throw new DTypeError('Tensor: storage must be a Float32Array, Float64Array or Int32Array');
 }
 
-/** Zero-filled storage for a new tensor (recycled inside a memory scope; see lib/memory.ts). */
-export function allocate(dtype: DType, size: number): TypedArray {
-  return take(dtype, size);
+/**
+ * Zero-filled storage for a new tensor (recycled inside a memory scope; see lib/memory.ts).
+ * Sizes above the per-tensor limit (gf.setMaxTensorBytes) throw a ShapeError naming `op` and
+ * `shape` when given.
+ */
+export function allocate(dtype: DType, size: number, op?: string, shape?: readonly number[]): TypedArray {
+  return take(dtype, size, true, op, shape);
 }
 
 /**
  * Storage whose contents are unspecified (recycled memory is not cleared): only for outputs
- * that a native kernel overwrites completely.
+ * that a native kernel overwrites completely. The same limit as allocate.
  */
-export function allocateOutput(dtype: DType, size: number): TypedArray {
-  return take(dtype, size, false);
+export function allocateOutput(dtype: DType, size: number, op?: string, shape?: readonly number[]): TypedArray {
+  return take(dtype, size, false, op, shape);
 }
 
 function checkShape(op: string, shape: readonly number[]): void {
@@ -282,7 +286,7 @@ export function tensor(values: NestedArray | TypedArray | readonly number[], sha
   if (ArrayBuffer.isView(values) && dtypeOf(values as TypedArray) === dtype) {
     data = values as TypedArray; // shared, as tf.tensor does with a typed array
   } else {
-    data = allocate(dtype, flat.length);
+    data = allocate(dtype, flat.length, 'tensor', finalShape);
     for (let i = 0; i < flat.length; i++) {
       const v = flat[i];
       if (typeof v !== 'number') throw new ValueError(`tensor: element ${i} is ${typeof v}, not a number`);
@@ -329,31 +333,38 @@ function flattenNested(v: NestedArray, shape: number[]): number[] {
   return out;
 }
 
-/** A tensor filled with one value. */
-export function full(shape: readonly number[], value: number, dtype: DType = 'float32', requiresGrad = false): Tensor {
-  checkShape('full', shape);
-  checkDType('full', dtype);
-  const data = allocate(dtype, shapeSize(shape));
+function filled(op: string, shape: readonly number[], value: number, dtype: DType, requiresGrad: boolean): Tensor {
+  checkShape(op, shape);
+  checkDType(op, dtype);
+  const data = allocate(dtype, shapeSize(shape), op, shape);
   if (value !== 0) data.fill(value);
   return new Tensor(data, shape, requiresGrad);
 }
 
+/**
+ * A tensor filled with one value. Like every creation function and op, it refuses a result
+ * above the per-tensor limit (gf.setMaxTensorBytes, default 4 GiB) with a ShapeError.
+ */
+export function full(shape: readonly number[], value: number, dtype: DType = 'float32', requiresGrad = false): Tensor {
+  return filled('full', shape, value, dtype, requiresGrad);
+}
+
 /** @example gf.zeros([2, 3]) */
 export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 0, opts.dtype ?? 'float32', opts.requiresGrad ?? false);
+  return filled('zeros', shape, 0, opts.dtype ?? 'float32', opts.requiresGrad ?? false);
 }
 
 /** @example gf.ones([2, 3]) */
 export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 1, opts.dtype ?? 'float32', opts.requiresGrad ?? false);
+  return filled('ones', shape, 1, opts.dtype ?? 'float32', opts.requiresGrad ?? false);
 }
 
 export function zerosLike(t: Tensor): Tensor {
-  return full(t.shape, 0, t.dtype);
+  return filled('zerosLike', t.shape, 0, t.dtype, false);
 }
 
 export function onesLike(t: Tensor): Tensor {
-  return full(t.shape, 1, t.dtype);
+  return filled('onesLike', t.shape, 1, t.dtype, false);
 }
 
 /**
@@ -367,7 +378,7 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
   const rng = rngFor(opts.seed);
   const mean = opts.mean ?? 0;
   const std = opts.stddev ?? 1;
-  const data = allocate(dtype, shapeSize(shape));
+  const data = allocate(dtype, shapeSize(shape), 'randn', shape);
   for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
   return new Tensor(data, shape, opts.requiresGrad ?? false);
 }
@@ -383,7 +394,7 @@ export function randUniform(shape: readonly number[], opts: RandomOptions & { mi
   const hi = opts.maxval ?? 1;
   if (!(hi > lo)) throw new ValueError(`randUniform: maxval (${hi}) must be greater than minval (${lo})`);
   const rng = rngFor(opts.seed);
-  const data = allocate(dtype, shapeSize(shape));
+  const data = allocate(dtype, shapeSize(shape), 'randUniform', shape);
   for (let i = 0; i < data.length; i++) {
     const u = lo + (hi - lo) * rng.uniform();
     data[i] = dtype === 'int32' ? Math.floor(u) : u;
@@ -403,7 +414,7 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
   checkDType('arange', dtype);
   if (step === 0 || !Number.isFinite(step)) throw new ValueError(`arange: step must be finite and non-zero, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const data = allocate(dtype, n);
+  const data = allocate(dtype, n, 'arange', [n]);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return new Tensor(data, [n]);
 }

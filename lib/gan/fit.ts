@@ -8,6 +8,7 @@ import { Tensor } from '../tensor';
 import { ValueError } from '../errors';
 import { withScope } from '../memory';
 import { Callback, CallbackHooks, History, Logs, TrainableModel, runHook } from '../models/callbacks';
+import { warnNonFiniteLoss } from '../models/warnings';
 import { ProgressBar } from '../models/progress';
 import { checkBatchSize, rangeIndices } from '../models/sequential';
 import { BackupAndRestore } from '../io/callbacks';
@@ -85,6 +86,7 @@ export async function fitGanLoop(t: GanFitTarget, x: Tensor, labels: Int32Array 
   const first = t.model.epoch;
   const progress = new ProgressBar({ epochs: first + epochs, steps, verbose, stream: args.stream });
   const order = rangeIndices(0, n);
+  let warned = false;
   await runHook(callbacks, 'onTrainBegin', {});
   for (let epoch = first; epoch < first + epochs && !t.model.stopTraining; epoch++) {
     await runHook(callbacks, 'onEpochBegin', epoch, {});
@@ -103,11 +105,17 @@ export async function fitGanLoop(t: GanFitTarget, x: Tensor, labels: Int32Array 
       const batchLabels = labels === null ? null : idx.map((i) => labels[i]);
       // every tensor of the step is dead when it returns numbers: recycle their storage
       const logs = withScope(() => t.step(x.gather(idx), batchLabels));
+      if (!warned && !(Number.isFinite(logs.d_loss) && Number.isFinite(logs.g_loss))) {
+        warned = true; // once per fit, whatever the verbosity
+        warnNonFiniteLoss(`gan.fit: d_loss is ${logs.d_loss} and g_loss is ${logs.g_loss} at epoch ${epoch + 1}/${first + epochs}, step ${step + 1}/${steps}`);
+      }
       LOG_KEYS.forEach((k, i) => { sums[i] += logs[k] * idx.length; });
       seen += idx.length;
       const running = runningLogs(sums, seen);
       progress.batchEnd(step + 1, running);
       await runHook(callbacks, 'onBatchEnd', step, { batch: step, size: idx.length, ...running });
+      // a callback that stops training (terminateOnNaN) ends the epoch here, as in model.fit
+      if (t.model.stopTraining) break;
       // let timers, I/O and the display run during long epochs
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

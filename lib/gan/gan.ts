@@ -44,6 +44,7 @@ import { GanParts, DiscriminatorLogs, discriminatorStep, generatorStep, latentFr
 import { fitGanLoop, GanFitArgs, GanStepLogs } from './fit';
 import { LinkedLearningRate } from './linked-rate';
 import { saveGan } from './save';
+import { TrainingPart, checkNotTraining, claimTraining, isClaimed } from '../models/training-guard';
 
 export interface GenerateArgs {
   /** Seeds the latent noise: the same seed gives the same samples bit for bit. */
@@ -64,7 +65,10 @@ export class GAN implements GanParts, TrainableModel {
   readonly discriminatorOptimizer: Optimizer;
   readonly config: Readonly<GanConfig>;
   readonly logitsPath: boolean;
-  /** Set by a callback to end fit after the current epoch. */
+  /**
+   * Set by a callback to end fit: after the current batch when set in a batch hook (the epoch
+   * still ends, and counts in `epoch`), after the epoch when set in onEpochEnd.
+   */
   stopTraining = false;
   /** Epochs trained so far; fit numbers its epochs from here (and a reloaded GAN keeps it). */
   epoch = 0;
@@ -123,6 +127,7 @@ export class GAN implements GanParts, TrainableModel {
    * @example const {d_loss} = g.trainDiscriminator(batch);
    */
   trainDiscriminator(real: Tensor, labels?: Tensor | number[]): DiscriminatorLogs {
+    this.checkIdle('trainDiscriminator');
     const x = this.checkReal('trainDiscriminator', real);
     const idx = this.labelsFor('trainDiscriminator', labels, x.shape[0]);
     return withScope(() => discriminatorStep(this, this.rng, x, idx));
@@ -134,6 +139,7 @@ export class GAN implements GanParts, TrainableModel {
    * @example const gLoss = g.trainGenerator(64);
    */
   trainGenerator(n: number, labels?: Tensor | number[]): number {
+    this.checkIdle('trainGenerator');
     checkCount('trainGenerator', n);
     const idx = this.labelsFor('trainGenerator', labels, n);
     return withScope(() => generatorStep(this, this.rng, n, idx));
@@ -145,6 +151,7 @@ export class GAN implements GanParts, TrainableModel {
    * @example const logs = g.trainStep(batch);   // {d_loss, g_loss, d_real, d_fake}
    */
   trainStep(real: Tensor, labels?: Tensor | number[]): GanStepLogs {
+    this.checkIdle('trainStep');
     const x = this.checkReal('trainStep', real);
     const idx = this.labelsFor('trainStep', labels, x.shape[0]);
     return withScope(() => this.step(x, idx));
@@ -155,13 +162,47 @@ export class GAN implements GanParts, TrainableModel {
    * epoch logs d_loss, g_loss, d_real, d_fake (d_real / d_fake: mean D output, a probability
    * for minimax, the critic score for WGAN-GP; the discriminator's numbers are means over its
    * steps in each batch).
+   *
+   * One training loop at a time: while gan.fit runs, another gan.fit of this GAN (or of a GAN
+   * sharing its generator or discriminator), a model.fit of its generator or discriminator,
+   * and trainStep / trainDiscriminator / trainGenerator are refused with a ValueError (they
+   * would step the same weights with the same optimizers); likewise gan.fit is refused while
+   * either network is in a model.fit. generate, predict and evaluate may run during gan.fit,
+   * from a callback or from other async code: they see the weights of that moment and leave
+   * training's results unchanged (generate without a seed draws from the sampling stream, not
+   * training's).
    * @example await g.fit(x, {epochs: 20, batchSize: 128, labels})
    */
   async fit(realSamples: Tensor, args: GanFitArgs = {}): Promise<History> {
-    if (args === null || typeof args !== 'object') throw new ValueError('gan.fit: options must be an object such as {epochs: 10}');
-    const x = this.checkReal('gan.fit', realSamples);
-    const labels = this.labelsFor('gan.fit', args.labels, x.shape[0]);
-    return fitGanLoop({ model: this, step: (b, l) => this.step(b, l), shuffle: (o) => this.rng.shuffle(o) }, x, labels, args);
+    const release = claimTraining('gan.fit', this.label(), this.trainingParts());
+    try {
+      if (args === null || typeof args !== 'object') throw new ValueError('gan.fit: options must be an object such as {epochs: 10}');
+      const x = this.checkReal('gan.fit', realSamples);
+      const labels = this.labelsFor('gan.fit', args.labels, x.shape[0]);
+      return await fitGanLoop({ model: this, step: (b, l) => this.step(b, l), shuffle: (o) => this.rng.shuffle(o) }, x, labels, args);
+    } finally {
+      release();
+    }
+  }
+
+  /** Whether gan.fit is training this GAN now. */
+  get isTraining(): boolean {
+    return isClaimed(this);
+  }
+
+  /** How errors name this GAN. */
+  private label(): string {
+    return `GAN (generator '${this.generator.name}', discriminator '${this.discriminator.name}')`;
+  }
+
+  /** What a training loop over this GAN claims: the GAN, both networks and their layers. */
+  private trainingParts(): TrainingPart[] {
+    return [{ target: this, label: this.label() }, ...this.generator.trainingParts(), ...this.discriminator.trainingParts()];
+  }
+
+  /** The single-step entry points refuse to run while a fit trains any part of the GAN. */
+  private checkIdle(op: string): void {
+    checkNotTraining(op, this.label(), this.trainingParts());
   }
 
   /** The generator's weights, then the discriminator's (copies). */

@@ -1,6 +1,6 @@
 /**
  * Callbacks: hooks that fit() calls around training, epochs and batches, plus History (what
- * fit returns) and earlyStopping. A callback is a Callback subclass or a plain object with
+ * fit returns), earlyStopping, reduceLROnPlateau, learningRateScheduler and terminateOnNaN. A callback is a Callback subclass or a plain object with
  * some of the hooks; hooks may be async.
  *
  * @example
@@ -264,6 +264,44 @@ export class LearningRateScheduler extends Callback {
 /** @example gf.callbacks.learningRateScheduler((epoch, lr) => (epoch < 10 ? lr : lr * 0.9)) */
 export function learningRateScheduler(fn: (epoch: number, lr: number) => number): LearningRateScheduler {
   return new LearningRateScheduler(fn);
+}
+
+/**
+ * Stops training at the first batch whose loss is NaN or infinite (Keras' TerminateOnNaN): it
+ * prints "Batch N: Invalid loss, terminating training" (N the batch index in the epoch, from 0)
+ * and sets stopTraining, so fit ends after that batch (the epoch's end hooks still run). It
+ * watches `loss` in model.fit and every `*_loss` (d_loss, g_loss) in gan.fit. The batch logs
+ * hold running means over the epoch, which turn NaN or infinite at the first such batch.
+ * @example await model.fit(x, y, {epochs: 100, callbacks: [gf.callbacks.terminateOnNaN()]})
+ */
+export class TerminateOnNaN extends Callback {
+  /** The batch index and epoch at which training was stopped, or null. */
+  stoppedAt: { epoch: number; batch: number } | null = null;
+  private epoch = 0;
+
+  override onTrainBegin(): void {
+    this.stoppedAt = null;
+  }
+
+  override onEpochBegin(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  override onBatchEnd(batch: number, logs: Logs = {}): void {
+    for (const [k, v] of Object.entries(logs)) {
+      if ((k === 'loss' || k.endsWith('_loss')) && !Number.isFinite(v)) {
+        console.log(`Batch ${batch}: Invalid loss, terminating training`);
+        this.stoppedAt = { epoch: this.epoch, batch };
+        if (this.model !== null) this.model.stopTraining = true;
+        return;
+      }
+    }
+  }
+}
+
+/** @example gf.callbacks.terminateOnNaN() */
+export function terminateOnNaN(): TerminateOnNaN {
+  return new TerminateOnNaN();
 }
 
 /** Runs one hook on every callback, in order, awaiting async ones. */

@@ -24,6 +24,7 @@ import { withScope } from '../memory';
 import { sigmoid } from '../ops/elementwise';
 import { History } from './callbacks';
 import { fitLoop, FitArgs } from './training';
+import { TrainingPart, claimTraining, isClaimed } from './training-guard';
 import { getHandler } from '../io/router';
 import { modelToArtifacts, modelTopology } from '../io/serialize';
 import type { IOHandler, SaveOptions, SaveResult } from '../io/types';
@@ -57,7 +58,11 @@ export interface CompiledState {
 export class Sequential {
   readonly name: string;
   readonly layers: Layer[] = [];
-  /** Set by a callback to end fit after the current epoch. */
+  /**
+   * Set by a callback to end fit: after the current batch when set in onBatchBegin/onBatchEnd
+   * (the epoch's end still runs: validation, onEpochEnd), after the epoch when set in
+   * onEpochEnd, as in Keras and TensorFlow.js.
+   */
   stopTraining = false;
   private compiled: CompiledState | null = null;
   private builtInputShape: Shape | null = null;
@@ -89,6 +94,16 @@ export class Sequential {
       shape = l.computeOutputShape(shape);
     }
     this.builtInputShape = [...batchInputShape];
+  }
+
+  /** Whether a fit is training this model now (its own fit, or gan.fit of a GAN it is part of). */
+  get isTraining(): boolean {
+    return isClaimed(this);
+  }
+
+  /** @internal what a training loop over this model claims: the model and its layers. */
+  trainingParts(): TrainingPart[] {
+    return [{ target: this, label: `model '${this.name}'` }, ...this.layers.map((l) => ({ target: l, label: `layer '${l.name}'` }))];
   }
 
   get built(): boolean {
@@ -207,20 +222,33 @@ export class Sequential {
 
   /**
    * Trains for a number of epochs; resolves to the History.
+   *
+   * One fit at a time: while a fit runs (it awaits between batches, so other async code runs
+   * meanwhile), a second fit of this model, or of any model or GAN that shares a layer with
+   * it, rejects with a ValueError ("cannot start training ... because another fit() call is
+   * ongoing"), as in TensorFlow.js. predict and evaluate may run during a fit, from a callback
+   * or from other async code: they see the weights as they are at that moment (after the last
+   * finished batch) and leave fit's results unchanged, bit for bit.
    * @example await model.fit(x, y, {epochs: 10, batchSize: 128, validationSplit: 0.1})
    */
   async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
-    // a callback that restores saved training state (backupAndRestore) may move the start
-    const given = args?.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
-    for (const cb of given) {
-      const prepare = (cb as { prepareFit?: (model: Sequential, a: FitArgs) => Promise<FitArgs> } | null)?.prepareFit;
-      if (typeof prepare === 'function') args = await prepare.call(cb, this, args);
+    const release = claimTraining('fit', `model '${this.name}'`, this.trainingParts());
+    try {
+      // a callback that restores saved training state (backupAndRestore) may move the start
+      const given = args?.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
+      for (const cb of given) {
+        const prepare = (cb as { prepareFit?: (model: Sequential, a: FitArgs) => Promise<FitArgs> } | null)?.prepareFit;
+        if (typeof prepare === 'function') args = await prepare.call(cb, this, args);
+      }
+      return await fitLoop(this, x, y, args);
+    } finally {
+      release();
     }
-    return fitLoop(this, x, y, args);
   }
 
   /**
-   * Loss and metrics on (x, y) in batches, with dropout off: [loss, ...metrics].
+   * Loss and metrics on (x, y) in batches, with dropout off: [loss, ...metrics]. Allowed during
+   * a fit (see fit): it uses the weights of that moment and changes nothing.
    * @example const [loss, acc] = model.evaluate(xTest, yTest)
    */
   evaluate(x: Tensor, y: Tensor, args: PredictArgs = {}): number[] {
@@ -248,7 +276,8 @@ export class Sequential {
   }
 
   /**
-   * The model's outputs for x, computed in batches with dropout off.
+   * The model's outputs for x, computed in batches with dropout off. Allowed during a fit (see
+   * fit): it uses the weights of that moment and changes nothing.
    * @example const probs = model.predict(xTest)     // [n, 10]
    */
   predict(x: Tensor, args: PredictArgs = {}): Tensor {

@@ -10,6 +10,7 @@ import type { ParamGrad } from '../optim/optimizer';
 import type { Sequential } from './sequential';
 import { checkBatchSize, checkXY, rangeIndices } from './sequential';
 import { Callback, CallbackHooks, History, Logs, runHook } from './callbacks';
+import { warnNonFiniteLoss } from './warnings';
 import { ProgressBar } from './progress';
 import { sliceRows } from '../ops/shape';
 import { withScope } from '../memory';
@@ -155,6 +156,7 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
   const fused = model.fusedOutput();
   const progress = new ProgressBar({ epochs, steps, verbose, stream: args.stream });
   const order = rangeIndices(0, n);
+  let warned = false;
 
   await runHook(callbacks, 'onTrainBegin', {});
   for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
@@ -174,9 +176,11 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
       // every tensor of the step is dead when it returns numbers: recycle their storage
       const batchLogs = withScope(() => trainStep(model, x.gather(idx), y.gather(idx), fused,
         weights === null ? undefined : weights.gather(idx)));
-      if (!Number.isFinite(batchLogs[0])) {
-        // keep going as Keras does, but a NaN loss is worth knowing about at once
-        if (verbose > 0 && step === 0) console.warn(`fit: loss is ${batchLogs[0]} at epoch ${epoch + 1}, step ${step + 1}`);
+      if (!warned && !Number.isFinite(batchLogs[0])) {
+        // keep going as Keras does, but a NaN loss is worth knowing about at once, whatever
+        // the verbosity: once per fit
+        warned = true;
+        warnNonFiniteLoss(`fit: the loss of model '${model.name}' is ${batchLogs[0]} at epoch ${epoch + 1}/${epochs}, step ${step + 1}/${steps}`);
       }
       batchLogs.forEach((v, k) => { sums[k] += v * idx.length; });
       seen += idx.length;
@@ -184,6 +188,8 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
       c.metrics.forEach((m, k) => { running[m.name] = sums[k + 1] / seen; });
       progress.batchEnd(step + 1, running);
       await runHook(callbacks, 'onBatchEnd', step, { batch: step, size: idx.length, ...running });
+      // a callback that stops training (terminateOnNaN) ends the epoch here, as in Keras
+      if (model.stopTraining) break;
       // yield to the event loop so timers, I/O and the display keep running during long epochs
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

@@ -104,7 +104,7 @@ function checkPair(op: string, a: Tensor, b: Tensor, aName: string, bName: strin
  */
 function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | null = null,
   act: FusedActivation = 'linear'): Tensor {
-  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.O) as FloatArray;
+  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.O, 'conv2d', [g.N, g.OH, g.OW, g.O]) as FloatArray;
   kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, (bias?.data ?? null) as FloatArray | null, y, act);
   const inputs = bias === null ? [x, w] : [x, w, bias];
   const out = new Tensor(y, [g.N, g.OH, g.OW, g.O]);
@@ -127,8 +127,8 @@ function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | nul
 }
 
 /** dx (N,H,W,C) = adjoint of conv in x, applied to dy (N,OH,OW,O). Also conv2dTranspose's forward. */
-function convInputGrad(g: Conv2dGeometry, dy: Tensor, w: Tensor): Tensor {
-  const dx = allocateOutput(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
+function convInputGrad(g: Conv2dGeometry, dy: Tensor, w: Tensor, op = 'conv2dBackwardInput'): Tensor {
+  const dx = allocateOutput(dy.dtype, g.N * g.H * g.W * g.C, op, [g.N, g.H, g.W, g.C]) as FloatArray;
   kernels.conv2dBackwardInput(g, dy.data as FloatArray, w.data as FloatArray, dx);
   return record('conv2dBackwardInput', [dy, w], new Tensor(dx, [g.N, g.H, g.W, g.C]), (gdx) => [
     dy.requiresGrad ? convForward(g, gdx, w) : null,
@@ -213,7 +213,7 @@ export function conv2dTranspose(x: Tensor, w: Tensor, opts: Conv2dTransposeOptio
   // Keras stores the transpose kernel as [kh, kw, out, in] = the adjoint conv's [kh, kw, C, O]
   const bias = checkBias(op, opts.bias, C, x);
   const act = checkActivation(op, opts.activation);
-  const y = convInputGrad(g, x, w);
+  const y = convInputGrad(g, x, w, op);
   const yb = bias === null ? y : add(y, bias);
   return act === 'relu' ? relu(yb) : yb;
 }

@@ -196,7 +196,7 @@ function binary(op: BinaryOp, aIn: TensorLike, bIn: TensorLike): { a: Tensor; b:
   }
   const shape = broadcastShapes(op, a.shape, b.shape);
   if (shape.length > MAX_RANK) throw new ShapeError(`${op}: rank ${shape.length} of ${fmtShape(a.shape)} (op) ${fmtShape(b.shape)} is above the supported ${MAX_RANK}`);
-  const out = allocateOutput(a.dtype, shapeSize(shape)) as FloatArray;
+  const out = allocateOutput(a.dtype, shapeSize(shape), op, shape) as FloatArray;
   kernels.binary(op, ad, a.shape as number[], bd, b.shape as number[], out, shape);
   return { a, b, y: new Tensor(out, shape) };
 }
@@ -270,7 +270,7 @@ export const equal = (a: TensorLike, b: TensorLike): Tensor => binary('equal', a
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkDType('cast', dtype);
   if (dtype === x.dtype) return x;
-  const out = allocate(dtype, x.size);
+  const out = allocate(dtype, x.size, 'cast', x.shape);
   if (dtype === 'int32') {
     for (let i = 0; i < x.size; i++) out[i] = Math.trunc(x.data[i]);
   } else {

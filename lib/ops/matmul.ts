@@ -50,7 +50,7 @@ export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
     throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transposeA ? 'ᵀ' : ''} x ${fmtShape(b.shape)}${transposeB ? 'ᵀ' : ''} (${K} vs ${Kb})`);
   }
   const batch = shapeSize(batchA);
-  const out = allocateOutput(a.dtype, batch * M * N) as FloatArray;
+  const out = allocateOutput(a.dtype, batch * M * N, 'matmul', [...batchA, M, N]) as FloatArray;
   for (let i = 0; i < batch; i++) {
     kernels.gemm(transposeA, transposeB, M, N, K, 1,
       ad.subarray(i * ar * ac, (i + 1) * ar * ac), ac,
@@ -103,7 +103,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null,
     return reshape(y2, [...lead, N]);
   }
   const M = x.shape[0];
-  const out = allocateOutput(x.dtype, M * N) as FloatArray;
+  const out = allocateOutput(x.dtype, M * N, 'linear', [M, N]) as FloatArray;
   kernels.gemm(false, false, M, N, K, 1, xd, K, wd, N, 0, out, N,
     bias === null ? null : bias.data as FloatArray, activation);
   const y = new Tensor(out, [M, N]);

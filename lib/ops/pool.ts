@@ -155,7 +155,7 @@ type UpSizes = [number, number, number, number, number, number];
 
 function upForward(mode: UpsampleMode, s: UpSizes, x: Tensor): Tensor {
   const [N, H, W, C, sh, sw] = s;
-  const y = allocateOutput(x.dtype, N * H * sh * W * sw * C) as FloatArray;
+  const y = allocateOutput(x.dtype, N * H * sh * W * sw * C, 'upSampling2d', [N, H * sh, W * sw, C]) as FloatArray;
   kernels.upSampling2dForward(mode, N, H, W, C, sh, sw, x.data as FloatArray, y);
   return record('upSampling2d', [x], new Tensor(y, [N, H * sh, W * sw, C]), (gy) => [upBackward(mode, s, gy)]);
 }

@@ -93,7 +93,7 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, axis: number): Tensor {
   if (x.shape[ax] === 0) throw new ShapeError(`${op}: axis ${axis} of shape ${fmtShape(x.shape)} is empty`);
   const outer = shapeSize(x.shape.slice(0, ax));
   const inner = shapeSize(x.shape.slice(ax + 1));
-  const out = new Int32Array(outer * inner);
+  const out = allocateOutput('int32', outer * inner, op, x.shape.filter((_, i) => i !== ax)) as Int32Array;
   kernels.argReduce(op, requireFloat(op, x), outer, x.shape[ax], inner, out);
   return new Tensor(out, x.shape.filter((_, i) => i !== ax));
 }

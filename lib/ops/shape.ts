@@ -131,7 +131,7 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
   }
   const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
   const begin = paddings.map((p) => p[0]);
-  const out = allocate(x.dtype, shapeSize(shape));
+  const out = allocate(x.dtype, shapeSize(shape), 'pad', shape);
   if (value !== 0) out.fill(value);
   copyBox(x.data, x.shape, x.shape.map(() => 0), out, shape, begin, x.shape);
   const y = new Tensor(out, shape);
@@ -157,7 +157,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   }
   const shape = [...first.shape];
   shape[ax] = tensors.reduce((n, t) => n + t.shape[ax], 0);
-  const out = allocate(first.dtype, shapeSize(shape));
+  const out = allocate(first.dtype, shapeSize(shape), 'concat', shape);
   const starts: number[] = [];
   let offset = 0;
   for (const t of tensors) {
@@ -191,7 +191,7 @@ export function gatherRows(x: Tensor, indices: Tensor | readonly number[] | Int3
   const n = x.shape[0];
   const row = n === 0 ? 0 : x.size / n;
   const src = indices instanceof Tensor ? indices.data : indices;
-  const out = allocate(x.dtype, idx.length * row);
+  const out = allocate(x.dtype, idx.length * row, 'gather', [idx.length, ...x.shape.slice(1)]);
   for (let i = 0; i < idx.length; i++) {
     const r = src[i];
     if (!Number.isInteger(r) || r < 0 || r >= n) {
