@@ -124,7 +124,11 @@ function checkRecord(r: unknown, where: string): NetworkRecord {
 async function loadNetwork(folder: string, role: 'generator' | 'discriminator', record: NetworkRecord | null, where: string): Promise<Sequential> {
   const dir = path.join(folder, role);
   if (record === null) return loadModel(`file://${dir}`, { compile: false });  // an older gan.json
-  const artifacts = await new FileSystemHandler(dir).load();
+  // model.json checked and its weights files' sizes, but those are not read: the weights are
+  // the file gan.json names, checked against gan.json's checksum below
+  const opened = await new FileSystemHandler(dir).open();
+  await opened.close();
+  const artifacts = opened.artifacts;
   let owned: ArrayBuffer;
   try {
     const buf = await fs.readFile(path.join(dir, record.weights));
@@ -137,7 +141,7 @@ async function loadNetwork(folder: string, role: 'generator' | 'discriminator', 
   if (bytes.byteLength !== record.bytes || fnv1a(bytes) !== record.fnv1a) {
     throw new ModelFormatError(`${where}: ${role}/${record.weights} is not the file this gan.json was saved with (${bytes.byteLength} bytes, checksum ${fnv1a(bytes)}; expected ${record.bytes}, ${record.fnv1a}): saves were interrupted twice in a row`);
   }
-  const expected = artifacts.weightData?.byteLength ?? 0;
+  const expected = opened.weightBytes;
   if (bytes.byteLength !== expected) {
     throw new ModelFormatError(`${where}: ${role}/${record.weights} holds ${bytes.byteLength} bytes, ${role}/model.json's weights need ${expected}`);
   }

@@ -13,11 +13,14 @@
  * weights file on a save (lib/io/file.ts alternates weights.bin / weights.alt.bin), and the
  * optimizer state alternates optimizers.bin / optimizers.alt.bin, so after a crash between the
  * parts loadGan still finds everything the last complete gan.json names: the GAN as it was.
+ * A save holds the folder's save lock (lib/io/file.ts) throughout, so saves of GANs into one
+ * folder from several processes run one after another.
  */
 import * as fs from 'fs/promises';
 import * as path from 'path';
 import { ValueError } from '../errors';
-import { writeFilesAtomic } from '../io/file';
+import { withSaveLock, writeFilesAtomic } from '../io/file';
+import { fnv1a } from '../io/checksum';
 import { GRADFORGE_VERSION } from '../io/format';
 import type { Sequential } from '../models/sequential';
 import type { Optimizer } from '../optim/optimizer';
@@ -95,15 +98,8 @@ function optimizerState(model: Sequential, opt: Optimizer, chunks: Float32Array[
   };
 }
 
-/** FNV-1a, 32 bits: a cheap check that a weights file is the one a gan.json was written with. */
-export function fnv1a(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) {
-    h ^= bytes[i];
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
+/** FNV-1a, 32 bits (lib/io/checksum.ts): a cheap check that a weights file is the one a gan.json was written with. */
+export { fnv1a };
 
 /** Saves one network into folder/role and describes the weights file it now names. */
 async function saveNetwork(model: Sequential, folder: string, role: 'generator' | 'discriminator'): Promise<NetworkRecord> {
@@ -141,6 +137,11 @@ function concatFloats(chunks: readonly Float32Array[]): Uint8Array {
 export async function saveGan(gan: SavableGan, dir: string, opts: { includeOptimizer?: boolean } = {}): Promise<void> {
   const folder = folderOf('gan.save', dir);
   if (opts === null || typeof opts !== 'object') throw new ValueError('gan.save: options must be an object such as {includeOptimizer: true}');
+  await withSaveLock(folder, (check) => saveGanLocked(gan, folder, opts, check));
+}
+
+/** saveGan's work, holding the folder's save lock (check: before each rename). */
+async function saveGanLocked(gan: SavableGan, folder: string, opts: { includeOptimizer?: boolean }, check: () => Promise<void>): Promise<void> {
   const networks = {
     generator: await saveNetwork(gan.generator, folder, 'generator'),
     discriminator: await saveNetwork(gan.discriminator, folder, 'discriminator'),
@@ -171,5 +172,5 @@ export async function saveGan(gan: SavableGan, dir: string, opts: { includeOptim
     files.push({ name: json.optimizerFile, data: concatFloats(chunks) });
   }
   files.push({ name: GAN_JSON, data: JSON.stringify(json) });
-  await writeFilesAtomic(folder, files);
+  await writeFilesAtomic(folder, files, { beforeRename: check });
 }

@@ -8,16 +8,37 @@
  */
 import * as path from 'path';
 import * as os from 'os';
+import { constants as bufferConstants } from 'buffer';
 import { ModelFormatError } from '../errors';
+import { isChecksum } from './checksum';
 import type { ModelArtifacts, WeightSpec, WeightsManifestEntry, TrainingConfig } from './types';
 
 /** The library version written into model.json's generatedBy. */
 export const GRADFORGE_VERSION = '0.1.0';
 
-/** One tensor may hold at most this many elements (2 GiB of float32). */
-export const MAX_TENSOR_ELEMENTS = 2 ** 29;
-/** All weights together may take at most this many bytes. */
-export const MAX_TOTAL_BYTES = 2 ** 32;
+/**
+ * One tensor may hold at most this many elements: the longest typed array this Node allows
+ * (2^32 in Node 20; what `new Float32Array(n)` accepts).
+ */
+export const MAX_TENSOR_ELEMENTS = bufferConstants.MAX_LENGTH;
+
+/**
+ * All weights together may take at most this many bytes: this machine's memory. A manifest
+ * that needs more is refused before anything is allocated or read.
+ */
+export function maxWeightBytes(): number {
+  return os.totalmem();
+}
+
+/** '2.18 GB' style rendering of a byte count, for messages. */
+export function showBytes(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} B`;
+}
+
+function tooMuchMemory(where: string, bytes: number): ModelFormatError {
+  const mem = maxWeightBytes();
+  return new ModelFormatError(`${where}: the weights take ${bytes} bytes (${showBytes(bytes)}), more than this machine's memory (${mem} bytes, ${showBytes(mem)}); refusing to allocate them`);
+}
 /** A model.json larger than this is refused before it is read. */
 export const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 /** Limits on counts that no real model reaches. */
@@ -80,10 +101,8 @@ export function checkWeightSpecs(specs: unknown, where: string): number {
   if (!Array.isArray(specs)) throw new ModelFormatError(`${where}: weights must be an array, got ${show(specs)}`);
   if (specs.length > MAX_WEIGHTS) throw new ModelFormatError(`${where}: ${specs.length} weights is more than ${MAX_WEIGHTS}`);
   let total = 0;
-  specs.forEach((s, i) => {
-    total += checkWeightSpec(s, `${where}[${i}]`);
-    if (total > MAX_TOTAL_BYTES) throw new ModelFormatError(`${where}: the weights take more than ${MAX_TOTAL_BYTES} bytes; refusing to allocate them`);
-  });
+  specs.forEach((s, i) => { total += checkWeightSpec(s, `${where}[${i}]`); });
+  if (total > maxWeightBytes()) throw tooMuchMemory(where, total);
   return total;
 }
 
@@ -119,6 +138,8 @@ export interface ModelJson {
   userDefinedMetadata?: Record<string, unknown>;
   /** Bytes each manifest group's files must hold together. */
   groupBytes: number[];
+  /** Each weights file's size and checksum by its manifest path (files gradforge saved). */
+  checksums?: Record<string, FileChecksum>;
 }
 
 /** Parses model.json text and checks its structure and weights manifest. */
@@ -153,9 +174,10 @@ export function parseModelJson(text: string, where: string): ModelJson {
     count += (g.weights as unknown[]).length;
     total += bytes;
     if (count > MAX_WEIGHTS) throw new ModelFormatError(`${where}: more than ${MAX_WEIGHTS} weights`);
-    if (total > MAX_TOTAL_BYTES) throw new ModelFormatError(`${where}: the weights take more than ${MAX_TOTAL_BYTES} bytes; refusing to allocate them`);
+    if (total > maxWeightBytes()) throw tooMuchMemory(where, total);
     groupBytes.push(bytes);
   });
+  const checksums = parseChecksums(j[WEIGHTS_CHECKSUMS], `${where}: ${WEIGHTS_CHECKSUMS}`);
   const opt = (k: string): string | undefined => {
     const v = j[k];
     if (v === undefined || v === null) return undefined;
@@ -175,11 +197,40 @@ export function parseModelJson(text: string, where: string): ModelJson {
     trainingConfig: (tc ?? undefined) as TrainingConfig | undefined,
     userDefinedMetadata: (meta ?? undefined) as Record<string, unknown> | undefined,
     groupBytes,
+    checksums,
   };
 }
 
-/** The model.json object for a set of artifacts whose weights go to `paths`. */
-export function modelJsonFor(a: ModelArtifacts, paths: string[]): Record<string, unknown> {
+/**
+ * model.json's key (gradforge's; TensorFlow.js ignores it) that records each weights file's
+ * size and FNV-1a checksum, by the path the manifest gives: `{"weights.bin": {bytes, fnv1a}}`.
+ */
+export const WEIGHTS_CHECKSUMS = 'weightsChecksums';
+
+/** A weights file's size and FNV-1a (32-bit) checksum, as model.json records them. */
+export interface FileChecksum {
+  bytes: number;
+  fnv1a: number;
+}
+
+function parseChecksums(v: unknown, where: string): Record<string, FileChecksum> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw new ModelFormatError(`${where} must be {"<weights file>": {bytes, fnv1a}}, got ${show(v)}`);
+  const out: Record<string, FileChecksum> = {};
+  for (const [name, c] of Object.entries(v)) {
+    if (!isObject(c) || !Number.isSafeInteger(c.bytes) || (c.bytes as number) < 0 || !isChecksum(c.fnv1a)) {
+      throw new ModelFormatError(`${where}[${show(name)}] must be {bytes, fnv1a}, got ${show(c)}`);
+    }
+    out[name] = { bytes: c.bytes as number, fnv1a: c.fnv1a };
+  }
+  return out;
+}
+
+/**
+ * The model.json object for a set of artifacts whose weights go to `paths` (with `checksums`,
+ * each file's size and checksum).
+ */
+export function modelJsonFor(a: ModelArtifacts, paths: string[], checksums?: Record<string, FileChecksum>): Record<string, unknown> {
   const j: Record<string, unknown> = {
     format: a.format ?? 'layers-model',
     generatedBy: a.generatedBy ?? `gradforge ${GRADFORGE_VERSION}`,
@@ -189,7 +240,20 @@ export function modelJsonFor(a: ModelArtifacts, paths: string[]): Record<string,
   };
   if (a.trainingConfig !== undefined) j.trainingConfig = a.trainingConfig;
   if (a.userDefinedMetadata !== undefined) j.userDefinedMetadata = a.userDefinedMetadata;
+  if (checksums !== undefined) j[WEIGHTS_CHECKSUMS] = checksums;
   return j;
+}
+
+/** The most bytes one typed-array copy handles (a Uint8Array view is at most 2^32 long). */
+const COPY_CHUNK = 2 ** 30;
+
+/** Copies n bytes between array buffers, in chunks (a buffer may be longer than any Uint8Array). */
+export function copyBytes(dst: ArrayBuffer, dstOff: number, src: ArrayBufferLike, srcOff: number, n: number): void {
+  for (let done = 0; done < n;) {
+    const k = Math.min(COPY_CHUNK, n - done);
+    new Uint8Array(dst, dstOff + done, k).set(new Uint8Array(src, srcOff + done, k));
+    done += k;
+  }
 }
 
 /** Weight data given as an ArrayBuffer, a view of one (Buffer, Uint8Array), or a list of them (tfjs 4). */
@@ -197,18 +261,18 @@ export function toArrayBuffer(data: unknown, where: string): ArrayBuffer {
   if (data === undefined || data === null) return new ArrayBuffer(0);
   if (data instanceof ArrayBuffer) return data;
   if (ArrayBuffer.isView(data)) {
-    const out = new Uint8Array(data.byteLength);
-    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    return out.buffer;
+    const out = new ArrayBuffer(data.byteLength);
+    copyBytes(out, 0, data.buffer, data.byteOffset, data.byteLength);
+    return out;
   }
   if (Array.isArray(data) && data.every((d) => d instanceof ArrayBuffer || ArrayBuffer.isView(d))) {
-    const parts = data.map((d) => toArrayBuffer(d, where));
-    const total = parts.reduce((n, p) => n + p.byteLength, 0);
-    if (total > MAX_TOTAL_BYTES) throw new ModelFormatError(`${where}: weightData is larger than ${MAX_TOTAL_BYTES} bytes`);
-    const out = new Uint8Array(total);
+    const parts = data.map((d: ArrayBuffer | ArrayBufferView) => (d instanceof ArrayBuffer ? { buf: d as ArrayBufferLike, off: 0, n: d.byteLength } : { buf: d.buffer, off: d.byteOffset, n: d.byteLength }));
+    const total = parts.reduce((n, p) => n + p.n, 0);
+    if (total > maxWeightBytes()) throw tooMuchMemory(`${where}: weightData`, total);
+    const out = new ArrayBuffer(total);
     let off = 0;
-    for (const p of parts) { out.set(new Uint8Array(p), off); off += p.byteLength; }
-    return out.buffer;
+    for (const p of parts) { copyBytes(out, off, p.buf, p.off, p.n); off += p.n; }
+    return out;
   }
   throw new ModelFormatError(`${where}: weightData must be an ArrayBuffer (or a Buffer / typed array), got ${Object.prototype.toString.call(data)}`);
 }
@@ -218,17 +282,23 @@ export function toArrayBuffer(data: unknown, where: string): ArrayBuffer {
  * weight data's length against the specs. Returns the data as one ArrayBuffer.
  */
 export function checkArtifacts(a: unknown, where: string): { artifacts: ModelArtifacts; data: ArrayBuffer } {
+  const { artifacts, bytes } = checkArtifactsWithoutData(a, where);
+  const data = toArrayBuffer(artifacts.weightData, where);
+  if (data.byteLength !== bytes) {
+    throw new ModelFormatError(`${where}: weightData holds ${data.byteLength} bytes, the weight specs need ${bytes}`);
+  }
+  return { artifacts, data };
+}
+
+/** checkArtifacts without the weight data (still on disk): returns the bytes the specs need. */
+export function checkArtifactsWithoutData(a: unknown, where: string): { artifacts: ModelArtifacts; bytes: number } {
   if (!isObject(a)) throw new ModelFormatError(`${where}: expected model artifacts {modelTopology, weightSpecs, weightData}, got ${show(a)}`);
   if (!isObject(a.modelTopology)) throw new ModelFormatError(`${where}: modelTopology must be an object, got ${show(a.modelTopology)}`);
   const specs = a.weightSpecs ?? [];
-  const want = checkWeightSpecs(specs, `${where}: weightSpecs`);
-  const data = toArrayBuffer(a.weightData, where);
-  if (data.byteLength !== want) {
-    throw new ModelFormatError(`${where}: weightData holds ${data.byteLength} bytes, the weight specs need ${want}`);
-  }
+  const bytes = checkWeightSpecs(specs, `${where}: weightSpecs`);
   const tc = a.trainingConfig;
   if (tc !== undefined && tc !== null && !isObject(tc)) throw new ModelFormatError(`${where}: trainingConfig must be an object, got ${show(tc)}`);
-  return { artifacts: { ...(a as unknown as ModelArtifacts), weightSpecs: specs as WeightSpec[], trainingConfig: (tc ?? undefined) as TrainingConfig | undefined }, data };
+  return { artifacts: { ...(a as unknown as ModelArtifacts), weightSpecs: specs as WeightSpec[], trainingConfig: (tc ?? undefined) as TrainingConfig | undefined }, bytes };
 }
 
 /** The typed-array views of each spec's bytes in `data` (specs already checked). */
@@ -245,11 +315,11 @@ export function splitWeights(specs: readonly WeightSpec[], data: ArrayBuffer): (
 /** Concatenates tensors' bytes (float32 or int32 arrays) into one ArrayBuffer. */
 export function concatWeights(arrays: readonly (Float32Array | Int32Array)[]): ArrayBuffer {
   const total = arrays.reduce((n, a) => n + a.byteLength, 0);
-  const out = new Uint8Array(total);
+  const out = new ArrayBuffer(total);
   let off = 0;
   for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
+    copyBytes(out, off, a.buffer, a.byteOffset, a.byteLength);
     off += a.byteLength;
   }
-  return out.buffer;
+  return out;
 }

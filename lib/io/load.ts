@@ -14,13 +14,14 @@
 import { Tensor } from '../tensor';
 import { ModelFormatError, ValueError } from '../errors';
 import { rngFor } from '../random';
-import { Layer, Shape } from '../nn/layer';
+import { buildWithInitializer, Layer, Shape } from '../nn/layer';
 import { layerFromConfig, plannedWeights, WeightShape } from '../nn/registry';
 import { getOptimizer, Optimizer } from '../optim';
 import { SlotOptimizer } from '../optim/slots';
 import { resolveLossName } from '../losses';
 import { Sequential } from '../models/sequential';
-import { checkArtifacts, isObject, show, splitWeights, MAX_TENSOR_ELEMENTS, MAX_TOTAL_BYTES } from './format';
+import { FileSystemHandler, WeightSink } from './file';
+import { checkArtifacts, checkArtifactsWithoutData, isObject, show, splitWeights, MAX_TENSOR_ELEMENTS, maxWeightBytes, showBytes } from './format';
 import { optimizerWeightNames } from './serialize';
 import type { IOHandler, ModelArtifacts, TrainingConfig, WeightSpec } from './types';
 
@@ -127,7 +128,7 @@ function planModel(topology: unknown, where: string): { name: string | undefined
           throw new ModelFormatError(`${e.where}: weight '${w.name}' would have shape ${show(w.shape)}; refusing to allocate it`);
         }
         elements += n;
-        if (elements * 4 > MAX_TOTAL_BYTES) throw new ModelFormatError(`${e.where}: the model's weights would take more than ${MAX_TOTAL_BYTES} bytes; refusing to allocate them`);
+        if (elements * 4 > maxWeightBytes()) throw new ModelFormatError(`${e.where}: the model's weights would take ${elements * 4} bytes (${showBytes(elements * 4)}), more than this machine's memory (${maxWeightBytes()} bytes); refusing to allocate them`);
         weights.push({ ...w, fullName: `${layer.name}/${w.name}`, layer });
       }
       const out: Shape = guard(e.where, () => layer.computeOutputShape(s));
@@ -242,12 +243,20 @@ function planCompile(tc: TrainingConfig, where: string): CompilePlan {
   return { optimizer, loss: tc.loss, metrics: metrics as string[] };
 }
 
-/**
- * A model from artifacts (any handler's, or built by hand): checked against the topology
- * before anything is allocated.
- */
-export function modelFromArtifacts(artifacts: unknown, opts: LoadOptions = {}, where = 'loadModel'): Sequential {
-  const { artifacts: a, data } = checkArtifacts(artifacts, where);
+/** What loading has checked and planned before anything is allocated. */
+interface LoadPlan {
+  where: string;
+  specs: WeightSpec[];
+  modelIdx: number[];
+  plan: ReturnType<typeof planModel>;
+  /** The spec (index into modelIdx) of each planned model weight. */
+  match: number[];
+  compile: CompilePlan | null;
+  optMatch: { iter: number; slots: number[]; slotNames: readonly string[] } | null;
+}
+
+/** Checks the specs against the topology and the training config (no weight bytes needed). */
+function planLoad(a: ModelArtifacts, opts: LoadOptions, where: string): LoadPlan {
   const specs = a.weightSpecs ?? [];
   const modelIdx: number[] = [];
   const optIdx: number[] = [];
@@ -262,7 +271,7 @@ export function modelFromArtifacts(artifacts: unknown, opts: LoadOptions = {}, w
   const doCompile = opts.compile ?? true;
   let compile: CompilePlan | null = null;
   if (doCompile && a.trainingConfig !== undefined) compile = planCompile(a.trainingConfig, where);
-  let optMatch: { iter: number; slots: number[]; slotNames: readonly string[] } | null = null;
+  let optMatch: LoadPlan['optMatch'] = null;
   if (compile !== null && optIdx.length > 0) {
     const trainable = plan.weights.filter((w) => w.layer.trainable && w.trainable !== false);
     const { expected, slotNames } = expectedOptimizerWeights(compile.optimizer, trainable);
@@ -271,44 +280,116 @@ export function modelFromArtifacts(artifacts: unknown, opts: LoadOptions = {}, w
     optMatch = { iter: optIdx[idx[0]], slots: idx.slice(1).map((k) => optIdx[k]), slotNames };
     for (const k of optMatch.slots) if (specs[k].dtype !== 'float32') throw new ModelFormatError(`${where}: optimizer weight '${specs[k].name}' must be float32`);
   }
+  return { where, specs, modelIdx, plan, match, compile, optMatch };
+}
 
-  const views = splitWeights(specs, data);
-  let iterations = 0;
-  if (optMatch !== null) {
-    const it = views[optMatch.iter];
-    const s = specs[optMatch.iter];
-    if (it.length !== 1 || !Number.isSafeInteger(it[0]) || it[0] < 0) {
-      throw new ModelFormatError(`${where}: optimizer weight '${s.name}' must hold one integer >= 0 (the iteration count), got ${show(Array.from(it.slice(0, 4)))}`);
-    }
-    iterations = it[0];
+/** The saved iteration count (0 without optimizer state), checked. */
+function iterationsOf(p: LoadPlan, views: readonly (Float32Array | Int32Array | null)[]): number {
+  if (p.optMatch === null) return 0;
+  const it = views[p.optMatch.iter]!;
+  const s = p.specs[p.optMatch.iter];
+  if (it.length !== 1 || !Number.isSafeInteger(it[0]) || it[0] < 0) {
+    throw new ModelFormatError(`${p.where}: optimizer weight '${s.name}' must hold one integer >= 0 (the iteration count), got ${show(Array.from(it.slice(0, 4)))}`);
   }
+  return it[0];
+}
 
-  // everything is checked: build (initializers draw random numbers; put the generator back)
+/** Makes zeros without drawing anything (new typed arrays are zero pages until written). */
+const LOADING_INIT = {
+  className: 'Zeros',
+  create: (shape: readonly number[]): Tensor => new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape),
+  getConfig: (): Record<string, unknown> => ({}),
+};
+
+/**
+ * The model, built with every weight zero: all of them are overwritten by the saved ones, so
+ * the layers' initializers (seconds for a large model, and draws from the random generator)
+ * are skipped while it is built; the layers keep them in their configs.
+ */
+function buildPlanned(p: LoadPlan): Sequential {
   const rng = rngFor();
   const rngState = rng.getState();
   let model: Sequential;
   try {
-    model = guard(where, () => new Sequential({ name: plan.name, layers: plan.layers }));
+    model = buildWithInitializer(LOADING_INIT, () =>
+      guard(p.where, () => new Sequential({ name: p.plan.name, layers: p.plan.layers })));
   } finally {
-    rng.setState(rngState);
+    rng.setState(rngState);  // loading never moves the seeded stream that fit and dropout use
   }
-  const vars = model.weights;
-  if (vars.length !== plan.weights.length) throw new ModelFormatError(`${where}: the built model has ${vars.length} weights, the plan ${plan.weights.length}`);
-  vars.forEach((v, k) => {
-    const view = views[modelIdx[match[k]]];
-    guard(where, () => v.assign(new Tensor(view, plan.weights[k].shape)));
-  });
-  if (compile !== null) {
-    const c = compile;
-    guard(`${where}: trainingConfig`, () => model.compile({ optimizer: c.optimizer, loss: c.loss, metrics: c.metrics }));
-    if (optMatch !== null) {
-      const om = optMatch;
-      const params = model.trainableWeights.map((v) => v.value);
-      const weights = om.slots.map((k) => new Tensor((views[k] as Float32Array).slice(), specs[k].shape));
-      guard(`${where}: optimizer weights`, () => c.optimizer.setState({ iterations, slotNames: om.slotNames, weights }, params));
-    }
-  }
+  if (model.weights.length !== p.plan.weights.length) throw new ModelFormatError(`${p.where}: the built model has ${model.weights.length} weights, the plan ${p.plan.weights.length}`);
   return model;
+}
+
+/** Compiles the model and restores the optimizer's state, when planned. */
+function compilePlanned(p: LoadPlan, model: Sequential, views: readonly (Float32Array | Int32Array | null)[], iterations: number): void {
+  if (p.compile === null) return;
+  const c = p.compile;
+  guard(`${p.where}: trainingConfig`, () => model.compile({ optimizer: c.optimizer, loss: c.loss, metrics: c.metrics }));
+  if (p.optMatch !== null) {
+    const om = p.optMatch;
+    const params = model.trainableWeights.map((v) => v.value);
+    const weights = om.slots.map((k) => new Tensor((views[k] as Float32Array).slice(), p.specs[k].shape));
+    guard(`${p.where}: optimizer weights`, () => c.optimizer.setState({ iterations, slotNames: om.slotNames, weights }, params));
+  }
+}
+
+/**
+ * A model from artifacts (any handler's, or built by hand): checked against the topology
+ * before anything is allocated.
+ */
+export function modelFromArtifacts(artifacts: unknown, opts: LoadOptions = {}, where = 'loadModel'): Sequential {
+  const { artifacts: a, data } = checkArtifacts(artifacts, where);
+  const p = planLoad(a, opts, where);
+  const views = splitWeights(p.specs, data);
+  const iterations = iterationsOf(p, views);
+  // everything is checked: build
+  const model = buildPlanned(p);
+  model.weights.forEach((v, k) => {
+    const view = views[p.modelIdx[p.match[k]]];
+    guard(where, () => v.assign(new Tensor(view, p.plan.weights[k].shape)));
+  });
+  compilePlanned(p, model, views, iterations);
+  return model;
+}
+
+/**
+ * A model from a model folder, its weights read from the files straight into the model's
+ * tensors (no second copy of them in memory). Everything is checked before the model is built.
+ */
+async function modelFromFolder(handler: FileSystemHandler, opts: LoadOptions, where = 'loadModel'): Promise<Sequential> {
+  const opened = await handler.open();
+  try {
+    const { artifacts: a, bytes } = checkArtifactsWithoutData(opened.artifacts, where);
+    if (bytes !== opened.weightBytes) throw new ModelFormatError(`${where}: the weight files hold ${opened.weightBytes} bytes, the weight specs need ${bytes}`);
+    const p = planLoad(a, opts, where);
+    const model = buildPlanned(p);
+    // where each spec's bytes go: the model's own weights, new arrays for the optimizer's
+    const views: (Float32Array | Int32Array | null)[] = p.specs.map(() => null);
+    const copies: [number, number][] = [];
+    model.weights.forEach((v, k) => {
+      const i = p.modelIdx[p.match[k]];
+      const d = v.value.data;
+      if (d instanceof Float32Array && d.length === v.value.size) views[i] = d;
+      else { views[i] = new Float32Array(v.value.size); copies.push([k, i]); }
+    });
+    if (p.optMatch !== null) {
+      for (const i of [p.optMatch.iter, ...p.optMatch.slots]) {
+        const n = p.specs[i].shape.reduce((x, y) => x * y, 1);
+        views[i] = p.specs[i].dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+      }
+    }
+    const sinks: WeightSink[] = p.specs.map((s, i) => {
+      const v = views[i];
+      return v === null ? { buffer: null, byteLength: 4 * s.shape.reduce((x, y) => x * y, 1) } : v;
+    });
+    await opened.readWeights(sinks);
+    const iterations = iterationsOf(p, views);
+    for (const [k, i] of copies) guard(where, () => model.weights[k].assign(new Tensor(views[i]!, p.plan.weights[k].shape)));
+    compilePlanned(p, model, views, iterations);
+    return model;
+  } finally {
+    await opened.close();
+  }
 }
 
 /**
@@ -332,6 +413,8 @@ export async function loadFromHandler(handler: IOHandler, opts: LoadOptions = {}
   if (handler === null || typeof handler !== 'object' || typeof handler.load !== 'function') {
     throw new ValueError('loadModel: expected a URL such as file://path or an IOHandler with load()');
   }
+  // a folder (and not a subclass with its own load): the weights go straight into the model
+  if (handler instanceof FileSystemHandler && handler.load === FileSystemHandler.prototype.load) return modelFromFolder(handler, opts);
   const artifacts: ModelArtifacts = await handler.load();
   return modelFromArtifacts(artifacts, opts);
 }

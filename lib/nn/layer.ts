@@ -16,6 +16,24 @@ import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { retain } from '../memory';
 
+let initializerOverride: Initializer | null = null;
+
+/**
+ * Runs the synchronous `build` with every weight created by `init` instead of its layer's own
+ * initializer. Loading uses it: every weight is overwritten from the file, so drawing a large
+ * model's random initial values (minutes for 5e8 of them, and draws from the shared random
+ * generator) would be wasted. The layers keep their own initializers in their configs.
+ */
+export function buildWithInitializer<T>(init: Initializer, build: () => T): T {
+  const previous = initializerOverride;
+  initializerOverride = init;
+  try {
+    return build();
+  } finally {
+    initializerOverride = previous;
+  }
+}
+
 /** A shape whose batch dimension (first) may be unknown: [null, 784]. */
 export type Shape = (number | null)[];
 
@@ -191,7 +209,7 @@ export abstract class Layer {
   /** Creates and registers a weight named '<layer name>/<name>'. */
   protected addWeight(name: string, shape: readonly number[], init: Initializer,
                       regularizer: Regularizer | null = null, trainable = true): LayerVariable {
-    const value = init.create(shape);
+    const value = (initializerOverride ?? init).create(shape);
     if (value.shape.length !== shape.length || value.shape.some((d, i) => d !== shape[i])) {
       throw new ShapeError(`${this.name}/${name}: initializer ${init.className} made ${fmtShape(value.shape)}, not ${fmtShape(shape)}`);
     }

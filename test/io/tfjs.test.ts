@@ -75,6 +75,27 @@ test('the tutorial CNN saved to a folder loads in TensorFlow.js from those files
   tm.dispose();
 });
 
+test('model.json with the checksums gradforge records still loads in TensorFlow.js (its own model.json reader)', async () => {
+  gf.setSeed(33);
+  const m = gf.sequential([gf.layers.dense({ units: 6, activation: 'relu', inputShape: [5] }), gf.layers.dense({ units: 2 })]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-tfjs-sum-'));
+  await m.save(`file://${dir}`);
+  await m.save(`file://${dir}`);  // (the second save writes weights.alt.bin)
+  const j = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  expect(Object.keys(j.weightsChecksums)).toEqual(['weights.alt.bin']);
+  // the path tf.io's file and http handlers take: the whole model.json object, weights by its manifest
+  const artifacts = await tf.io.getModelArtifactsForJSON(j, async (manifest) => {
+    const bins = manifest[0].paths.map((p) => fs.readFileSync(path.join(dir, p)));
+    const all = Buffer.concat(bins);
+    return [manifest.flatMap((g) => g.weights), all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
+  });
+  const tm = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  const x = gf.randn([3, 5], { seed: 4 });
+  expect(maxAbsDiff(await tfPredict(tm, x), m.predict(x).data)).toBeLessThanOrEqual(1e-6);
+  tm.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('a model built and saved by TensorFlow.js (tf.io.withSaveHandler) loads in gradforge and predicts the same', async () => {
   const tm = tf.sequential({
     layers: [

@@ -27,6 +27,11 @@ beforeAll(async () => {
 
 async function loadWith(json: Json | string, weights: Buffer = bin): Promise<gf.Sequential> {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-valid-'));
+  if (weights !== bin && typeof json !== 'string') {
+    // hand-made weights: a model.json without the checksum gradforge records (as TensorFlow.js writes it)
+    json = { ...json };
+    delete json.weightsChecksums;
+  }
   fs.writeFileSync(path.join(d, 'model.json'), typeof json === 'string' ? json : JSON.stringify(json));
   fs.writeFileSync(path.join(d, 'weights.bin'), weights);
   return gf.loadModel(`file://${d}`);
@@ -85,6 +90,27 @@ test('an iteration count that is not a count', async () => {
   await expect(loadWith(good, b)).rejects.toThrow(/'adam\/iterations' must hold one integer >= 0/);
   b.writeFloatLE(0.5, off);
   await expect(loadWith(edit((j) => { j.weightsManifest[0].weights[k].dtype = 'float32'; }), b)).rejects.toThrow(/must hold one integer >= 0/);
+});
+
+test('a flipped weight byte: the checksum model.json records catches it, naming the file, expected and actual', async () => {
+  expect(good.weightsChecksums).toEqual({ 'weights.bin': { bytes: bin.length, fnv1a: expect.any(Number) } });
+  const b = Buffer.from(bin);
+  b[Math.floor(b.length / 2)] ^= 0x10;
+  const withSum = (): Json => JSON.parse(JSON.stringify(good));
+  const p = (async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-valid-'));
+    fs.writeFileSync(path.join(d, 'model.json'), JSON.stringify(withSum()));
+    fs.writeFileSync(path.join(d, 'weights.bin'), b);
+    return gf.loadModel(`file://${d}`);
+  })();
+  await expect(p).rejects.toThrow(gf.ModelFormatError);
+  await expect(p).rejects.toThrow(new RegExp(`weights\\.bin is damaged: its FNV-1a checksum is \\d+, model\\.json records ${good.weightsChecksums['weights.bin'].fnv1a}`));
+  // the same bytes without a recorded checksum (a TensorFlow.js file) load: the format has none
+  await expect(loadWith(good, b)).resolves.toBeDefined();
+  // and a malformed or incomplete record is refused
+  await expect(loadWith(edit((j) => { j.weightsChecksums = { 'weights.bin': { bytes: bin.length, fnv1a: -1 } }; }))).rejects.toThrow(/weightsChecksums\["weights.bin"\] must be \{bytes, fnv1a\}/);
+  await expect(loadWith(edit((j) => { j.weightsChecksums = { 'other.bin': { bytes: 4, fnv1a: 1 } }; }))).rejects.toThrow(/weightsChecksums has no entry for the weight file "weights.bin"/);
+  await expect(loadWith(edit((j) => { j.weightsChecksums['weights.bin'].bytes += 4; }))).rejects.toThrow(/holds \d+ bytes, weightsChecksums records \d+/);
 });
 
 test('deeply nested JSON where a name or a shape should be', async () => {
