@@ -128,6 +128,7 @@ describe('index arrays are never trusted by the kernels', () => {
 describe('empty work returns at once, whatever the other sizes', () => {
   const empty = new Float32Array(0);
   const noIdx = new Int32Array(0);
+  const hugeWindow = { N: 0, H: 1, W: 4, C: 2 ** 40, KH: 2 ** 40, KW: 2, OH: 1, OW: 1, strideH: 2, strideW: 2, padTop: 1, padLeft: 1 };
   test.each([
     ['globalPool2dForward max', () => b.globalPool2dForward('max', 2 ** 53 - 1, 4, 0, empty, empty, noIdx)],
     ['globalPool2dForward avg', () => b.globalPool2dForward('avg', 2 ** 53 - 1, 4, 0, empty, empty, null)],
@@ -145,6 +146,11 @@ describe('empty work returns at once, whatever the other sizes', () => {
     ['batchNormBackward', () => b.batchNormBackward(2 ** 53 - 1, 0, empty, empty, null, empty, empty, empty, null, null)],
     ['batchNormBackwardInference', () => b.batchNormBackwardInference(2 ** 53 - 1, 0, empty, empty, null, empty, empty, 1e-3, empty, null, null)],
     ['gemm', () => b.gemm(false, false, 0, 0, 2 ** 53 - 1, 1, empty, 2 ** 53 - 1, empty, 0, 0, empty, 0)],
+    // a window far larger than its image overflowed the kernels' work estimate (UBSan, found
+    // by the fuzzer)
+    ['maxPool2dForward N=0', () => b.maxPool2dForward(hugeWindow, empty, empty, noIdx)],
+    ['avgPool2dForward N=0', () => b.avgPool2dForward(hugeWindow, empty, empty)],
+    ['avgPool2dBackward N=0', () => b.avgPool2dBackward(hugeWindow, empty, empty)],
   ])('%s', (_name, call) => {
     const t0 = process.hrtime.bigint();
     call();

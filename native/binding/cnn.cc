@@ -101,6 +101,7 @@ Value Conv2dForward(const Info& info) {
     return c.undef();
   GemmActivation act = GemmActivation::Linear;
   if (c.length() > 5 && !activation_arg(c, 5, &act)) return c.undef();
+  if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     conv2d_forward<T>(g.s, x.as<T>(), w.as<T>(), has_bias ? bias.as<T>() : nullptr, y.as<T>(),
@@ -118,6 +119,7 @@ Value Conv2dBackwardInput(const Info& info) {
       !c.need(dy, "dy", g.y, conv_str(g.s)) || !c.need(w, "w", g.w, conv_str(g.s)) ||
       !c.need(dx, "dx", g.x, conv_str(g.s)) || !c.outputs_apart({&dx}, {&dy, &w}))
     return c.undef();
+  if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     conv2d_backward_input<T>(g.s, dy.as<T>(), w.as<T>(), dx.as<T>());
@@ -205,6 +207,7 @@ Value MaxPool2dForward(const Info& info) {
       !c.need(x, "x", g.x, pool_str(g.s)) || !c.need(y, "y", g.y, pool_str(g.s)) ||
       !c.need(am, "argmax", g.y, pool_str(g.s)) || !c.outputs_apart({&y, &am}, {&x}))
     return c.undef();
+  if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     maxpool2d_forward<T>(g.s, x.as<T>(), y.as<T>(), am.as<int32_t>());
@@ -222,6 +225,7 @@ Value MaxPool2dBackward(const Info& info) {
       !c.need(dx, "dx", g.x, pool_str(g.s)) ||
       !check_argmax(c, am, g.y, g.s.H * g.s.W, true) || !c.outputs_apart({&dx}, {&dy, &am}))
     return c.undef();
+  if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     maxpool2d_backward<T>(g.s, dy.as<T>(), am.as<int32_t>(), dx.as<T>());
@@ -237,6 +241,7 @@ Value AvgPool2dForward(const Info& info) {
       !c.float_array(2, "y", &y, &x, "x") || !c.need(x, "x", g.x, pool_str(g.s)) ||
       !c.need(y, "y", g.y, pool_str(g.s)) || !c.outputs_apart({&y}, {&x}))
     return c.undef();
+  if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     avgpool2d_forward<T>(g.s, x.as<T>(), y.as<T>());
@@ -252,6 +257,7 @@ Value AvgPool2dBackward(const Info& info) {
       !c.float_array(2, "dx", &dx, &dy, "dy") || !c.need(dy, "dy", g.y, pool_str(g.s)) ||
       !c.need(dx, "dx", g.x, pool_str(g.s)) || !c.outputs_apart({&dx}, {&dy}))
     return c.undef();
+  if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     avgpool2d_backward<T>(g.s, dy.as<T>(), dx.as<T>());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -18,6 +19,15 @@ constexpr int64_t kGrainElems = 1 << 15;  // rough elements touched per parallel
 
 inline int64_t grain_for(int64_t work_per_item) {
   return std::max<int64_t>(1, kGrainElems / std::max<int64_t>(1, work_per_item));
+}
+
+// The work of one output row, as a product that saturates: a window may be far larger than
+// the image it covers (only the covered part is read), so its raw size can overflow int64.
+inline int64_t row_work(const Pool2dShape& s, int64_t rows) {
+  int64_t w = 1;
+  for (int64_t f : {rows, s.OW, std::min(s.KH, s.H), std::min(s.KW, s.W), s.C})
+    if (__builtin_mul_overflow(w, f, &w)) return INT64_MAX;
+  return w;
 }
 
 // An index a caller handed in, read exactly once. The array may live in shared memory that
@@ -100,7 +110,7 @@ void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) 
       }
     }
   };
-  parallel_for(s.N * s.OH, grain_for(s.OW * s.KH * s.KW * C), rows);
+  parallel_for(s.N * s.OH, grain_for(row_work(s, 1)), rows);
 }
 
 template <typename T>
@@ -146,7 +156,7 @@ void avgpool2d_forward(const Pool2dShape& s, const T* x, T* y) {
       }
     }
   };
-  parallel_for(s.N * s.OH, grain_for(s.OW * s.KH * s.KW * C), rows);
+  parallel_for(s.N * s.OH, grain_for(row_work(s, 1)), rows);
 }
 
 template <typename T>
@@ -175,7 +185,7 @@ void avgpool2d_backward(const Pool2dShape& s, const T* dy, T* dx) {
       }
     }
   };
-  parallel_for(s.N, grain_for(s.OH * s.OW * s.KH * s.KW * C), images);
+  parallel_for(s.N, grain_for(row_work(s, s.OH)), images);
 }
 
 // ---- global pooling --------------------------------------------------------------------------
