@@ -151,6 +151,9 @@ describe('empty work returns at once, whatever the other sizes', () => {
     ['maxPool2dForward N=0', () => b.maxPool2dForward(hugeWindow, empty, empty, noIdx)],
     ['avgPool2dForward N=0', () => b.avgPool2dForward(hugeWindow, empty, empty)],
     ['avgPool2dBackward N=0', () => b.avgPool2dBackward(hugeWindow, empty, empty)],
+    // N = 0 let W*C overflow inside the kernel (UBSan, found by the fuzzer): refused now
+    ['upSampling2dForward', () => expect(() => b.upSampling2dForward('nearest', 0, 1, 2 ** 31, 2 ** 53 - 1, 3, 1, empty, empty)).toThrow(/overflows/)],
+    ['upSampling2dBackward', () => b.upSampling2dBackward('nearest', 0, 2 ** 20, 1, 1, 2 ** 20, 1, empty, empty)],
   ])('%s', (_name, call) => {
     const t0 = process.hrtime.bigint();
     call();

@@ -249,6 +249,7 @@ class Call {
                          std::to_string(kMaxShapeRank) + " is supported");
     out->rank = static_cast<int>(n);
     out->size = 1;
+    int64_t nonzero = 1;
     for (uint32_t k = 0; k < n; ++k) {
       Napi::Value e = a.Get(k);
       if (env_.IsExceptionPending()) return false;  // a throwing getter
@@ -257,8 +258,10 @@ class Call {
         return range_error(arg(name) + "[" + std::to_string(k) +
                            "] must be a non-negative integer, got " + describe(e));
       out->dims[k] = static_cast<int64_t>(d);
-      if (!mul(out->size, out->dims[k], &out->size))
+      // As product(): the non-zero dims' product must fit too (kernels form partial products).
+      if (d != 0 && !mul(nonzero, out->dims[k], &nonzero))
         return range_error(arg(name) + " has too many elements (the product overflows)");
+      out->size *= out->dims[k];
     }
     return revalidate();  // an element getter may have run user code
   }
@@ -328,10 +331,14 @@ class Call {
   static bool mul(int64_t a, int64_t b, int64_t* out) { return !__builtin_mul_overflow(a, b, out); }
   static bool add(int64_t a, int64_t b, int64_t* out) { return !__builtin_add_overflow(a, b, out); }
 
+  // The product of sizes. The product of the non-zero ones must fit int64 too: a kernel's
+  // partial products (W*C, H*sh*W*sw*C) must not overflow just because another size is 0.
   bool product(std::initializer_list<int64_t> xs, const std::string& what, int64_t* out) const {
-    int64_t p = 1;
-    for (int64_t x : xs)
-      if (!mul(p, x, &p)) return range_error(what + " overflows");
+    int64_t p = 1, nonzero = 1;
+    for (int64_t x : xs) {
+      if (x != 0 && !mul(nonzero, x, &nonzero)) return range_error(what + " overflows");
+      p = x == 0 ? 0 : p * x;  // |p| <= nonzero: cannot overflow
+    }
     *out = p;
     return true;
   }

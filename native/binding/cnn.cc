@@ -355,6 +355,7 @@ Value UpSampling2dForward(const Info& info) {
       !c.float_array(8, "y", &y, &x, "x") || !c.need(x, "x", small, "N*H*W*C") ||
       !c.need(y, "y", big, "N*H*sh*W*sw*C") || !c.outputs_apart({&y}, {&x}))
     return c.undef();
+  if (small == 0) return c.undef();  // N = 0: nothing to read or write
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     upsampling2d_forward<T>(d[0], d[1], d[2], d[3], d[4], d[5], mode, x.as<T>(), y.as<T>());
@@ -371,6 +372,7 @@ Value UpSampling2dBackward(const Info& info) {
       !c.float_array(8, "dx", &dx, &dy, "dy") || !c.need(dy, "dy", big, "N*H*sh*W*sw*C") ||
       !c.need(dx, "dx", small, "N*H*W*C") || !c.outputs_apart({&dx}, {&dy}))
     return c.undef();
+  if (small == 0) return c.undef();  // N = 0: nothing to read or write
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     upsampling2d_backward<T>(d[0], d[1], d[2], d[3], d[4], d[5], mode, dy.as<T>(), dx.as<T>());
