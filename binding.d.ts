@@ -10,11 +10,12 @@
 //   the sizes, product overflow) and throws TypeError/RangeError naming the function, the
 //   argument and the sizes. It never reads or writes out of bounds.
 // - Outputs never overlap each other, and overlap an input only where a comment below says
-//   "may be" in place (elementwise ops, softmax rows, binary into a non-broadcast operand,
-//   an optimizer's gradient); anything else that shares memory is a RangeError.
+//   it "may be" that input (in place, exactly the same elements); anything else that shares
+//   memory is a RangeError.
 // - An array that user code run by the call itself (a getter on a shape Array or a geometry
 //   object) detaches or resizes is a RangeError. Index arrays (argmax) may live in shared
-//   memory: an entry that changes after the check is ignored, never followed out of bounds.
+//   memory: an entry changed after the check to a position outside its image is skipped,
+//   never followed out of bounds.
 // - Names (ops, modes, kernels) are exact: one with a NUL character is a RangeError.
 // - A call whose arrays are all empty returns at once, however large its other sizes.
 
@@ -107,7 +108,7 @@ export interface Binding {
   unary(op: UnaryOp, x: FloatArray, out: FloatArray, alpha: number, beta: number): void;
   /**
    * dx[i] = dy[i] * f'(x[i]); y = f(x) is passed too because some derivatives are cheaper
-   * from it (sigmoid, tanh, exp, elu). All four have the same length.
+   * from it (sigmoid, tanh, exp, elu). All four have the same length; dx may be x, y or dy.
    */
   unaryBackward(op: UnaryOp, x: FloatArray, y: FloatArray, dy: FloatArray, dx: FloatArray,
                 alpha: number, beta: number): void;
@@ -135,6 +136,7 @@ export interface Binding {
    * Gradient of softmax/log-softmax given its output y:
    * softmax:    dx = y * (dy - sum(dy * y))
    * logSoftmax: dx = dy - exp(y) * sum(dy)
+   * dx may be y or dy.
    */
   softmaxBackward(y: FloatArray, dy: FloatArray, rows: number, cols: number, dx: FloatArray,
                   log: boolean): void;
@@ -154,6 +156,7 @@ export interface Binding {
    *          p -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)   (Keras 3; t = step >= 1)
    * rmsprop: ms = rho*ms + (1-rho)*g^2; p -= lr * g / sqrt(ms + eps)  (Keras 3, no momentum)
    * adagrad: acc += g^2; p -= lr * g / sqrt(acc + eps)                 (Keras 3)
+   * p and the state arrays must be distinct; g may be any one of them (it is read first).
    */
   sgdStep(p: FloatArray, g: FloatArray, v: FloatArray, lr: number, momentum: number, nesterov: boolean): void;
   adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number,

@@ -65,11 +65,9 @@ describe('arrays changed by user code while the call reads its arguments', () =>
       /permute: argument 'x' was detached or resized/);
   });
 
-  test('permute: a getter that detaches the output taken before it is refused', () => {
+  test('permute: a shape getter that detaches the input taken just before it is refused', () => {
     const x = new Float32Array(16);
     const out = new Float32Array(16);
-    // out is argument 3, read after perm; detaching x from the perm getter is what matters,
-    // and the shape getter runs after x was taken.
     const shape = shapeWithGetter([4, 4], 0, () => detach(x));
     expectError(() => b.permute(x, shape, [1, 0], out), 'RangeError', /argument 'x' was detached/);
   });
@@ -225,6 +223,28 @@ describe('outputs that overlap inputs or each other', () => {
       /adamStep: argument 'm' overlaps argument 'p'.*outputs must not overlap/);
     b.adamStep(p, g, new Float32Array(4), new Float32Array(4), 0.1, 0.9, 0.999, 1e-7, 1);
     expect(p[0]).toBeCloseTo(0.9, 5);
+  });
+
+  test('sgdStep with nesterov: the gradient may be the velocity array itself (read first)', () => {
+    const p1 = new Float32Array([0]), gv = new Float32Array([1]);
+    b.sgdStep(p1, gv, gv, 0.1, 0.9, true);
+    const p2 = new Float32Array([0]);
+    b.sgdStep(p2, new Float32Array([1]), new Float32Array([1]), 0.1, 0.9, true);
+    expect(p1[0]).toBe(p2[0]);  // 0.62, not 0.64
+  });
+
+  test('conv2dBackwardFilter with N = 0 still zeroes dw and dbias (no early return there)', () => {
+    const g = { N: 0, H: 3, W: 3, C: 2, KH: 2, KW: 2, O: 3, OH: 2, OW: 2, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 };
+    const dw = new Float32Array(24).fill(7), dbias = new Float32Array(3).fill(7);
+    b.conv2dBackwardFilter(g, new Float32Array(0), new Float32Array(0), dw, dbias);
+    expect(Array.from(dw).every((v) => v === 0) && Array.from(dbias).every((v) => v === 0)).toBe(true);
+  });
+
+  test('conv geometry whose index arithmetic would overflow is refused', () => {
+    const D = 2 ** 53 - 1;
+    expectError(() => b.conv2dForward({ N: 1, H: 1, W: 1, C: 1, KH: 1024, KW: 1, O: 1, OH: 1025, OW: 1, strideH: D, strideW: 1,
+      dilationH: D, dilationW: 1, padTop: 0, padLeft: 0 }, new Float32Array([2]), new Float32Array(1024), null, new Float32Array(1025)),
+    'RangeError', /above 2\^60/);
   });
 
   test('batchNormTrain: mean and invStd in one array are refused', () => {

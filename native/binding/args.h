@@ -19,6 +19,7 @@
 #pragma once
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -60,8 +61,9 @@ struct ArrayView {
 // How an output may share memory with an input (outputs_apart).
 enum class Alias {
   None,   // no shared byte at all
-  Exact,  // the very same elements (same start, same type) is fine: element i of the output
-          // depends only on element i (or row i) of the input; any partial overlap is refused
+  Exact,  // the very same elements (same start, same type) are fine: the kernel reads every
+          // input of element i (or row i) before it writes any output of it, and nothing
+          // else; any partial overlap is refused
 };
 
 constexpr int kMaxShapeRank = 8;
@@ -137,6 +139,8 @@ void by_float_type(DType t, F&& f) {
 class Call {
  public:
   Call(const Napi::CallbackInfo& info, const char* fn) : info_(info), env_(info.Env()), fn_(fn) {}
+  Call(const Call&) = delete;  // a copy would not see the arrays the original took
+  Call& operator=(const Call&) = delete;
 
   Napi::Env env() const { return env_; }
   Napi::Value undef() const { return env_.Undefined(); }
@@ -204,8 +208,10 @@ class Call {
     Napi::Value v = info_[i];
     if (!v.IsString()) return type_error(arg(name) + " must be a string, got " + describe(v));
     *out = v.As<Napi::String>().Utf8Value();
-    if (out->find('\0') != std::string::npos)
-      return range_error(arg(name) + " must not contain a NUL character, got " + describe(v));
+    const size_t nul = out->find('\0');
+    if (nul != std::string::npos)
+      return range_error(arg(name) + " must not contain a NUL character, got '" +
+                         out->substr(0, std::min<size_t>(nul, 40)) + "\\0...'");
     return true;
   }
 
@@ -280,15 +286,15 @@ class Call {
   // refused, because the length checks already made would no longer hold.
   bool revalidate() const {
     for (int i = 0; i < ntaken_; ++i) {
-      const ArrayView* a = taken_[i];
+      const ArrayView& a = taken_[i];
       napi_typedarray_type type;
       size_t length = 0;
       void* data = nullptr;
-      if (napi_get_typedarray_info(env_, a->handle, &type, &length, &data, nullptr, nullptr) !=
+      if (napi_get_typedarray_info(env_, a.handle, &type, &length, &data, nullptr, nullptr) !=
               napi_ok ||
-          data != a->data || static_cast<int64_t>(length) != a->length)
-        return range_error(arg(a->name) + " was detached or resized while the call read its " +
-                           "other arguments (a getter ran code that changed it)");
+          data != a.data || static_cast<int64_t>(length) != a.length)
+        return range_error(arg(a.name) + " was detached or resized while the call read its " +
+                           "other arguments (by a getter, or another thread growing its buffer)");
     }
     return true;
   }
@@ -308,7 +314,7 @@ class Call {
         return overlap_error(**o, *in,
                              alias == Alias::Exact
                                  ? "an output may be its input exactly (in place) but not overlap it partially"
-                                 : "this kernel cannot write its output in place");
+                                 : "this kernel would read what it has already written");
       }
     }
     return true;
@@ -376,12 +382,10 @@ class Call {
   }
 
 
-  // Remembers an array for revalidate(). An export takes at most a dozen arrays.
+  // Remembers an array, by value, for revalidate(). An export takes at most a dozen arrays.
   bool take(const ArrayView* a) const {
-    for (int i = 0; i < ntaken_; ++i)
-      if (taken_[i] == a) return true;  // the same variable filled again: it holds the newer handle
     if (ntaken_ == kMaxTaken) return type_error("too many array arguments (internal limit)");
-    taken_[ntaken_++] = a;
+    taken_[ntaken_++] = *a;
     return true;
   }
 
@@ -398,7 +402,9 @@ class Call {
   const Napi::CallbackInfo& info_;
   Napi::Env env_;
   const char* fn_;
-  mutable const ArrayView* taken_[kMaxTaken] = {};
+  // The arrays taken so far. Mutable: the argument readers are const (they only read the
+  // call), and remembering what they read is bookkeeping, not a change of the call.
+  mutable ArrayView taken_[kMaxTaken] = {};
   mutable int ntaken_ = 0;
 };
 

@@ -65,11 +65,15 @@ bool conv_geometry(const Call& c, const Info& info, size_t i, ConvSizes* out) {
       !field(c, o, "padTop", 0, &s.pad_top) || !field(c, o, "padLeft", 0, &s.pad_left))
     return false;
   // The kernels read only taps inside the input, so any geometry is memory-safe given the
-  // lengths below; these bounds keep the products and the index arithmetic far from overflow.
+  // lengths below. Their index arithmetic (oh*strideH - padTop + kh*dilationH) stays below
+  // H + 2*span + reach, so span and reach are bounded by 2^60 and the sum cannot overflow.
+  constexpr int64_t kMaxReach = int64_t(1) << 60;
   int64_t span_h, span_w;
   if (!c.product({s.KH, s.dh}, "KH*dilationH", &span_h) ||
       !c.product({s.KW, s.dw}, "KW*dilationW", &span_w))
     return false;
+  if (span_h > kMaxReach || span_w > kMaxReach)
+    return c.range_error("the kernel span KH*dilationH, KW*dilationW is above 2^60 for " + conv_str(s));
   if (s.pad_top >= span_h || s.pad_left >= span_w)
     return c.range_error("padTop=" + std::to_string(s.pad_top) + ", padLeft=" +
                          std::to_string(s.pad_left) + " must be smaller than the kernel span for " +
@@ -78,7 +82,7 @@ bool conv_geometry(const Call& c, const Info& info, size_t i, ConvSizes* out) {
   if (!c.product({s.OH - 1, s.sh}, "(OH-1)*strideH", &reach_h) ||
       !c.product({s.OW - 1, s.sw}, "(OW-1)*strideW", &reach_w))
     return false;
-  if (reach_h > s.H + span_h || reach_w > s.W + span_w)
+  if (reach_h > kMaxReach || reach_w > kMaxReach || reach_h > s.H + span_h || reach_w > s.W + span_w)
     return c.range_error("output size OH=" + std::to_string(s.OH) + ", OW=" +
                          std::to_string(s.OW) + " does not fit the input for " + conv_str(s));
   return c.product({s.N, s.H, s.W, s.C}, "N*H*W*C", &out->x) &&

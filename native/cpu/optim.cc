@@ -24,9 +24,10 @@ void sgd_step(T* p, const T* g, T* v, int64_t n, double lr, double momentum, boo
   }
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      const T vi = mom * v[i] - lr_t * g[i];
+      const T gi = g[i];  // read before v[i] is written: g may be v or p (in place)
+      const T vi = mom * v[i] - lr_t * gi;
       v[i] = vi;
-      p[i] += nesterov ? mom * vi - lr_t * g[i] : vi;
+      p[i] += nesterov ? mom * vi - lr_t * gi : vi;
     }
   });
 }

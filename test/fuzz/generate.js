@@ -453,9 +453,10 @@ const MUTATIONS = {
       if (act !== 'detach') s.args[base].pad = Math.max(s.args[base].pad || 0, BIG_PAD); // freed/decommitted pages fault
       if (act === 'shrink-track') act = 'shrink';
     }
+    clearAt(s, `${h}:getter`); // a holder has one getter: a replaced one's reasons go with it
     holder.getter = { at, act, target };
     s.muts.push(`getter ${sigArg(s, h).name}[${at}] ${act}${target !== null ? ' ' + sigArg(s, target).name : ''}`);
-    if (act === 'pop' && typeof at === 'number' && at < holder.dims.length - 1) refuse(s, h, `shape '${sigArg(s, h).name}' shrinks while read`, true);
+    if (act === 'pop' && typeof at === 'number' && at < holder.dims.length - 1) refuse(s, `${h}:getter`, `shape '${sigArg(s, h).name}' shrinks while read`, true);
     if (act === 'grow-shape') s.sizeMutated = true; // (the binding read the length before)
     return true;
   },
@@ -475,17 +476,19 @@ const MUTATIONS = {
       }
       if (!holder.dims.length) return false;
       const k = c % holder.dims.length;
+      clearAt(s, `${h}:bad`); // one bad element per holder: a replaced one's reasons go with it
       holder.bad = { at: k, v: choice.v };
       s.muts.push(`shapeElement ${name}[${k}] = ${describe(choice.v)}`);
-      if (choice.bad) refuse(s, h, `shape '${name}[${k}]' = ${describe(choice.v)}`);
+      if (choice.bad) refuse(s, `${h}:bad`, `shape '${name}[${k}]' = ${describe(choice.v)}`);
     } else {
       const keys = Object.keys(holder.fields);
       const k = pick(keys, c);
-      if (b % 11 === 10) { holder.omit = k; s.muts.push(`geometry omit ${k}`); refuse(s, h, `geometry.${k} missing`); s.sizeMutated = true; return true; }
+      if (b % 11 === 10) { clearAt(s, `${h}:omit`); holder.omit = k; s.muts.push(`geometry omit ${k}`); refuse(s, `${h}:omit`, `geometry.${k} missing`); s.sizeMutated = true; return true; }
+      clearAt(s, `${h}:bad`);
       holder.bad = { key: k, v: choice.v };
       s.muts.push(`geometry ${k} = ${describe(choice.v)}`);
       const lo = ['N', 'padTop', 'padLeft'].includes(k) ? 0 : 1;
-      if (choice.bad || (choice.v.t === 'num' && choice.v.v < lo)) refuse(s, h, `geometry.${k} = ${describe(choice.v)}`);
+      if (choice.bad || (choice.v.t === 'num' && choice.v.v < lo)) refuse(s, `${h}:bad`, `geometry.${k} = ${describe(choice.v)}`);
     }
     s.sizeMutated = true;
     return true;
