@@ -324,6 +324,10 @@ const MUTATIONS = {
       s.args.pop();
       clearAt(s, s.args.length);
       clearAt(s, 'count');
+      // an alias of the argument just dropped becomes an array of its own
+      s.args.forEach((x, i) => {
+        if (x && x.t === 'alias' && x.of >= s.args.length) s.args[i] = { t: 'ta', ty: x.ty, len: x.len, fill: { k: 'rand', s: i + 1 }, mem: 'plain' };
+      });
       s.muts.push(`argCount ${s.args.length}`);
       if (s.args.length < min) refuse(s, 'count', `${s.args.length} arguments, fewer than ${min}`);
     } else {
@@ -426,6 +430,7 @@ const MUTATIONS = {
     const arrs = arrayArgs(s).filter((i) => s.args[i].t === 'ta');
     if (!arrs.length) return false;
     const i = pick(arrs, a);
+    clearAt(s, `${i}:mem`);
     s.args[i].mem = 'detached';
     s.muts.push(`detachedBefore ${sigArg(s, i).name}`);
     if ((s.needs[i] ?? 0) > 0 && !SIGNATURES[s.fn].exactLen) refuse(s, `${i}:mem`, `array '${sigArg(s, i).name}' is detached`, true);
@@ -448,6 +453,7 @@ const MUTATIONS = {
       target = pick(arrs, c + b);
       let base = target;
       while (s.args[base].t === 'alias') base = s.args[base].of;
+      clearAt(s, `${base}:mem`); // its memory kind is replaced below: earlier reasons go
       if (act.startsWith('shrink')) s.args[base].mem = act === 'shrink' ? 'rab' : 'rab-track';
       else if (s.args[base].mem === 'sab' || s.args[base].mem === 'gsab' || s.args[base].mem === 'race') s.args[base].mem = 'plain';
       if (act !== 'detach') s.args[base].pad = Math.max(s.args[base].pad || 0, BIG_PAD); // freed/decommitted pages fault
@@ -542,6 +548,7 @@ const MUTATIONS = {
     const i = idx(s.fn, 'argmax');
     const arg = s.args[i];
     if (!arg || arg.t !== 'ta' || arg.ty !== 'i32' || !(s.needs[i] > 0)) return false;
+    clearAt(s, `${i}:mem`);
     arg.mem = 'race';
     arg.race = { idx: a % s.needs[i], bad: pick([2 ** 31 - 1, -(2 ** 31), s.argmaxLimit, 1 << 24], b) };
     s.repeat = 200;
