@@ -31,9 +31,13 @@ function load(): Binding {
     return nodeGypBuild(root);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new DeviceError(
-      `gradforge: the native addon did not load (${why}). Build it with \`npm run build:native\` ` +
-      `(needs cmake and a C++17 compiler) or reinstall with \`npm install\`.`);
+    // An installed package (under node_modules) is rebuilt by its bin; a checkout by its script.
+    const installed = root.split(path.sep).includes('node_modules');
+    const fix = installed
+      ? `This platform (${process.platform}-${process.arch}) has no prebuilt binary that loads here; ` +
+        'build one from source with `npx gradforge build` (needs cmake >= 3.18 and a C++17 compiler).'
+      : 'Build it with `npm run build:native` (needs cmake >= 3.18 and a C++17 compiler).';
+    throw new DeviceError(`gradforge: the native addon did not load (${why}). ${fix}`);
   }
 }
 

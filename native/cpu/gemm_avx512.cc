@@ -33,8 +33,10 @@ inline __mmask16 lane_mask(int n) {
 //   B: row k at b + k * ldb, 16*NV floats; packed panels have ldb = 16*NV (and are aligned);
 //      an unpacked B has the caller's ldb and may end right after column n, so partial tiles
 //      load B with masks.
+// (Named for its ISA: test/package scans the shipped binary for AVX instructions outside
+// functions whose names say which ISA they need.)
 template <int M, int NV, bool ROW_CONTIG>
-void tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_ks,
+void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_ks,
           const float* __restrict b, int64_t ldb, float* c, int64_t ldc, float alpha,
           float beta, int n) {
   __m512 acc[M][NV];
@@ -122,7 +124,7 @@ using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, i
 // fns[m - 1][row_contig]: the instantiation for m live rows.
 template <int NV, int... Ms>
 struct Table {
-  static constexpr TileFn fns[sizeof...(Ms)][2] = {{&tile<Ms + 1, NV, false>, &tile<Ms + 1, NV, true>}...};
+  static constexpr TileFn fns[sizeof...(Ms)][2] = {{&avx512_tile<Ms + 1, NV, false>, &avx512_tile<Ms + 1, NV, true>}...};
 };
 template <int NV, int... Ms>
 constexpr TileFn Table<NV, Ms...>::fns[sizeof...(Ms)][2];
