@@ -87,6 +87,7 @@ describe('npm pack, then an install with no scripts, no network and no compiler'
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   test('the tarball holds what users need and nothing of the build tree', () => {
+    const manifestBefore = fs.readFileSync(path.join(root, 'package.json'), 'utf8');
     const out = sh(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', work], { cwd: root }).stdout;
     // (prepare's build output comes first on stdout; the JSON array is the rest)
     const start = out.search(/^\[\s*\{/m);
@@ -102,6 +103,9 @@ describe('npm pack, then an install with no scripts, no network and no compiler'
       (f.startsWith('native/tests/') && !/\.(cc|h)$/.test(f)));
     expect(unwanted).toEqual([]);
     expect(info.size).toBeLessThan(MAX_TARBALL_BYTES);
+    // prepack set the scripts aside and postpack put them back (scripts/pack-manifest.js)
+    expect(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).toBe(manifestBefore);
+    expect(fs.existsSync(path.join(root, 'package.json.orig'))).toBe(false);
     console.log(`tarball ${info.filename}: ${info.size} bytes, ${files.length} files`);
   });
 
@@ -122,6 +126,8 @@ describe('npm pack, then an install with no scripts, no network and no compiler'
 
     const pkgDir = path.join(app, 'node_modules', 'gradforge');
     expect(fs.existsSync(path.join(pkgDir, 'build'))).toBe(false);
+    // The published manifest has no lifecycle scripts at all (npm 12 asks about every one).
+    expect(JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).scripts).toBeUndefined();
     // No installed package needs an install script (npm 12 would block it).
     const withScripts: string[] = [];
     const walk = (dir: string): void => {
