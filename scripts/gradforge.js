@@ -51,12 +51,13 @@ function build(args) {
   } catch {
     fail('cmake-js is missing from this installation (reinstall gradforge)');
   }
-  const cmakeArgs = [cmakeJs, 'compile', '--CDGRADFORGE_BUILD_TESTS=OFF', `--CDGRADFORGE_CUDA=${cuda ? 'ON' : 'OFF'}`];
+  const cmakeArgs = [cmakeJs, 'rebuild', '--CDGRADFORGE_BUILD_TESTS=OFF', `--CDGRADFORGE_CUDA=${cuda ? 'ON' : 'OFF'}`];
   if (debug) cmakeArgs.push('--debug');
   console.log(`gradforge: building the native addon from source in ${root}${cuda ? ' (CUDA requested)' : ''}${debug ? ' (debug)' : ''}`);
   const r = spawnSync(process.execPath, cmakeArgs, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) fail(`the build failed (cmake-js exited with ${r.status}); the prebuilt binary, if any, is still used`);
   // cmake-js puts a debug build in build/Debug, which node-gyp-build does not look at.
+  // (rebuild, not compile: a build folder configured earlier would keep its old options)
   if (debug) {
     const from = path.join(root, 'build', 'Debug', 'gradforge.node');
     const to = path.join(root, 'build', 'Release', 'gradforge.node');
