@@ -30,7 +30,7 @@ function load(): Binding {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => Binding;
     return nodeGypBuild(root);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    const why = (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, '; ');
     // An installed package (under node_modules) is rebuilt by its bin; a checkout by its script.
     const installed = root.split(path.sep).includes('node_modules');
     const fix = installed

@@ -186,3 +186,25 @@ describe('npm pack, then an install with no scripts, no network and no compiler'
     expect(build.stderr).toMatch(/needs CMake >= 3\.18 on PATH/);
   });
 });
+
+describe('when no binary loads', () => {
+  test('an installed package tells the user to run npx gradforge build', () => {
+    // A package folder under node_modules with the compiled loader and no binary at all.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradforge-nobin-'));
+    try {
+      const pkg = path.join(tmp, 'node_modules', 'gradforge');
+      fs.mkdirSync(path.join(pkg, 'dist', 'lib', 'backend'), { recursive: true });
+      fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'gradforge', version: '0.0.0' }));
+      for (const f of ['backend/native.js', 'errors.js']) {
+        fs.copyFileSync(path.join(root, 'dist', 'lib', f), path.join(pkg, 'dist', 'lib', f));
+      }
+      fs.symlinkSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(tmp, 'node_modules', 'node-gyp-build'));
+      const r = spawnSync(process.execPath, ['-e', "require('gradforge/dist/lib/backend/native.js')"], { cwd: tmp, encoding: 'utf8' });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/DeviceError: gradforge: the native addon did not load .*npx gradforge build/);
+      expect(r.stderr).not.toMatch(/npm run build:native/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
