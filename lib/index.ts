@@ -53,4 +53,5 @@ export type { IOHandler, ModelArtifacts, SaveResult, SaveOptions, LoadOptions } 
 
 export * as datasets from './data/datasets';
 export * as data from './data';
+export * as text from './text';
 export { toCategorical } from './data/preprocessing';
