@@ -2,3 +2,5 @@
 export { mnistDigits } from './mnist';
 export { mnist, fashionMnist, FASHION_MNIST_CLASSES } from './image-datasets';
 export type { ImageDataset, ImageSplit, ImageDatasetOptions } from './image-datasets';
+export { imdb, DatasetNotInstalledError } from './imdb';
+export type { ImdbOptions, ImdbDataset } from './imdb';
