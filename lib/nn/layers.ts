@@ -11,6 +11,8 @@
  */
 export { Layer, LayerVariable } from './layer';
 export { Dense, dense } from './dense';
+export { Embedding, embedding } from './embedding';
+export type { EmbeddingArgs } from './embedding';
 export type { DenseArgs } from './dense';
 export { Activation, activation } from './activation';
 export type { ActivationArgs } from './activation';

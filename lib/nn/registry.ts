@@ -22,6 +22,7 @@ import { BatchNormalization } from './normalization';
 import { Reshape, ZeroPadding2D } from './reshape';
 import { RandomFlip, RandomTranslation } from './augmentation';
 import { LeakyReLU } from './leaky-relu';
+import { Embedding } from './embedding';
 import type { InitializerConfig } from './initializers';
 import type { RegularizerConfig } from './regularizers';
 import type { Padding } from '../ops/conv';
@@ -209,6 +210,25 @@ function globalPooling(c: ConfigReader): LayerArgs {
 }
 
 const ENTRIES: Record<string, Entry> = {
+  Embedding: {
+    create: (c) => {
+      c.unsupported('activity_regularizer', 'embeddings_constraint');
+      const inputDim = c.int('input_dim');
+      const outputDim = c.int('output_dim');
+      if (inputDim === undefined || outputDim === undefined) throw new ModelFormatError(`${c.where}: config.input_dim and config.output_dim are required`);
+      const base = c.base();
+      const inputLength = c.int('input_length');
+      return new Embedding({
+        ...base, inputDim, outputDim, maskZero: c.bool('mask_zero'),
+        inputLength: base.inputShape === undefined && base.batchInputShape === undefined ? inputLength : undefined,
+        embeddingsInitializer: init(c, 'embeddings_initializer'), embeddingsRegularizer: reg(c, 'embeddings_regularizer'),
+      });
+    },
+    weights: (l) => {
+      const e = l as Embedding;
+      return [{ name: 'embeddings', shape: [e.inputDim, e.outputDim] }];
+    },
+  },
   Dense: {
     create: (c) => {
       c.unsupported('activity_regularizer', 'kernel_constraint', 'bias_constraint');
