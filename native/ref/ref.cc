@@ -688,3 +688,286 @@ GF_REF_INSTANTIATE_CNN(double)
 
 }  // namespace ref
 }  // namespace gf
+
+// ---- recurrent cells ------------------------------------------------------------------------
+namespace gf {
+namespace ref {
+namespace {
+
+double rnn_act(RnnActivation a, double v) {
+  switch (a) {
+    case RnnActivation::Tanh: return std::tanh(v);
+    case RnnActivation::Sigmoid: return 1.0 / (1.0 + std::exp(-v));
+    case RnnActivation::HardSigmoid: return std::min(1.0, std::max(0.0, (v + 3.0) / 6.0));
+    case RnnActivation::HardSigmoidLegacy: return std::min(1.0, std::max(0.0, 0.2 * v + 0.5));
+    case RnnActivation::Relu: return v > 0 ? v : 0.0;
+    case RnnActivation::Linear: return v;
+  }
+  return v;
+}
+
+// d act / d v at the pre-activation v.
+double rnn_act_deriv(RnnActivation a, double v) {
+  switch (a) {
+    case RnnActivation::Tanh: { const double ch = std::cosh(v); return 1.0 / (ch * ch); }
+    case RnnActivation::Sigmoid: { const double s = 1.0 / (1.0 + std::exp(-v)); return s * (1 - s); }
+    case RnnActivation::HardSigmoid: return (v > -3.0 && v < 3.0) ? 1.0 / 6.0 : 0.0;
+    case RnnActivation::HardSigmoidLegacy: return (v > -2.5 && v < 2.5) ? 0.2 : 0.0;
+    case RnnActivation::Relu: return v > 0 ? 1.0 : 0.0;
+    case RnnActivation::Linear: return 1.0;
+  }
+  return 1.0;
+}
+
+template <typename T>
+std::vector<double> rnn_to_double(const T* p, size_t n) {
+  std::vector<double> v(n, 0.0);
+  if (p) for (size_t i = 0; i < n; ++i) v[i] = double(p[i]);
+  return v;
+}
+
+// One step of one batch row, as the forward computed it (what the backward needs).
+struct RnnRefStep {
+  bool keep = true;
+  std::vector<double> hp, cp;   // state the step starts from (U)
+  std::vector<double> pre, gv;  // final pre-activation and value of each gate (G*U)
+  std::vector<double> rr;       // recurrent part: h R (+ b_rec for reset_after) (G*U)
+  std::vector<double> rh;       // GRU reset_after=false: r * h_{t-1} (U)
+  std::vector<double> c;        // LSTM new cell state (U)
+};
+
+struct RnnRef {
+  RnnConfig c;
+  int64_t G, GU;
+  std::vector<double> x, W, R, b;
+  bool has_b;
+  const uint8_t* mask;
+  std::vector<std::vector<RnnRefStep>> tape;  // [s][n]
+  std::vector<double> y, hT, cT;
+
+  int64_t time_of(int64_t s) const { return c.go_backwards ? c.T - 1 - s : s; }
+  bool gru_ra() const { return c.cell == RnnCell::GRU && c.reset_after; }
+
+  void forward(std::vector<double> h, std::vector<double> cs) {
+    const int64_t N = c.N, Tn = c.T, In = c.In, U = c.U;
+    const RnnActivation act = c.activation, rac = c.recurrent_activation;
+    y.assign(N * Tn * U, 0.0);
+    tape.assign(Tn, std::vector<RnnRefStep>(N));
+    for (int64_t s = 0; s < Tn; ++s) {
+      const int64_t t = time_of(s);
+      for (int64_t n = 0; n < N; ++n) {
+        RnnRefStep& st = tape[s][n];
+        st.hp.assign(h.begin() + n * U, h.begin() + (n + 1) * U);
+        st.cp.assign(cs.begin() + n * U, cs.begin() + (n + 1) * U);
+        st.keep = !mask || mask[n * Tn + t] != 0;
+        std::vector<double> xa(GU, 0.0);
+        st.rr.assign(GU, 0.0);
+        for (int64_t k = 0; k < GU; ++k) {
+          double a = has_b ? b[k] : 0.0;
+          for (int64_t i = 0; i < In; ++i) a += x[(n * Tn + t) * In + i] * W[i * GU + k];
+          xa[k] = a;
+          double r = (has_b && gru_ra()) ? b[GU + k] : 0.0;
+          for (int64_t j = 0; j < U; ++j) r += st.hp[j] * R[j * GU + k];
+          st.rr[k] = r;
+        }
+        st.pre.assign(GU, 0.0);
+        st.gv.assign(GU, 0.0);
+        std::vector<double> hn(U);
+        if (c.cell == RnnCell::SimpleRNN) {
+          for (int64_t u = 0; u < U; ++u) {
+            st.pre[u] = xa[u] + st.rr[u];
+            hn[u] = st.gv[u] = rnn_act(act, st.pre[u]);
+          }
+        } else if (c.cell == RnnCell::LSTM) {
+          st.c.assign(U, 0.0);
+          for (int64_t k = 0; k < GU; ++k) {
+            st.pre[k] = xa[k] + st.rr[k];
+            st.gv[k] = rnn_act(k / U == 2 ? act : rac, st.pre[k]);
+          }
+          for (int64_t u = 0; u < U; ++u) {
+            st.c[u] = st.gv[U + u] * st.cp[u] + st.gv[u] * st.gv[2 * U + u];
+            hn[u] = st.gv[3 * U + u] * rnn_act(act, st.c[u]);
+          }
+        } else {
+          for (int64_t k = 0; k < 2 * U; ++k) {
+            st.pre[k] = xa[k] + st.rr[k];
+            st.gv[k] = rnn_act(rac, st.pre[k]);
+          }
+          if (c.reset_after) {
+            for (int64_t u = 0; u < U; ++u)
+              st.pre[2 * U + u] = xa[2 * U + u] + st.gv[U + u] * st.rr[2 * U + u];
+          } else {
+            st.rh.assign(U, 0.0);
+            for (int64_t j = 0; j < U; ++j) st.rh[j] = st.gv[U + j] * st.hp[j];
+            for (int64_t u = 0; u < U; ++u) {
+              double r = 0;
+              for (int64_t j = 0; j < U; ++j) r += st.rh[j] * R[j * GU + 2 * U + u];
+              st.rr[2 * U + u] = r;
+              st.pre[2 * U + u] = xa[2 * U + u] + r;
+            }
+          }
+          for (int64_t u = 0; u < U; ++u) {
+            st.gv[2 * U + u] = rnn_act(act, st.pre[2 * U + u]);
+            const double z = st.gv[u];
+            hn[u] = z * st.hp[u] + (1 - z) * st.gv[2 * U + u];
+          }
+        }
+        double* yr = &y[(n * Tn + s) * U];
+        for (int64_t u = 0; u < U; ++u) {
+          if (st.keep) {
+            h[n * U + u] = hn[u];
+            if (c.cell == RnnCell::LSTM) cs[n * U + u] = st.c[u];
+            yr[u] = hn[u];
+          } else {  // Keras 3: zeros, or the carried state h (its states[0])
+            yr[u] = c.zero_output_for_mask ? 0.0 : h[n * U + u];
+          }
+        }
+      }
+    }
+    hT = h;
+    cT = cs;
+  }
+};
+
+template <typename T>
+RnnRef make_rnn_ref(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
+                    const uint8_t* mask) {
+  RnnRef m;
+  m.c = cfg;
+  m.G = rnn_gates(cfg.cell);
+  m.GU = m.G * cfg.U;
+  m.x = rnn_to_double(x, cfg.N * cfg.T * cfg.In);
+  m.W = rnn_to_double(W, cfg.In * m.GU);
+  m.R = rnn_to_double(R, cfg.U * m.GU);
+  m.has_b = b != nullptr;
+  m.b = rnn_to_double(b, (m.gru_ra() ? 2 : 1) * m.GU);
+  m.mask = mask;
+  return m;
+}
+
+template <typename T>
+void rnn_store(const std::vector<double>& v, T* out) {
+  if (out) for (size_t i = 0; i < v.size(); ++i) out[i] = static_cast<T>(v[i]);
+}
+
+}  // namespace
+
+template <typename T>
+void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
+                 const T* h0, const T* c0, const uint8_t* mask, T* y, T* hT, T* cT) {
+  RnnRef m = make_rnn_ref(cfg, x, W, R, b, mask);
+  const size_t NU = cfg.N * cfg.U;
+  m.forward(rnn_to_double(h0, NU), rnn_to_double(cfg.cell == RnnCell::LSTM ? c0 : nullptr, NU));
+  rnn_store(m.y, y);
+  rnn_store(m.hT, hT);
+  if (cfg.cell == RnnCell::LSTM) rnn_store(m.cT, cT);
+}
+
+template <typename T>
+void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
+                  const T* h0, const T* c0, const uint8_t* mask, const T* dy, const T* dhT,
+                  const T* dcT, T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db) {
+  const bool lstm = cfg.cell == RnnCell::LSTM, gru = cfg.cell == RnnCell::GRU;
+  RnnRef m = make_rnn_ref(cfg, x, W, R, b, mask);
+  const int64_t N = cfg.N, Tn = cfg.T, In = cfg.In, U = cfg.U, GU = m.GU;
+  const RnnActivation act = cfg.activation, rac = cfg.recurrent_activation;
+  const size_t NU = N * U;
+  m.forward(rnn_to_double(h0, NU), rnn_to_double(lstm ? c0 : nullptr, NU));
+  const bool ra = m.gru_ra();
+
+  std::vector<double> gy = rnn_to_double(dy, N * Tn * U);
+  std::vector<double> gh = rnn_to_double(dhT, NU), gc = rnn_to_double(lstm ? dcT : nullptr, NU);
+  std::vector<double> gx(N * Tn * In, 0.0), gW(In * GU, 0.0), gR(U * GU, 0.0),
+      gb((ra ? 2 : 1) * GU, 0.0);
+  for (int64_t s = Tn - 1; s >= 0; --s) {
+    const int64_t t = m.time_of(s);
+    for (int64_t n = 0; n < N; ++n) {
+      const RnnRefStep& st = m.tape[s][n];
+      if (!st.keep) {  // state carried (gc unchanged); y[s] was the carried h or zeros
+        if (!cfg.zero_output_for_mask)
+          for (int64_t u = 0; u < U; ++u) gh[n * U + u] += gy[(n * Tn + s) * U + u];
+        continue;
+      }
+      std::vector<double> dht(U), dhp(U, 0.0), dax(GU, 0.0), dar(GU, 0.0);
+      for (int64_t u = 0; u < U; ++u) dht[u] = gh[n * U + u] + gy[(n * Tn + s) * U + u];
+      // dax: gradient of the input-side pre-activation (x W + b_in), dar: of the part that
+      // multiplies h_{t-1} by R (for GRU reset_after=false only the z, r columns).
+      if (cfg.cell == RnnCell::SimpleRNN) {
+        for (int64_t u = 0; u < U; ++u) dax[u] = dar[u] = dht[u] * rnn_act_deriv(act, st.pre[u]);
+      } else if (lstm) {
+        for (int64_t u = 0; u < U; ++u) {
+          const double i = st.gv[u], f = st.gv[U + u], g = st.gv[2 * U + u],
+                       o = st.gv[3 * U + u];
+          const double dct = gc[n * U + u] + dht[u] * o * rnn_act_deriv(act, st.c[u]);
+          const double d_o = dht[u] * rnn_act(act, st.c[u]);
+          dax[u] = dct * g * rnn_act_deriv(rac, st.pre[u]);
+          dax[U + u] = dct * st.cp[u] * rnn_act_deriv(rac, st.pre[U + u]);
+          dax[2 * U + u] = dct * i * rnn_act_deriv(act, st.pre[2 * U + u]);
+          dax[3 * U + u] = d_o * rnn_act_deriv(rac, st.pre[3 * U + u]);
+          gc[n * U + u] = dct * f;
+        }
+        dar = dax;
+      } else {
+        std::vector<double> dr(U, 0.0);
+        for (int64_t u = 0; u < U; ++u) {
+          const double z = st.gv[u], hh = st.gv[2 * U + u];
+          dax[u] = dht[u] * (st.hp[u] - hh) * rnn_act_deriv(rac, st.pre[u]);
+          dax[2 * U + u] = dht[u] * (1 - z) * rnn_act_deriv(act, st.pre[2 * U + u]);
+          dhp[u] += dht[u] * z;
+        }
+        if (ra) {
+          for (int64_t u = 0; u < U; ++u) {
+            dr[u] = dax[2 * U + u] * st.rr[2 * U + u];
+            dar[2 * U + u] = dax[2 * U + u] * st.gv[U + u];
+          }
+        } else {
+          for (int64_t j = 0; j < U; ++j) {
+            double drh = 0;
+            for (int64_t u = 0; u < U; ++u) {
+              drh += R[j * GU + 2 * U + u] * dax[2 * U + u];
+              gR[j * GU + 2 * U + u] += st.rh[j] * dax[2 * U + u];
+            }
+            dr[j] = drh * st.hp[j];
+            dhp[j] += drh * st.gv[U + j];
+          }
+        }
+        for (int64_t u = 0; u < U; ++u) dax[U + u] = dr[u] * rnn_act_deriv(rac, st.pre[U + u]);
+        for (int64_t k = 0; k < 2 * U; ++k) dar[k] = dax[k];
+      }
+      const int64_t rcols = (gru && !ra) ? 2 * U : GU;  // columns of R that multiply h_{t-1}
+      for (int64_t k = 0; k < GU; ++k) {
+        for (int64_t i = 0; i < In; ++i) {
+          gW[i * GU + k] += m.x[(n * Tn + t) * In + i] * dax[k];
+          gx[(n * Tn + t) * In + i] += W[i * GU + k] * dax[k];
+        }
+        gb[k] += dax[k];
+        if (ra) gb[GU + k] += dar[k];
+        if (k < rcols) {
+          for (int64_t j = 0; j < U; ++j) {
+            gR[j * GU + k] += st.hp[j] * dar[k];
+            dhp[j] += R[j * GU + k] * dar[k];
+          }
+        }
+      }
+      for (int64_t u = 0; u < U; ++u) gh[n * U + u] = dhp[u];
+    }
+  }
+  rnn_store(gx, dx);
+  rnn_store(gh, dh0);
+  if (lstm) rnn_store(gc, dc0);
+  rnn_store(gW, dW);
+  rnn_store(gR, dR);
+  rnn_store(gb, db);
+}
+
+#define GF_REF_INSTANTIATE_RNN(T)                                                            \
+  template void rnn_forward<T>(const RnnConfig&, const T*, const T*, const T*, const T*,     \
+                               const T*, const T*, const uint8_t*, T*, T*, T*);              \
+  template void rnn_backward<T>(const RnnConfig&, const T*, const T*, const T*, const T*,    \
+                                const T*, const T*, const uint8_t*, const T*, const T*,      \
+                                const T*, T*, T*, T*, T*, T*, T*);
+GF_REF_INSTANTIATE_RNN(float)
+GF_REF_INSTANTIATE_RNN(double)
+
+}  // namespace ref
+}  // namespace gf

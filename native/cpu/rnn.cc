@@ -1,0 +1,434 @@
+// SimpleRNN, LSTM and GRU on the CPU: the input projection of all timesteps as one GEMM, one
+// recurrent GEMM per step straight into that step's gate rows, and one fused per-row pass for
+// the gate math; backward through time mirrors it, with the weight gradients as GEMMs over all
+// timesteps at the end. See rnn.h for the contract. It is not: a cuDNN-style persistent kernel
+// or a fused multi-step micro-kernel (gemm.h is the only matrix-product entry).
+//
+// Every per-timestep buffer is laid out (N, T, ...) by INPUT time t, like x, so that the rows
+// of step t are a strided slice (leading dimension T * width) that the GEMMs read and write in
+// place, and the all-timestep GEMMs (dW = x^T dG, dR = Hprev^T dG, dx = dG W^T) see plain
+// (N*T, width) matrices. Only y and dy are indexed by processing step s.
+#include "cpu/rnn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cpu/gemm.h"
+#include "cpu/reduce.h"
+#include "cpu/threadpool.h"
+
+namespace gf {
+namespace {
+
+// Offsets (in elements) of the workspace parts; the single source of truth for both sizes.
+struct Layout {
+  int64_t G, GU, M;
+  // forward part: gates (M, GU) the post-activation gates of every step; hprev (M, U) the
+  // state h_{t-1} each step starts from; aux (M, U): LSTM c_{t-1}, GRU reset_after=false
+  // r*h_{t-1}, GRU reset_after=true h R_h + b_rec_h; hcur, ccur (N, U) the running state;
+  // rec (N, GU) one step's h R + b_rec (GRU reset_after=true).
+  int64_t gates, hprev, aux, hcur, ccur, rec, fwd_end;
+  // backward scratch: dgates (M, GU) gradient of the input-side pre-activations; drec (M, GU)
+  // of the recurrent-side ones (GRU reset_after=true; otherwise the same as dgates); dh, dc
+  // (N, U) running state gradients; drh (N, U) gradient of r*h_{t-1} (GRU reset_after=false).
+  int64_t dgates, drec, dh, dc, drh, end;
+};
+
+Layout layout(const RnnConfig& c) {
+  Layout L;
+  const bool lstm = c.cell == RnnCell::LSTM, gru = c.cell == RnnCell::GRU;
+  const bool ra = gru && c.reset_after;
+  L.G = rnn_gates(c.cell);
+  L.GU = L.G * c.U;
+  L.M = c.N * c.T;
+  const int64_t MU = L.M * c.U, NU = c.N * c.U;
+  int64_t o = 0;
+  L.gates = o; o += L.M * L.GU;
+  L.hprev = o; o += MU;
+  L.aux = o; if (lstm || gru) o += MU;
+  L.hcur = o; o += NU;
+  L.ccur = o; if (lstm) o += NU;
+  L.rec = o; if (ra) o += c.N * L.GU;
+  L.fwd_end = o;
+  L.dgates = o; o += L.M * L.GU;
+  L.drec = L.dgates;
+  if (ra) { L.drec = o; o += L.M * L.GU; }
+  L.dh = o; o += NU;
+  L.dc = o; if (lstm) o += NU;
+  L.drh = o; if (gru && !ra) o += NU;
+  L.end = o;
+  return L;
+}
+
+template <typename T>
+inline T act_one(RnnActivation a, T v) {
+  switch (a) {
+    case RnnActivation::Tanh: return std::tanh(v);
+    case RnnActivation::Sigmoid: return T(1) / (T(1) + std::exp(-v));
+    case RnnActivation::HardSigmoid: return std::min(T(1), std::max(T(0), v / T(6) + T(0.5)));
+    case RnnActivation::HardSigmoidLegacy:
+      return std::min(T(1), std::max(T(0), T(0.2) * v + T(0.5)));
+    case RnnActivation::Relu: return v > T(0) ? v : T(0);
+    case RnnActivation::Linear: return v;
+  }
+  return v;
+}
+
+// The derivative, from the activation's OUTPUT y (every supported activation allows it).
+template <typename T>
+inline T act_grad(RnnActivation a, T y) {
+  switch (a) {
+    case RnnActivation::Tanh: return T(1) - y * y;
+    case RnnActivation::Sigmoid: return y * (T(1) - y);
+    case RnnActivation::HardSigmoid: return (y > T(0) && y < T(1)) ? T(1) / T(6) : T(0);
+    case RnnActivation::HardSigmoidLegacy: return (y > T(0) && y < T(1)) ? T(0.2) : T(0);
+    case RnnActivation::Relu: return y > T(0) ? T(1) : T(0);
+    case RnnActivation::Linear: return T(1);
+  }
+  return T(1);
+}
+
+// In place over a contiguous run; the switch is outside the loop so each loop vectorizes as
+// far as its function allows.
+template <typename T>
+void act_span(RnnActivation a, T* v, int64_t n) {
+  switch (a) {
+    case RnnActivation::Tanh:
+      for (int64_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]);
+      return;
+    case RnnActivation::Sigmoid:
+      for (int64_t i = 0; i < n; ++i) v[i] = T(1) / (T(1) + std::exp(-v[i]));
+      return;
+    case RnnActivation::HardSigmoid:
+      for (int64_t i = 0; i < n; ++i) v[i] = std::min(T(1), std::max(T(0), v[i] / T(6) + T(0.5)));
+      return;
+    case RnnActivation::HardSigmoidLegacy:
+      for (int64_t i = 0; i < n; ++i)
+        v[i] = std::min(T(1), std::max(T(0), T(0.2) * v[i] + T(0.5)));
+      return;
+    case RnnActivation::Relu:
+      for (int64_t i = 0; i < n; ++i) v[i] = v[i] > T(0) ? v[i] : T(0);
+      return;
+    case RnnActivation::Linear: return;
+  }
+}
+
+// Fused passes split batch rows; `work` is roughly the flops of one pass.
+void for_rows(AdaptiveParallel& site, int64_t N, int64_t width, RangeFn fn) {
+  parallel_for(site, double(N) * double(width) * 8.0, N, 1, fn);
+}
+
+// y row of a masked step: zeros, or the carried state h (Keras 3's states[0]).
+template <typename T>
+inline void masked_output(const RnnConfig& c, const T* h, int64_t U, T* yr) {
+  if (c.zero_output_for_mask)
+    std::fill(yr, yr + U, T(0));
+  else
+    std::memcpy(yr, h, sizeof(T) * U);
+}
+
+}  // namespace
+
+int64_t rnn_forward_workspace_size(const RnnConfig& cfg) { return layout(cfg).fwd_end; }
+int64_t rnn_workspace_size(const RnnConfig& cfg) { return layout(cfg).end; }
+
+template <typename T>
+void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
+                 const T* h0, const T* c0, const uint8_t* mask, T* y, T* hT, T* cT,
+                 T* workspace) {
+  const Layout L = layout(cfg);
+  const int64_t N = cfg.N, Tn = cfg.T, In = cfg.In, U = cfg.U, GU = L.GU, M = L.M;
+  const bool lstm = cfg.cell == RnnCell::LSTM, gru = cfg.cell == RnnCell::GRU;
+  const bool ra = gru && cfg.reset_after;
+  const RnnActivation act = cfg.activation, rac = cfg.recurrent_activation;
+  T* gates = workspace + L.gates;
+  T* hprev = workspace + L.hprev;
+  T* aux = workspace + L.aux;
+  T* hcur = workspace + L.hcur;
+  T* ccur = workspace + L.ccur;
+  T* rec = workspace + L.rec;
+
+  if (h0) std::memcpy(hcur, h0, sizeof(T) * N * U); else std::fill(hcur, hcur + N * U, T(0));
+  if (lstm) {
+    if (c0) std::memcpy(ccur, c0, sizeof(T) * N * U); else std::fill(ccur, ccur + N * U, T(0));
+  }
+  if (M > 0) {
+    // gates (N*T, GU) = x (N*T, In) W (In, GU) + b (the input bias for reset_after)
+    GemmEpilogue<T> ep;
+    ep.bias = b;
+    gemm<T>(false, false, M, GU, In, T(1), x, In, W, GU, T(0), gates, GU, ep);
+  }
+  GemmEpilogue<T> ep_rec;
+  ep_rec.bias = (ra && b) ? b + GU : nullptr;
+  const int64_t ldg = Tn * GU, ldh = Tn * U;
+  static AdaptiveParallel site_a, site_b;
+
+  for (int64_t s = 0; s < Tn && N > 0; ++s) {
+    const int64_t t = cfg.go_backwards ? Tn - 1 - s : s;
+    T* g_t = gates + t * GU;   // row n at g_t + n * ldg
+    T* hp_t = hprev + t * U;   // row n at hp_t + n * ldh
+    T* aux_t = aux + t * U;
+    for (int64_t n = 0; n < N; ++n) {
+      std::memcpy(hp_t + n * ldh, hcur + n * U, sizeof(T) * U);
+      if (lstm) std::memcpy(aux_t + n * ldh, ccur + n * U, sizeof(T) * U);
+    }
+    auto keep = [&](int64_t n) { return !mask || mask[n * Tn + t] != 0; };
+    auto yrow = [&](int64_t n) { return y + (n * Tn + s) * U; };
+
+    if (cfg.cell == RnnCell::SimpleRNN || lstm) {
+      // g_t (N, GU) += h_{t-1} (N, U) R (U, GU)
+      gemm<T>(false, false, N, GU, U, T(1), hp_t, ldh, R, GU, T(1), g_t, ldg);
+      for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          T* g = g_t + n * ldg;
+          T* hc = hcur + n * U;
+          T* yr = yrow(n);
+          if (!keep(n)) { masked_output(cfg, hc, U, yr); continue; }
+          if (!lstm) {
+            act_span(act, g, U);
+            std::memcpy(hc, g, sizeof(T) * U);
+            std::memcpy(yr, g, sizeof(T) * U);
+            continue;
+          }
+          const T* cp = aux_t + n * ldh;
+          T* cc = ccur + n * U;
+          act_span(rac, g, 2 * U);          // i, f
+          act_span(act, g + 2 * U, U);      // g
+          act_span(rac, g + 3 * U, U);      // o
+          for (int64_t u = 0; u < U; ++u) hc[u] = cc[u] = g[U + u] * cp[u] + g[u] * g[2 * U + u];
+          act_span(act, hc, U);
+          for (int64_t u = 0; u < U; ++u) yr[u] = hc[u] = g[3 * U + u] * hc[u];
+        }
+      });
+    } else if (!ra) {
+      // z, r: g_t[:, 0:2U] += h R[:, 0:2U]; then r*h; then g_t[:, 2U:] += (r*h) R_h.
+      gemm<T>(false, false, N, 2 * U, U, T(1), hp_t, ldh, R, GU, T(1), g_t, ldg);
+      for_rows(site_a, N, 2 * U, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          T* g = g_t + n * ldg;
+          const T* hp = hp_t + n * ldh;
+          T* rh = aux_t + n * ldh;
+          act_span(rac, g, 2 * U);  // masked rows too: backward reads r*h of every row
+          for (int64_t u = 0; u < U; ++u) rh[u] = g[U + u] * hp[u];
+        }
+      });
+      gemm<T>(false, false, N, U, U, T(1), aux_t, ldh, R + 2 * U, GU, T(1), g_t + 2 * U, ldg);
+      for_rows(site_b, N, U, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          T* g = g_t + n * ldg;
+          const T* hp = hp_t + n * ldh;
+          T* hc = hcur + n * U;
+          T* yr = yrow(n);
+          if (!keep(n)) { masked_output(cfg, hc, U, yr); continue; }
+          act_span(act, g + 2 * U, U);
+          for (int64_t u = 0; u < U; ++u) {
+            const T z = g[u];
+            yr[u] = hc[u] = z * hp[u] + (T(1) - z) * g[2 * U + u];
+          }
+        }
+      });
+    } else {
+      // rec (N, GU) = h R + b_rec; z, r pre += rec; h~ pre += r * rec_h.
+      gemm<T>(false, false, N, GU, U, T(1), hp_t, ldh, R, GU, T(0), rec, GU, ep_rec);
+      for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          T* g = g_t + n * ldg;
+          const T* rc = rec + n * GU;
+          const T* hp = hp_t + n * ldh;
+          T* rech = aux_t + n * ldh;
+          T* hc = hcur + n * U;
+          T* yr = yrow(n);
+          std::memcpy(rech, rc + 2 * U, sizeof(T) * U);
+          if (!keep(n)) { masked_output(cfg, hc, U, yr); continue; }
+          for (int64_t j = 0; j < 2 * U; ++j) g[j] += rc[j];
+          act_span(rac, g, 2 * U);
+          for (int64_t u = 0; u < U; ++u) g[2 * U + u] += g[U + u] * rc[2 * U + u];
+          act_span(act, g + 2 * U, U);
+          for (int64_t u = 0; u < U; ++u) {
+            const T z = g[u];
+            yr[u] = hc[u] = z * hp[u] + (T(1) - z) * g[2 * U + u];
+          }
+        }
+      });
+    }
+  }
+  if (hT) std::memcpy(hT, hcur, sizeof(T) * N * U);
+  if (lstm && cT) std::memcpy(cT, ccur, sizeof(T) * N * U);
+}
+
+template <typename T>
+void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
+                  const uint8_t* mask, const T* dy, const T* dhT, const T* dcT, T* workspace,
+                  T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db) {
+  const Layout L = layout(cfg);
+  const int64_t N = cfg.N, Tn = cfg.T, In = cfg.In, U = cfg.U, GU = L.GU, M = L.M;
+  const bool lstm = cfg.cell == RnnCell::LSTM, gru = cfg.cell == RnnCell::GRU;
+  const bool ra = gru && cfg.reset_after;
+  const RnnActivation act = cfg.activation, rac = cfg.recurrent_activation;
+  const T* gates = workspace + L.gates;
+  const T* hprev = workspace + L.hprev;
+  const T* aux = workspace + L.aux;
+  T* dgates = workspace + L.dgates;
+  T* drec = workspace + L.drec;
+  T* dh = workspace + L.dh;
+  T* dc = workspace + L.dc;
+  T* drh = workspace + L.drh;
+  const int64_t NU = N * U;
+
+  if (dhT) std::memcpy(dh, dhT, sizeof(T) * NU); else std::fill(dh, dh + NU, T(0));
+  if (lstm) {
+    if (dcT) std::memcpy(dc, dcT, sizeof(T) * NU); else std::fill(dc, dc + NU, T(0));
+  }
+  const int64_t ldg = Tn * GU, ldh = Tn * U;
+  static AdaptiveParallel site_a, site_b;
+
+  for (int64_t s = Tn - 1; s >= 0 && N > 0; --s) {
+    const int64_t t = cfg.go_backwards ? Tn - 1 - s : s;
+    const T* g_t = gates + t * GU;
+    const T* hp_t = hprev + t * U;
+    const T* aux_t = aux + t * U;
+    T* dg_t = dgates + t * GU;
+    T* dr_t = drec + t * GU;
+    // Adds dy[n, s] to dh[n] and returns whether step s of row n is kept; for a masked step
+    // zeroes its gate gradients instead (the state was carried, and y[n, s] was the carried h
+    // or zeros, so dh[n] passes on unchanged plus, unless zero_output_for_mask, dy[n, s]).
+    auto start_row = [&](int64_t n) {
+      const bool kept = !mask || mask[n * Tn + t] != 0;
+      if (dy && (kept || !cfg.zero_output_for_mask)) {
+        const T* d = dy + (n * Tn + s) * U;
+        T* dhr = dh + n * U;
+        for (int64_t u = 0; u < U; ++u) dhr[u] += d[u];
+      }
+      if (kept) return true;
+      std::fill(dg_t + n * ldg, dg_t + n * ldg + GU, T(0));
+      if (ra) std::fill(dr_t + n * ldg, dr_t + n * ldg + GU, T(0));
+      return false;
+    };
+
+    if (cfg.cell == RnnCell::SimpleRNN || lstm) {
+      for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          if (!start_row(n)) continue;
+          const T* g = g_t + n * ldg;
+          T* dg = dg_t + n * ldg;
+          T* dhr = dh + n * U;
+          if (!lstm) {
+            for (int64_t u = 0; u < U; ++u) {
+              dg[u] = (dhr[u]) * act_grad(act, g[u]);
+              dhr[u] = T(0);
+              }
+            continue;
+          }
+          const T* cp = aux_t + n * ldh;
+          T* dcr = dc + n * U;
+          for (int64_t u = 0; u < U; ++u) {
+            const T i = g[u], f = g[U + u], gg = g[2 * U + u], o = g[3 * U + u];
+            const T ac = act_one(act, f * cp[u] + i * gg);
+            const T dht = dhr[u];
+            const T dct = dcr[u] + dht * o * act_grad(act, ac);
+            dg[u] = dct * gg * act_grad(rac, i);
+            dg[U + u] = dct * cp[u] * act_grad(rac, f);
+            dg[2 * U + u] = dct * i * act_grad(act, gg);
+            dg[3 * U + u] = dht * ac * act_grad(rac, o);
+            dcr[u] = dct * f;
+            dhr[u] = T(0);
+          }
+        }
+      });
+      // dh_{t-1} (N, U) += dG_t (N, GU) R^T
+      gemm<T>(false, true, N, U, GU, T(1), dg_t, ldg, R, GU, T(1), dh, U);
+    } else if (!ra) {
+      for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          if (!start_row(n)) continue;
+          const T* g = g_t + n * ldg;
+          const T* hp = hp_t + n * ldh;
+          T* dg = dg_t + n * ldg;
+          T* dhr = dh + n * U;
+          for (int64_t u = 0; u < U; ++u) {
+            const T z = g[u], hh = g[2 * U + u];
+            const T dht = dhr[u];
+            dg[2 * U + u] = dht * (T(1) - z) * act_grad(act, hh);
+            dg[u] = dht * (hp[u] - hh) * act_grad(rac, z);
+            dhr[u] = dht * z;
+          }
+        }
+      });
+      // d(r*h) (N, U) = dG_h (N, U) R_h^T (rows of masked steps are zero)
+      gemm<T>(false, true, N, U, U, T(1), dg_t + 2 * U, ldg, R + 2 * U, GU, T(0), drh, U);
+      for_rows(site_b, N, U, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          const T* g = g_t + n * ldg;
+          const T* hp = hp_t + n * ldh;
+          const T* d = drh + n * U;
+          T* dg = dg_t + n * ldg;
+          T* dhr = dh + n * U;
+          for (int64_t u = 0; u < U; ++u) {
+            const T r = g[U + u];
+            dg[U + u] = d[u] * hp[u] * act_grad(rac, r);
+            dhr[u] += d[u] * r;
+          }
+        }
+      });
+      gemm<T>(false, true, N, U, 2 * U, T(1), dg_t, ldg, R, GU, T(1), dh, U);
+    } else {
+      for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          if (!start_row(n)) continue;
+          const T* g = g_t + n * ldg;
+          const T* hp = hp_t + n * ldh;
+          const T* rech = aux_t + n * ldh;
+          T* dg = dg_t + n * ldg;
+          T* dr = dr_t + n * ldg;
+          T* dhr = dh + n * U;
+          for (int64_t u = 0; u < U; ++u) {
+            const T z = g[u], r = g[U + u], hh = g[2 * U + u];
+            const T dht = dhr[u];
+            const T dph = dht * (T(1) - z) * act_grad(act, hh);
+            const T dpz = dht * (hp[u] - hh) * act_grad(rac, z);
+            const T dpr = dph * rech[u] * act_grad(rac, r);
+            dg[u] = dr[u] = dpz;
+            dg[U + u] = dr[U + u] = dpr;
+            dg[2 * U + u] = dph;
+            dr[2 * U + u] = dph * r;
+            dhr[u] = dht * z;
+          }
+        }
+      });
+      gemm<T>(false, true, N, U, GU, T(1), dr_t, ldg, R, GU, T(1), dh, U);
+    }
+  }
+  if (dh0) std::memcpy(dh0, dh, sizeof(T) * NU);
+  if (lstm && dc0) std::memcpy(dc0, dc, sizeof(T) * NU);
+
+  // Weight gradients over all timesteps. beta = 0 overwrites (and K = M = 0 gives zeros).
+  // dx (M, In) = dG (M, GU) W^T;  dW (In, GU) = x^T dG;  dR (U, GU) = Hprev^T dG_rec.
+  if (dx && M > 0) gemm<T>(false, true, M, In, GU, T(1), dgates, GU, W, GU, T(0), dx, In);
+  gemm<T>(true, false, In, GU, M, T(1), x, In, dgates, GU, T(0), dW, GU);
+  if (gru && !ra) {
+    gemm<T>(true, false, U, 2 * U, M, T(1), hprev, U, dgates, GU, T(0), dR, GU);
+    gemm<T>(true, false, U, U, M, T(1), aux, U, dgates + 2 * U, GU, T(0), dR + 2 * U, GU);
+  } else {
+    gemm<T>(true, false, U, GU, M, T(1), hprev, U, drec, GU, T(0), dR, GU);
+  }
+  if (db) {
+    if (M > 0) {
+      reduce<T>(ReduceOp::Sum, dgates, 1, M, GU, db);
+      if (ra) reduce<T>(ReduceOp::Sum, drec, 1, M, GU, db + GU);
+    } else {
+      std::fill(db, db + (ra ? 2 : 1) * GU, T(0));
+    }
+  }
+}
+
+#define GF_RNN_INSTANTIATE(T)                                                                \
+  template void rnn_forward<T>(const RnnConfig&, const T*, const T*, const T*, const T*,     \
+                               const T*, const T*, const uint8_t*, T*, T*, T*, T*);          \
+  template void rnn_backward<T>(const RnnConfig&, const T*, const T*, const T*,              \
+                                const uint8_t*, const T*, const T*, const T*, T*, T*, T*,    \
+                                T*, T*, T*, T*);
+GF_RNN_INSTANTIATE(float)
+GF_RNN_INSTANTIATE(double)
+
+}  // namespace gf
