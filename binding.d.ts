@@ -63,6 +63,20 @@ export interface Pool2dGeometry {
 
 export type UpsampleMode = 'nearest' | 'bilinear' | 'bilinearLegacy';
 
+export type RnnCellName = 'simpleRNN' | 'lstm' | 'gru';
+export type RnnActivation = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'hardSigmoidLegacy' | 'relu' | 'linear';
+/**
+ * One recurrent layer's sizes and options (see native/cpu/rnn.h): x (N, T, In), U units, G gates
+ * per cell (simpleRNN 1, lstm 4, gru 3). Each field is read once (a getter runs once) and checked:
+ * names exact, sizes non-negative safe integers, the booleans real booleans. resetAfter matters
+ * for 'gru' only.
+ */
+export interface RnnConfig {
+  cell: RnnCellName; N: number; T: number; In: number; U: number;
+  activation: RnnActivation; recurrentActivation: RnnActivation;
+  resetAfter: boolean; goBackwards: boolean; zeroOutputForMask: boolean;
+}
+
 export interface BackendInfo {
   /** Threads in the native pool (GRADFORGE_NUM_THREADS or the core count). */
   numThreads: number;
@@ -197,6 +211,28 @@ export interface Binding {
   batchNormBackwardInference(M: number, C: number, x: FloatArray, dy: FloatArray, gamma: FloatArray | null,
                              movingMean: FloatArray, movingVar: FloatArray, epsilon: number,
                              dx: FloatArray, dgamma: FloatArray | null, dbeta: FloatArray | null): void;
+
+  // ---- recurrent networks (native/binding/rnn.cc) ----
+  // Layouts, gate order and mask semantics as native/cpu/rnn.h (Keras). No output may share
+  // memory with any other array of the call (the workspace included): nothing is in place.
+  // c0, cT, dcT and dc0 are an LSTM's cell state: for 'simpleRNN' and 'gru' they must be null
+  // (a TypeError otherwise). Empty sizes: U = 0 or N = 0 writes nothing in rnnForward; in
+  // rnnBackward U = 0 zeroes dx only, N = 0 zeroes dW, dR, db. T = 0 (N, U > 0): rnnForward
+  // writes hT = h0 and cT = c0 (zeros where null); rnnBackward writes dh0 = dhT, dc0 = dcT
+  // (zeros where null) and zeroes dW, dR, db. The workspace needs >= rnnWorkspaceSize(cfg)
+  // elements for both calls; its contents are never trusted (any values give wrong numbers, never
+  // a wrong address).
+  /** Elements of the workspace rnnForward fills and rnnBackward reads (native/cpu/rnn.h). */
+  rnnWorkspaceSize(cfg: RnnConfig): number;
+  /** x (N,T,In), W (In,G*U), R (U,G*U), b (G*U; GRU resetAfter: 2*G*U) or null, h0/c0 (N,U) or null (zeros), mask Uint8Array (N,T) or null; writes y (N,T,U), hT/cT (N,U) unless null, and the workspace. */
+  rnnForward(cfg: RnnConfig, x: FloatArray, W: FloatArray, R: FloatArray, b: FloatArray | null,
+             h0: FloatArray | null, c0: FloatArray | null, mask: Uint8Array | null,
+             y: FloatArray, hT: FloatArray | null, cT: FloatArray | null, workspace: FloatArray): void;
+  /** From the workspace of the matching forward: writes dx, dh0, dc0 (unless null), dW, dR, db (unless null); dy/dhT/dcT null mean zeros. */
+  rnnBackward(cfg: RnnConfig, x: FloatArray, W: FloatArray, R: FloatArray, mask: Uint8Array | null,
+              dy: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null, workspace: FloatArray,
+              dx: FloatArray | null, dh0: FloatArray | null, dc0: FloatArray | null,
+              dW: FloatArray, dR: FloatArray, db: FloatArray | null): void;
 }
 
 declare const binding: Binding;

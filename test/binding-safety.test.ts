@@ -266,3 +266,98 @@ describe('names with an embedded NUL', () => {
     expectError(call, 'RangeError', new RegExp(`^${name}: argument '\\w+' must not contain a NUL character`));
   });
 });
+
+describe('recurrent exports against a hostile caller', () => {
+  type Cfg = Parameters<Binding['rnnForward']>[0];
+  const cfg: Cfg = {
+    cell: 'lstm', N: 2, T: 3, In: 2, U: 2, activation: 'tanh', recurrentActivation: 'sigmoid',
+    resetAfter: true, goBackwards: false, zeroOutputForMask: false,
+  };
+  const lit = (s: string): RegExp => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const raw = b as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const arrays = () => ({
+    x: new Float32Array(12).fill(0.5), W: new Float32Array(16).fill(0.1), R: new Float32Array(16).fill(0.1),
+    y: new Float32Array(12), ws: new Float32Array(b.rnnWorkspaceSize(cfg)),
+  });
+
+  test('a cfg getter that detaches x (or y) is refused, and nothing is written after the detach', () => {
+    for (const victim of ['x', 'y'] as const) {
+      const a = arrays();
+      let clone: ArrayBuffer | null = null;
+      const hostile = { ...cfg };
+      Object.defineProperty(hostile, 'U', {
+        get: () => { const buf = a[victim].buffer as ArrayBuffer; clone = structuredClone(buf, { transfer: [buf] }); return 2; },
+      });
+      expectError(() => b.rnnForward(hostile, a.x, a.W, a.R, null, null, null, null, a.y, null, null, a.ws), 'RangeError',
+        new RegExp(`^rnnForward: ${victim} has 0 elements`));
+      const before = victim === 'x' ? 0.5 : 0;
+      expect(new Float32Array(clone!).every((v) => v === before)).toBe(true);
+    }
+    // a Proxy config whose getter throws: the error passes through, nothing runs
+    const a = arrays();
+    const proxy = new Proxy({ ...cfg }, { get: (t, k) => { if (k === 'T') throw new Error('boom'); return Reflect.get(t, k); } });
+    expect(() => b.rnnForward(proxy, a.x, a.W, a.R, null, null, null, null, a.y, null, null, a.ws)).toThrow('boom');
+  });
+
+  test('outputs may not overlap each other or an input: y inside the workspace, the workspace on x, dW on dR', () => {
+    const a = arrays();
+    const big = new Float32Array(a.ws.length + 12);
+    expectError(() => b.rnnForward(cfg, a.x, a.W, a.R, null, null, null, null, big.subarray(0, 12), null, null, big.subarray(6)),
+      'RangeError', lit("argument 'workspace' overlaps argument 'y'"));
+    const ws2 = new Float32Array(a.ws.length + 12);
+    const x2 = ws2.subarray(a.ws.length);
+    expectError(() => b.rnnForward(cfg, x2, a.W, a.R, null, null, null, null, a.y, null, null, ws2),
+      'RangeError', lit("argument 'workspace' overlaps argument 'x'"));
+    const mask = new Uint8Array(a.y.buffer, 0, 6); // a mask on y's bytes
+    expectError(() => b.rnnForward(cfg, a.x, a.W, a.R, null, null, null, mask, a.y, null, null, a.ws),
+      'RangeError', lit("argument 'y' overlaps argument 'mask'"));
+    const dWR = new Float32Array(31);
+    expectError(() => b.rnnBackward(cfg, a.x, a.W, a.R, null, null, null, null, a.ws, null, null, null,
+      dWR.subarray(0, 16), dWR.subarray(15), null), 'RangeError', lit("argument 'dR' overlaps argument 'dW'"));
+    expectError(() => b.rnnBackward(cfg, a.x, a.W, a.R, null, a.y, null, null, a.ws, a.y, null, null,
+      new Float32Array(16), new Float32Array(16), null), 'RangeError', lit("argument 'dx' overlaps argument 'dy'"));
+  });
+
+  test('a short workspace, c0 for a GRU, NUL in names and huge-times-zero sizes are refused', () => {
+    const a = arrays();
+    expectError(() => b.rnnForward(cfg, a.x, a.W, a.R, null, null, null, null, a.y, null, null, a.ws.subarray(1)),
+      'RangeError', lit(`workspace has ${a.ws.length - 1} elements but rnnWorkspaceSize for lstm N=2, T=3, In=2, U=2 needs ${a.ws.length}`));
+    expectError(() => b.rnnBackward(cfg, a.x, a.W, a.R, null, null, null, null, a.ws.subarray(1), null, null, null,
+      new Float32Array(16), new Float32Array(16), null), 'RangeError', lit('workspace has'));
+    const gru: Cfg = { ...cfg, cell: 'gru' };
+    const gws = new Float32Array(b.rnnWorkspaceSize(gru));
+    expectError(() => b.rnnForward(gru, a.x, new Float32Array(12), new Float32Array(12), null, null, new Float32Array(4), null, a.y, null, null, gws),
+      'TypeError', lit("argument 'c0' must be null for a gru (only an LSTM has a cell state)"));
+    expectError(() => b.rnnBackward(gru, a.x, new Float32Array(12), new Float32Array(12), null, null, null, null, gws, null, null,
+      new Float32Array(4), new Float32Array(12), new Float32Array(12), null), 'TypeError', lit("argument 'dc0' must be null for a gru"));
+    expectError(() => raw.rnnWorkspaceSize({ ...cfg, cell: 'lstm\0junk' }), 'RangeError', lit('cfg.cell must not contain a NUL character'));
+    expectError(() => raw.rnnWorkspaceSize({ ...cfg, activation: 'tanh\0' }), 'RangeError', lit('cfg.activation must not contain a NUL'));
+    // huge times zero: a product of the non-zero sizes that overflows is refused even with N = 0
+    expectError(() => b.rnnWorkspaceSize({ ...cfg, N: 0, T: 2 ** 53 - 1, U: 2 ** 20 }), 'RangeError', lit('overflows'));
+    expectError(() => b.rnnForward({ ...cfg, N: 0, T: 2 ** 40, In: 2 ** 40 }, a.x, a.W, a.R, null, null, null, null, a.y, null, null, a.ws),
+      'RangeError', lit('N*T*In'));
+    // ... and one that fits but has no work returns at once (U = 0, T = 2^40: no 2^40-step loop)
+    const t0 = Date.now();
+    const u0: Cfg = { ...cfg, N: 1, T: 2 ** 40, In: 0, U: 0 };
+    const e = new Float32Array(0);
+    b.rnnForward(u0, e, e, e, null, null, null, null, e, null, null, e);
+    b.rnnBackward(u0, e, e, e, null, null, null, null, e, e, null, null, e, e, null);
+    b.rnnForward({ ...u0, N: 0, U: 1 }, e, e, new Float32Array(4), null, null, null, null, e, null, null, e);
+    b.rnnBackward({ ...u0, N: 0, U: 1 }, e, e, new Float32Array(4), null, null, null, null, e, null, null, null, e, new Float32Array(4), null);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  test('a workspace of NaN, Inf and huge values in backward gives numbers, never a crash', () => {
+    const a = arrays();
+    for (const cell of ['simpleRNN', 'lstm', 'gru'] as const) {
+      for (const resetAfter of [false, true]) {
+        const c: Cfg = { ...cfg, cell, resetAfter };
+        const GU = (cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1) * 2;
+        const ws = new Float32Array(b.rnnWorkspaceSize(c)).map((_, i) => [NaN, Infinity, -3e38, 1e30, -0][i % 5]);
+        const dW = new Float32Array(2 * GU), dR = new Float32Array(2 * GU);
+        b.rnnBackward(c, a.x, new Float32Array(2 * GU), new Float32Array(2 * GU), new Uint8Array([1, 0, 1, 1, 0, 1]), a.y, null, null, ws,
+          new Float32Array(12), new Float32Array(4), null, dW, dR, new Float32Array(resetAfter && cell === 'gru' ? 2 * GU : GU));
+      }
+    }
+  });
+});

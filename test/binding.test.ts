@@ -487,3 +487,253 @@ describe('convolutional-network exports: bad input throws and never crashes', ()
     expectError(() => b.batchNormBackward(2, 3, x, f64(6), null, f32(3), f32(3), f32(6), null, null), 'TypeError', 'same type');
   });
 });
+
+describe('recurrent exports (native/binding/rnn.cc)', () => {
+  type Cfg = Parameters<Binding['rnnForward']>[0];
+  const base: Cfg = {
+    cell: 'simpleRNN', N: 1, T: 2, In: 1, U: 1, activation: 'linear', recurrentActivation: 'linear',
+    resetAfter: false, goBackwards: false, zeroOutputForMask: false,
+  };
+  const G = (c: Cfg): number => (c.cell === 'lstm' ? 4 : c.cell === 'gru' ? 3 : 1);
+  const f64 = (a: number[]): Float64Array => new Float64Array(a);
+
+  function act(name: string, v: number): number {
+    switch (name) {
+      case 'tanh': return Math.tanh(v);
+      case 'sigmoid': return 1 / (1 + Math.exp(-v));
+      case 'hardSigmoid': return Math.min(1, Math.max(0, v / 6 + 0.5));
+      case 'hardSigmoidLegacy': return Math.min(1, Math.max(0, 0.2 * v + 0.5));
+      case 'relu': return v > 0 ? v : 0;
+      default: return v;
+    }
+  }
+
+  /** A plain reference of rnn.h's equations (Keras), for any small sizes. */
+  function reference(c: Cfg, x: ArrayLike<number>, W: ArrayLike<number>, R: ArrayLike<number>, bias: ArrayLike<number> | null,
+    h0: ArrayLike<number> | null, c0: ArrayLike<number> | null, mask: Uint8Array | null): { y: number[]; hT: number[]; cT: number[] } {
+    const { N, T, In, U } = c;
+    const GU = G(c) * U;
+    const ra = c.cell === 'gru' && c.resetAfter;
+    const y = new Array(N * T * U).fill(0), hT: number[] = [], cT: number[] = [];
+    for (let n = 0; n < N; n++) {
+      let h = Array.from({ length: U }, (_, u) => (h0 ? h0[n * U + u] : 0));
+      let cs = Array.from({ length: U }, (_, u) => (c0 ? c0[n * U + u] : 0));
+      for (let s = 0; s < T; s++) {
+        const t = c.goBackwards ? T - 1 - s : s;
+        const xw = (k: number, j: number): number => {
+          let v = bias ? bias[k * U + j] : 0;
+          for (let i = 0; i < In; i++) v += x[(n * T + t) * In + i] * W[i * GU + k * U + j];
+          return v;
+        };
+        const hr = (k: number, j: number, hv: number[]): number => {
+          let v = ra && bias ? bias[GU + k * U + j] : 0;
+          for (let u = 0; u < U; u++) v += hv[u] * R[u * GU + k * U + j];
+          return v;
+        };
+        if (mask && !mask[n * T + t]) {
+          for (let u = 0; u < U; u++) y[(n * T + s) * U + u] = c.zeroOutputForMask ? 0 : h[u];
+          continue;
+        }
+        const a = c.activation, r = c.recurrentActivation;
+        const nh = new Array(U).fill(0);
+        if (c.cell === 'simpleRNN') {
+          for (let j = 0; j < U; j++) nh[j] = act(a, xw(0, j) + hr(0, j, h));
+        } else if (c.cell === 'lstm') {
+          const nc = new Array(U).fill(0);
+          for (let j = 0; j < U; j++) {
+            const ig = act(r, xw(0, j) + hr(0, j, h)), fg = act(r, xw(1, j) + hr(1, j, h));
+            const gg = act(a, xw(2, j) + hr(2, j, h)), og = act(r, xw(3, j) + hr(3, j, h));
+            nc[j] = fg * cs[j] + ig * gg;
+            nh[j] = og * act(a, nc[j]);
+          }
+          cs = nc;
+        } else {
+          const z = h.map((_, j) => act(r, xw(0, j) + hr(0, j, h)));
+          const rg = h.map((_, j) => act(r, xw(1, j) + hr(1, j, h)));
+          for (let j = 0; j < U; j++) {
+            const hh = ra ? act(a, xw(2, j) + rg[j] * hr(2, j, h)) : act(a, xw(2, j) + hr(2, j, h.map((v, u) => v * rg[u])));
+            nh[j] = z[j] * h[j] + (1 - z[j]) * hh;
+          }
+        }
+        h = nh;
+        for (let u = 0; u < U; u++) y[(n * T + s) * U + u] = h[u];
+      }
+      hT.push(...h);
+      cT.push(...cs);
+    }
+    return { y, hT, cT };
+  }
+
+  function forward(c: Cfg, x: Float64Array, W: Float64Array, R: Float64Array, bias: Float64Array | null,
+    h0: Float64Array | null, c0: Float64Array | null, mask: Uint8Array | null) {
+    const y = new Float64Array(c.N * c.T * c.U), hT = new Float64Array(c.N * c.U);
+    const cT = c.cell === 'lstm' ? new Float64Array(c.N * c.U) : null;
+    const ws = new Float64Array(b.rnnWorkspaceSize(c));
+    b.rnnForward(c, x, W, R, bias, h0, c0, mask, y, hT, cT, ws);
+    return { y, hT, cT, ws };
+  }
+
+  test('simpleRNN, linear, U = In = 1, T = 2: hand-computed outputs and gradients, float32 and float64', () => {
+    for (const F of [Float32Array, Float64Array]) {
+      const x = new F([1, 2]), W = new F([0.5]), R = new F([2]), bias = new F([0.25]), h0 = new F([1]);
+      const y = new F(2), hT = new F(1), ws = new F(b.rnnWorkspaceSize(base));
+      b.rnnForward(base, x, W, R, bias, h0, null, null, y, hT, null, ws);
+      // h1 = 1*0.5 + 1*2 + 0.25, h2 = 2*0.5 + 2.75*2 + 0.25
+      expectClose(y, [2.75, 6.75]);
+      expectClose(hT, [6.75]);
+      // loss = y1 + y2: dpre2 = 1, dh1 = 1 + 2 = 3 = dpre1, dh0 = 3*2
+      const dx = new F(2), dh0 = new F(1), dW = new F(1), dR = new F(1), db = new F(1);
+      b.rnnBackward(base, x, W, R, null, new F([1, 1]), null, null, ws, dx, dh0, null, dW, dR, db);
+      expectClose(dx, [1.5, 0.5]);
+      expectClose(dh0, [6]);
+      expectClose(dW, [5]); // 1*3 + 2*1
+      expectClose(dR, [5.75]); // h0*3 + h1*1
+      expectClose(db, [4]);
+      // goBackwards: t = 1 first (2*0.5 + 1*2 + 0.25 = 3.25), then t = 0 (0.5 + 6.5 + 0.25)
+      b.rnnForward({ ...base, goBackwards: true }, x, W, R, bias, h0, null, null, y, hT, null, ws);
+      expectClose(y, [3.25, 7.25]);
+      // mask [1, 0]: step 1 carries h1 (or outputs zeros)
+      const mask = new Uint8Array([1, 0]);
+      b.rnnForward(base, x, W, R, bias, h0, null, mask, y, hT, null, ws);
+      expectClose(y, [2.75, 2.75]);
+      expectClose(hT, [2.75]);
+      b.rnnForward({ ...base, zeroOutputForMask: true }, x, W, R, bias, h0, null, mask, y, hT, null, ws);
+      expectClose(y, [2.75, 0]);
+    }
+  });
+
+  test('lstm and gru, linear, U = In = T = 1: hand-computed outputs', () => {
+    const lstm: Cfg = { ...base, cell: 'lstm', T: 1 };
+    // i = 0.5, f = 0.5, g = 2, o = 1; c = 0.5*1 + 0.5*2 = 1.5; h = 1 * 1.5
+    const l = forward(lstm, f64([1]), f64([0.5, 0.5, 2, 1]), f64([0, 0, 0, 0]), null, null, f64([1]), null);
+    expectClose(l.y, [1.5]);
+    expectClose(l.hT, [1.5]);
+    expectClose(l.cT!, [1.5]);
+    // gru reset_after = false: z = 0.25 + 2, r = 0.5 + 2, h~ = 2 + (2.5*2)*1 = 7; h = 2.25*2 - 1.25*7
+    const gru: Cfg = { ...base, cell: 'gru', T: 1 };
+    const g = forward(gru, f64([1]), f64([0.25, 0.5, 2]), f64([1, 1, 1]), null, f64([2]), null, null);
+    expectClose(g.y, [-4.25]);
+    // reset_after = true, recurrent bias of h 1: h~ = 2 + 2.5*(2 + 1) = 9.5; h = 4.5 - 1.25*9.5
+    const g2 = forward({ ...gru, resetAfter: true }, f64([1]), f64([0.25, 0.5, 2]), f64([1, 1, 1]), f64([0, 0, 0, 0, 0, 1]), f64([2]), null, null);
+    expectClose(g2.y, [-7.375]);
+  });
+
+  const cases: Cfg[] = [
+    { ...base, cell: 'simpleRNN', activation: 'tanh' },
+    { ...base, cell: 'lstm', activation: 'tanh', recurrentActivation: 'sigmoid' },
+    { ...base, cell: 'lstm', activation: 'tanh', recurrentActivation: 'sigmoid', goBackwards: true, zeroOutputForMask: true },
+    { ...base, cell: 'gru', activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: false },
+    { ...base, cell: 'gru', activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: true, goBackwards: true },
+  ];
+  const rand = (n: number, seed: number): Float64Array => {
+    let s = seed * 2654435761 >>> 0;
+    return Float64Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296 - 0.5; });
+  };
+
+  const label = (c: Cfg): string => `${c.cell}${c.cell === 'gru' ? (c.resetAfter ? ' resetAfter' : ' !resetAfter') : ''}` +
+    `${c.goBackwards ? ' goBackwards' : ''}${c.zeroOutputForMask ? ' zeroOutputForMask' : ''}`;
+  test.each(cases.map((c) => [label(c), c] as [string, Cfg]))('%s: forward matches the reference; backward matches finite differences (float64)', (_name, c0cfg) => {
+    const c: Cfg = { ...c0cfg, N: 2, T: 3, In: 2, U: 3 };
+    const GU = G(c) * c.U, lstm = c.cell === 'lstm';
+    const nb = c.cell === 'gru' && c.resetAfter ? 2 * GU : GU;
+    const x = rand(c.N * c.T * c.In, 1), W = rand(c.In * GU, 2), R = rand(c.U * GU, 3), bias = rand(nb, 4);
+    const h0 = rand(c.N * c.U, 5), c0 = lstm ? rand(c.N * c.U, 6) : null;
+    const mask = new Uint8Array([1, 0, 1, 0, 1, 1]);
+    const f = forward(c, x, W, R, bias, h0, c0, mask);
+    const ref = reference(c, x, W, R, bias, h0, c0, mask);
+    expectClose(f.y, ref.y, 1e-12);
+    expectClose(f.hT, ref.hT, 1e-12);
+    if (lstm) expectClose(f.cT!, ref.cT, 1e-12);
+    // loss = sum(dy*y) + sum(dhT*hT) + sum(dcT*cT)
+    const dy = rand(c.N * c.T * c.U, 7), dhT = rand(c.N * c.U, 8), dcT = lstm ? rand(c.N * c.U, 9) : null;
+    const loss = (): number => {
+      const r = reference(c, x, W, R, bias, h0, c0, mask);
+      let l = 0;
+      r.y.forEach((v, i) => { l += v * dy[i]; });
+      r.hT.forEach((v, i) => { l += v * dhT[i]; });
+      if (dcT) r.cT.forEach((v, i) => { l += v * dcT[i]; });
+      return l;
+    };
+    const dx = new Float64Array(x.length), dW = new Float64Array(W.length), dR = new Float64Array(R.length);
+    const db = new Float64Array(nb), dh0 = new Float64Array(h0.length), dc0 = lstm ? new Float64Array(c.N * c.U) : null;
+    dW.fill(NaN); // overwritten, not accumulated
+    b.rnnBackward(c, x, W, R, mask, dy, dhT, dcT, f.ws, dx, dh0, dc0, dW, dR, db);
+    const pairs: [Float64Array, Float64Array][] = [[x, dx], [W, dW], [R, dR], [bias, db], [h0, dh0]];
+    if (c0 && dc0) pairs.push([c0, dc0]);
+    for (const [p, d] of pairs) {
+      const num = Array.from(p, (_, i) => {
+        const old = p[i];
+        p[i] = old + 1e-6; const lp = loss();
+        p[i] = old - 1e-6; const lm = loss();
+        p[i] = old;
+        return (lp - lm) / 2e-6;
+      });
+      expectClose(d, num, 1e-6);
+    }
+  });
+
+  test('T = 0 passes the state through; N = 0 writes nothing; U = 0 zeroes only dx', () => {
+    const c: Cfg = { ...base, cell: 'lstm', N: 2, T: 0, In: 3, U: 2 };
+    const h0 = f64([1, 2, 3, 4]), c0 = f64([5, 6, 7, 8]);
+    const hT = new Float64Array(4), cT = new Float64Array(4), ws = new Float64Array(b.rnnWorkspaceSize(c));
+    b.rnnForward(c, f64([]), new Float64Array(3 * 8), new Float64Array(2 * 8), null, h0, c0, null, f64([]), hT, cT, ws);
+    expect(Array.from(hT)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(cT)).toEqual([5, 6, 7, 8]);
+    b.rnnForward(c, f64([]), new Float64Array(24), new Float64Array(16), null, null, null, null, f64([]), hT, cT, ws);
+    expect(Array.from(hT)).toEqual([0, 0, 0, 0]);
+    const dh0 = new Float64Array(4), dc0 = new Float64Array(4);
+    const dW = new Float64Array(24).fill(7), dR = new Float64Array(16).fill(7), db = new Float64Array(8).fill(7);
+    b.rnnBackward(c, f64([]), new Float64Array(24), new Float64Array(16), null, null, h0, c0, ws, null, dh0, dc0, dW, dR, db);
+    expect(Array.from(dh0)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(dc0)).toEqual([5, 6, 7, 8]);
+    expect([...dW, ...dR, ...db].every((v) => v === 0)).toBe(true);
+    // N = 0: nothing to write in forward; backward zeroes the weight gradients
+    const n0: Cfg = { ...c, N: 0, T: 5 };
+    expect(b.rnnWorkspaceSize(n0)).toBe(0);
+    b.rnnForward(n0, f64([]), new Float64Array(24), new Float64Array(16), null, null, null, null, f64([]), null, null, f64([]));
+    dW.fill(7);
+    b.rnnBackward(n0, f64([]), new Float64Array(24), new Float64Array(16), null, null, null, null, f64([]), null, null, null, dW, dR, db);
+    expect(dW.every((v) => v === 0)).toBe(true);
+    // U = 0: dx is zero, nothing else has elements
+    const u0: Cfg = { ...base, N: 1, T: 2, In: 2, U: 0 };
+    expect(b.rnnWorkspaceSize(u0)).toBe(0);
+    const dx = new Float64Array(4).fill(7);
+    b.rnnBackward(u0, new Float64Array(4), f64([]), f64([]), null, null, null, null, f64([]), dx, null, null, f64([]), f64([]), null);
+    expect(Array.from(dx)).toEqual([0, 0, 0, 0]);
+  });
+
+  test('bad config, types and lengths throw naming the argument', () => {
+    const raw = addon as Record<string, (...args: unknown[]) => unknown>;
+    const x = new Float32Array(2), W = new Float32Array(1), R = new Float32Array(1), y = new Float32Array(2);
+    const ws = new Float32Array(b.rnnWorkspaceSize(base));
+    const fwd = (c: unknown, ...over: [number, unknown][]): unknown => {
+      const args: unknown[] = [c, x, W, R, null, null, null, null, y, null, null, ws];
+      for (const [i, v] of over) args[i] = v;
+      return raw.rnnForward(...args);
+    };
+    expect(fwd(base)).toBeUndefined();
+    expectError(() => fwd({ ...base, cell: 'LSTM' }), 'RangeError', "rnnForward: cfg.cell must be 'simpleRNN', 'lstm' or 'gru', got 'LSTM'");
+    expectError(() => fwd({ ...base, activation: 'softmax' }), 'RangeError', 'cfg.activation must be');
+    expectError(() => fwd({ ...base, recurrentActivation: 3 }), 'TypeError', 'cfg.recurrentActivation must be a string');
+    expectError(() => fwd({ ...base, T: -1 }), 'RangeError', 'cfg.T must be a non-negative integer, got number -1');
+    expectError(() => fwd({ ...base, U: 1.5 }), 'RangeError', 'cfg.U must be a non-negative integer');
+    expectError(() => fwd({ ...base, goBackwards: 1 }), 'TypeError', 'cfg.goBackwards must be a boolean, got number 1');
+    expectError(() => fwd({ ...base, N: undefined }), 'RangeError', 'cfg.N');
+    expectError(() => fwd(null), 'TypeError', "argument 'cfg' must be an RnnConfig object");
+    expectError(() => fwd(base, [1, new Float32Array(1)]), 'RangeError', 'x has 1 elements but simpleRNN N=1, T=2, In=1, U=1 needs 2');
+    expectError(() => fwd(base, [2, new Float64Array(1)]), 'TypeError', 'same type');
+    expectError(() => fwd(base, [4, new Float32Array(0)]), 'RangeError', 'b has 0 elements');
+    expectError(() => fwd(base, [7, new Float32Array(2)]), 'TypeError', "argument 'mask' must be a Uint8Array or null");
+    expectError(() => fwd(base, [7, new Uint8Array(1)]), 'RangeError', 'mask has 1 elements');
+    expectError(() => fwd(base, [11, new Float32Array(ws.length - 1)]), 'RangeError', 'workspace has');
+    expectError(() => fwd(base, [6, new Float32Array(1)]), 'TypeError', "argument 'c0' must be null for a simpleRNN");
+    expectError(() => fwd(base, [10, new Float32Array(1)]), 'TypeError', "argument 'cT' must be null");
+    expectError(() => raw.rnnForward(base), 'TypeError', 'rnnForward: expects 12 arguments, got 1');
+    expectError(() => raw.rnnBackward(base, x, W, R, null, null, null, new Float32Array(1), ws, null, null, null, W, R, null),
+      'TypeError', "argument 'dcT' must be null");
+    expectError(() => raw.rnnBackward(base, x, W, R, null, null, null, null, ws, null, null, null, new Float32Array(0), R, null),
+      'RangeError', 'dW has 0 elements');
+    expectError(() => b.rnnWorkspaceSize({ ...base, N: 2 ** 40, T: 2 ** 20 }), 'RangeError', 'overflows');
+    expect(b.rnnWorkspaceSize({ ...base, cell: 'gru', resetAfter: true })).toBeGreaterThan(b.rnnWorkspaceSize({ ...base, cell: 'gru' }));
+  });
+});

@@ -559,6 +559,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   add_cnn_exports(env, exports);  // native/binding/cnn.cc
+  add_rnn_exports(env, exports);  // native/binding/rnn.cc
   return exports;
 }
 

@@ -52,10 +52,13 @@ struct ArrayView {
   int64_t length = 0;
   const char* name = "";        // the argument's name, for error messages
   napi_value handle = nullptr;  // the JS typed array, to re-check it after user code ran
+  bool bytes = false;  // a Uint8Array (uint8_array): one byte per element, `type` unused
   template <typename T> T* as() const { return static_cast<T*>(data); }
   bool empty() const { return data == nullptr || length == 0; }
   uintptr_t begin() const { return reinterpret_cast<uintptr_t>(data); }
-  uintptr_t end() const { return begin() + static_cast<uintptr_t>(length * dtype_bytes(type)); }
+  uintptr_t end() const {
+    return begin() + static_cast<uintptr_t>(length * (bytes ? 1 : dtype_bytes(type)));
+  }
 };
 
 // How an output may share memory with an input (outputs_apart).
@@ -205,14 +208,41 @@ class Call {
   // A string without NUL characters: names are compared as C strings further down, where
   // 'relu\0junk' would silently read as 'relu'.
   bool string(size_t i, const char* name, std::string* out) const {
-    Napi::Value v = info_[i];
-    if (!v.IsString()) return type_error(arg(name) + " must be a string, got " + describe(v));
+    return string_value(info_[i], arg(name), out);
+  }
+
+  // The same for a value read from an object (Call::get); `what` names it in messages
+  // ("cfg.cell").
+  bool string_value(const Napi::Value& v, const std::string& what, std::string* out) const {
+    if (!v.IsString()) return type_error(what + " must be a string, got " + describe(v));
     *out = v.As<Napi::String>().Utf8Value();
     const size_t nul = out->find('\0');
     if (nul != std::string::npos)
-      return range_error(arg(name) + " must not contain a NUL character, got '" +
+      return range_error(what + " must not contain a NUL character, got '" +
                          out->substr(0, std::min<size_t>(nul, 40)) + "\\0...'");
     return true;
+  }
+
+  // A Uint8Array (a mask of 0/1 bytes), or null/undefined: *present says which. Taken like the
+  // float arrays (revalidate, outputs_apart see it, with one byte per element).
+  bool optional_uint8_array(size_t i, const char* name, ArrayView* out, bool* present) const {
+    Napi::Value v = info_[i];
+    *present = !v.IsNull() && !v.IsUndefined();
+    if (!*present) return true;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (!v.IsTypedArray() ||
+        napi_get_typedarray_info(env_, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_uint8_array)
+      return type_error(arg(name) + " must be a Uint8Array or null, got " + describe(v));
+    out->type = DType::F32;  // unused: bytes
+    out->bytes = true;
+    out->data = data;
+    out->length = static_cast<int64_t>(length);
+    out->name = name;
+    out->handle = v;
+    return take(out);
   }
 
   // Float32Array or Float64Array; with `like`, it must have like's type.

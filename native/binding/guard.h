@@ -30,5 +30,8 @@ Napi::Value guard(const Napi::CallbackInfo& info) {
 // The conv/pool/batchnorm exports (native/binding/cnn.cc).
 void add_cnn_exports(Napi::Env env, Napi::Object exports);
 
+// The recurrent-network exports: rnnWorkspaceSize, rnnForward, rnnBackward (native/binding/rnn.cc).
+void add_rnn_exports(Napi::Env env, Napi::Object exports);
+
 }  // namespace binding
 }  // namespace gf

@@ -228,7 +228,7 @@ function overlaps(spec, vals) {
   const arr = [];
   spec.args.forEach((a, i) => {
     const s = sig.args[i];
-    if (!s || !['fa', 'i32', 'any'].includes(s.kind)) return;
+    if (!s || !['fa', 'i32', 'any', 'u8'].includes(s.kind)) return;
     if (spec.fn === 'sgdStep' && s.name === 'v' && vals[4] === 0) return; // momentum 0: v is not used
     const r = bytesOf(vals[i], spec.needs[i] ?? 0);
     if (r && r.hi > r.lo) arr.push({ i, r, out: !!s.out, name: s.name });
@@ -310,7 +310,8 @@ function runSpec(spec, before) {
           problems.push('wrote into a buffer after a getter had detached it (use after detach)');
         }
       }
-      if (spec.fn === 'fmaPeak' ? typeof ret !== 'number' : spec.fn === 'backendInfo' ? typeof ret !== 'object' : ret !== undefined) {
+      const returnsNumber = spec.fn === 'fmaPeak' || spec.fn === 'rnnWorkspaceSize';
+      if (returnsNumber ? typeof ret !== 'number' : spec.fn === 'backendInfo' ? typeof ret !== 'object' : ret !== undefined) {
         problems.push(`returned ${typeof ret}`);
       }
       verdict = problems.length ? { kind: 'violation', detail: problems.join(' | ') } : { kind: 'ok' };

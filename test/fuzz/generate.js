@@ -8,7 +8,7 @@
 // the call must throw), so the child can judge a normal return.
 'use strict';
 const fc = require('fast-check');
-const { SIGNATURES, UNARY_OPS, BINARY_OPS, REDUCE_OPS, UPSAMPLE_MODES } = require('./signatures');
+const { SIGNATURES, UNARY_OPS, BINARY_OPS, REDUCE_OPS, UPSAMPLE_MODES, RNN_CELLS, RNN_ACTIVATIONS } = require('./signatures');
 
 const MAXSAFE = 2 ** 53 - 1;
 const BIG_PAD = 1 << 17; // elements of slack that put a buffer above the mmap threshold
@@ -155,6 +155,7 @@ const BASE = {
 
   ...upsampleBases(),
   ...batchNormBases(),
+  ...rnnBases(),
 };
 
 function convBases() {
@@ -254,6 +255,53 @@ function batchNormBases() {
   };
 }
 
+/** Elements of the RNN workspace: native/cpu/rnn.cc's Layout, replicated. */
+function rnnWorkspace(c) {
+  const lstm = c.cell === 'lstm', gru = c.cell === 'gru', ra = gru && c.resetAfter;
+  const G = lstm ? 4 : gru ? 3 : 1, GU = G * c.U, M = c.N * c.T, MU = M * c.U, NU = c.N * c.U;
+  return M * GU + MU + (lstm || gru ? MU : 0) + NU + (lstm ? NU : 0) + (ra ? c.N * GU : 0) + // forward part
+    M * GU + (ra ? M * GU : 0) + NU + (lstm ? NU : 0) + (gru && !ra ? NU : 0); // backward scratch
+}
+
+function rnnBases() {
+  const r0 = fc.record({
+    t: ty, cell: fc.constantFrom(...RNN_CELLS), N: small(0, 2), T: small(0, 3), In: small(0, 3), U: small(0, 3),
+    act: fc.constantFrom(...RNN_ACTIVATIONS), rac: fc.constantFrom(...RNN_ACTIVATIONS), ra: fc.boolean(), gb: fc.boolean(), zo: fc.boolean(),
+    opt: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+  }).map((r) => {
+    const fields = { cell: r.cell, N: r.N, T: r.T, In: r.In, U: r.U, activation: r.act, recurrentActivation: r.rac,
+      resetAfter: r.ra, goBackwards: r.gb, zeroOutputForMask: r.zo };
+    const lstm = r.cell === 'lstm', G = lstm ? 4 : r.cell === 'gru' ? 3 : 1, GU = G * r.U;
+    const z = {
+      x: r.N * r.T * r.In, W: r.In * GU, R: r.U * GU, b: (r.cell === 'gru' && r.ra ? 2 : 1) * GU, st: r.N * r.U,
+      y: r.N * r.T * r.U, mask: r.N * r.T, ws: rnnWorkspace(fields),
+    };
+    const cfg = { t: 'geom', fields, rnn: true, enums: { cell: RNN_CELLS, activation: RNN_ACTIVATIONS, recurrentActivation: RNN_ACTIVATIONS } };
+    return { r, cfg, z, lstm };
+  });
+  const opt = (present, t, n, seed) => (present ? FA(t, n, seed) : NULL);
+  const mask = (present, n) => (present ? { t: 'ta', ty: 'u8', len: n, fill: { k: 'mod', m: 2, lo: 0 }, mem: 'plain' } : NULL);
+  return {
+    rnnWorkspaceSize: r0.map(({ cfg }) => spec('rnnWorkspaceSize', [cfg], {})),
+    rnnForward: r0.map(({ r, cfg, z, lstm }) => {
+      const o = r.opt, c0 = lstm && o[2], cT = lstm && o[5];
+      return spec('rnnForward', [cfg, FA(r.t, z.x), FA(r.t, z.W, 2), FA(r.t, z.R, 3), opt(o[0], r.t, z.b, 4), opt(o[1], r.t, z.st, 5),
+        opt(c0, r.t, z.st, 6), mask(o[3], z.mask), FA(r.t, z.y, 7), opt(o[4], r.t, z.st, 8), opt(cT, r.t, z.st, 9), FA(r.t, z.ws, 10)],
+      needsOf('rnnForward', { x: z.x, W: z.W, R: z.R, b: o[0] ? z.b : 0, h0: o[1] ? z.st : 0, c0: c0 ? z.st : 0, mask: o[3] ? z.mask : 0,
+        y: z.y, hT: o[4] ? z.st : 0, cT: cT ? z.st : 0, workspace: z.ws }));
+    }),
+    rnnBackward: r0.map(({ r, cfg, z, lstm }) => {
+      const o = r.opt, dcT = lstm && o[3], dc0 = lstm && o[6];
+      return spec('rnnBackward', [cfg, FA(r.t, z.x), FA(r.t, z.W, 2), FA(r.t, z.R, 3), mask(o[0], z.mask), opt(o[1], r.t, z.y, 4),
+        opt(o[2], r.t, z.st, 5), opt(dcT, r.t, z.st, 6), FA(r.t, z.ws, 7), opt(o[4], r.t, z.x, 8), opt(o[5], r.t, z.st, 9),
+        opt(dc0, r.t, z.st, 10), FA(r.t, z.W, 11), FA(r.t, z.R, 12), opt(o[7], r.t, z.b, 13)],
+      needsOf('rnnBackward', { x: z.x, W: z.W, R: z.R, mask: o[0] ? z.mask : 0, dy: o[1] ? z.y : 0, dhT: o[2] ? z.st : 0,
+        dcT: dcT ? z.st : 0, workspace: z.ws, dx: o[4] ? z.x : 0, dh0: o[5] ? z.st : 0, dc0: dc0 ? z.st : 0, dW: z.W, dR: z.R,
+        db: o[7] ? z.b : 0 }));
+    }),
+  };
+}
+
 // ---- mutations ------------------------------------------------------------------------------
 const WRONG = [{ t: 'undef' }, NULL, B(true), S('3'), { t: 'obj' }, { t: 'plain', v: [1, 2, 3] }, { t: 'big' }, { t: 'sym' }, { t: 'fn' },
   N(3), { t: 'ta', ty: 'u8', len: 4, fill: { k: 'const', v: 0 }, mem: 'plain' }, { t: 'ta', ty: 'f32', len: 4, fill: { k: 'const', v: 0 }, mem: 'plain' },
@@ -271,7 +319,7 @@ const pick = (xs, n) => xs[n % xs.length];
 
 function arrayArgs(s) {
   const r = [];
-  s.args.forEach((a, i) => { if (isArraySpec(a) && ['fa', 'i32', 'any'].includes(sigArg(s, i)?.kind)) r.push(i); });
+  s.args.forEach((a, i) => { if (isArraySpec(a) && ['fa', 'i32', 'any', 'u8'].includes(sigArg(s, i)?.kind)) r.push(i); });
   return r;
 }
 function argsOfKind(s, kinds) {
@@ -303,7 +351,8 @@ const MUTATIONS = {
       if (x.t === 'bool') return sa.kind === 'bool';
       if (x.t === 'str') return sa.kind === 'enum' && sa.values.includes(x.v);
       if (x.t === 'plain') return sa.kind === 'shape';
-      if (x.t === 'obj') return sa.kind === 'conv' || sa.kind === 'pool' ? null : false; // {} lacks fields: refused anyway
+      if (x.t === 'obj') return sa.kind === 'conv' || sa.kind === 'pool' || sa.kind === 'rnn' ? null : false; // {} lacks fields: refused anyway
+      if (x.t === 'ta' && x.ty === 'u8') return sa.kind === 'u8' ? null : false;
       if (x.t === 'ta' && x.ty === 'f32') return sa.kind === 'fa' || sa.kind === 'any' ? null : false;
       if (x.t === 'ta' && x.ty === 'i32') return sa.kind === 'i32' || sa.kind === 'any' ? null : false;
       return false;
@@ -378,14 +427,16 @@ const MUTATIONS = {
     const geo = s.args.findIndex((x) => x && x.t === 'geom');
     if (geo < 0) return false;
     const f = s.args[geo].fields;
-    const keys = Object.keys(f).filter((k) => k !== 'N');
-    f.N = 0;
+    // the zeroed size: N for a geometry; any of N, T, In, U for an RNN config
+    const zero = s.args[geo].rnn ? pick(['N', 'T', 'In', 'U'], a + b) : 'N';
+    const keys = Object.keys(f).filter((k) => k !== zero && typeof f[k] === 'number');
+    f[zero] = 0;
     clearAt(s, geo);
     delete s.args[geo].bad;
     delete s.args[geo].omit;
     const k = pick(keys, c);
     f[k] = pick([MAXSAFE, 2 ** 31, 2 ** 32, 2 ** 40], b);
-    s.muts.push(`hugeTimesZero geometry N = 0, ${k} = ${f[k]}`);
+    s.muts.push(`hugeTimesZero geometry ${zero} = 0, ${k} = ${f[k]}`);
     s.sizeMutated = true;
     return true;
   },
@@ -437,7 +488,7 @@ const MUTATIONS = {
     return true;
   },
   getter(s, a, b, c) {
-    const holders = argsOfKind(s, ['shape', 'conv', 'pool']).filter((i) => s.args[i] && (s.args[i].t === 'shape' || s.args[i].t === 'geom'));
+    const holders = argsOfKind(s, ['shape', 'conv', 'pool', 'rnn']).filter((i) => s.args[i] && (s.args[i].t === 'shape' || s.args[i].t === 'geom'));
     if (!holders.length) return false;
     const h = pick(holders, a);
     const holder = s.args[h];
@@ -491,10 +542,12 @@ const MUTATIONS = {
       const k = pick(keys, c);
       if (b % 11 === 10) { clearAt(s, `${h}:omit`); holder.omit = k; s.muts.push(`geometry omit ${k}`); refuse(s, `${h}:omit`, `geometry.${k} missing`); s.sizeMutated = true; return true; }
       clearAt(s, `${h}:bad`);
+      // an RNN config's names and booleans accept none of these values; its sizes may be 0
+      const notSize = holder.rnn && typeof holder.fields[k] !== 'number';
       holder.bad = { key: k, v: choice.v };
       s.muts.push(`geometry ${k} = ${describe(choice.v)}`);
-      const lo = ['N', 'padTop', 'padLeft'].includes(k) ? 0 : 1;
-      if (choice.bad || (choice.v.t === 'num' && choice.v.v < lo)) refuse(s, `${h}:bad`, `geometry.${k} = ${describe(choice.v)}`);
+      const lo = holder.rnn || ['N', 'padTop', 'padLeft'].includes(k) ? 0 : 1;
+      if (choice.bad || notSize || (choice.v.t === 'num' && choice.v.v < lo)) refuse(s, `${h}:bad`, `geometry.${k} = ${describe(choice.v)}`);
     }
     s.sizeMutated = true;
     return true;
@@ -508,6 +561,20 @@ const MUTATIONS = {
   },
   opName(s, a, b) {
     const strs = argsOfKind(s, ['enum']).filter((i) => s.args[i] && s.args[i].t === 'str');
+    const cfg = s.args.findIndex((x) => x && x.t === 'geom' && x.enums);
+    if (!strs.length && cfg >= 0) { // a name inside an RNN config object
+      const holder = s.args[cfg], keys = Object.keys(holder.enums), k = pick(keys, a);
+      if (holder.bad && holder.bad.key === k) return false;
+      const name = holder.fields[k];
+      if (typeof name !== 'string') return false;
+      const v = pick([`${name}\0junk`, `${name}\0`, `\0${name}`, '', name.toUpperCase(), `${name} `, 'x'.repeat(100000), `${name}\u00e9`, name.slice(0, -1)], b);
+      if (v === name) return false;
+      holder.fields[k] = v;
+      clearAt(s, `${cfg}:name:${k}`); // a second rename of the same field replaces the first
+      s.muts.push(`opName cfg.${k} = ${JSON.stringify(v.length > 40 ? v.slice(0, 20) + '...' : v)}`);
+      if (!holder.enums[k].includes(v)) refuse(s, `${cfg}:name:${k}`, `cfg.${k} '${JSON.stringify(v).slice(0, 40)}' is not a known name${v.includes('\0') ? ' (embedded NUL)' : ''}`);
+      return true;
+    }
     if (!strs.length) return false;
     const i = pick(strs, a), name = s.args[i].v, sa = sigArg(s, i);
     const v = pick([`${name}\0junk`, `${name}\0`, `\0${name}`, '', name.toUpperCase(), `${name} `, 'x'.repeat(100000), `${name}\u00e9`, name.slice(0, -1)], b);
@@ -519,7 +586,7 @@ const MUTATIONS = {
     return true;
   },
   overlap(s, a, b, c) {
-    const real = (i) => s.args[i].t === 'ta' && ['f32', 'f64', 'i32'].includes(s.args[i].ty);
+    const real = (i) => s.args[i].t === 'ta' && ['f32', 'f64', 'i32', 'u8'].includes(s.args[i].ty);
     const outs = arrayArgs(s).filter((i) => sigArg(s, i).out && real(i));
     const all = arrayArgs(s).filter(real);
     if (!outs.length || all.length < 2) return false;
@@ -529,7 +596,8 @@ const MUTATIONS = {
     const src = s.args[j], dst = s.args[o];
     // shift 0 with the same length is the very same view; other shifts overlap partly
     const shift = pick([0, 0, 1, -1, 2], b);
-    const bpeDst = dst.ty === 'f64' ? 8 : 4, bpeSrc = src.ty === 'f64' ? 8 : 4;
+    const bpe = (t) => (t === 'f64' ? 8 : t === 'u8' ? 1 : 4);
+    const bpeDst = bpe(dst.ty), bpeSrc = bpe(src.ty);
     const len = dst.len;
     let start = shift; // in dst elements, from src's start
     if (start < 0) { src.off = Math.max(src.off || 0, Math.ceil((-start * bpeDst) / bpeSrc)); }
@@ -589,7 +657,7 @@ const MUTATIONS = {
     return true;
   },
   floats(s, a, b) {
-    const arrs = arrayArgs(s).filter((i) => s.args[i].t === 'ta' && s.args[i].ty !== 'i32');
+    const arrs = arrayArgs(s).filter((i) => s.args[i].t === 'ta' && s.args[i].ty !== 'i32' && s.args[i].ty !== 'u8');
     if (!arrs.length) return false;
     const i = pick(arrs, a);
     s.args[i].fill = { k: 'special', s: b };

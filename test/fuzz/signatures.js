@@ -6,7 +6,8 @@
 // Kinds: bool, size (non-negative integer; min = the smallest value the contract accepts),
 // num (any number), finite (finite number), enum (a string from `values`), fa (Float32Array or
 // Float64Array, every float array of a call the same type), i32 (Int32Array), any (fa or i32),
-// shape (an Array of sizes), conv / pool (a geometry object, Conv2dGeometry / Pool2dGeometry).
+// shape (an Array of sizes), conv / pool (a geometry object, Conv2dGeometry / Pool2dGeometry),
+// rnn (an RnnConfig object: sizes, names and booleans), u8 (Uint8Array, a mask).
 // Flags: out (the call writes it), nullable (null accepted), optional (may be left out, at the
 // end of the list).
 // inPlace: pairs [output, input] that may be the very same memory (same start, same type)
@@ -24,6 +25,8 @@ const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gr
 const REDUCE_OPS = ['sum', 'mean', 'max', 'min'];
 const UPSAMPLE_MODES = ['nearest', 'bilinear', 'bilinearLegacy'];
 const ACTIVATIONS = ['linear', 'relu'];
+const RNN_CELLS = ['simpleRNN', 'lstm', 'gru'];
+const RNN_ACTIVATIONS = ['tanh', 'sigmoid', 'hardSigmoid', 'hardSigmoidLegacy', 'relu', 'linear'];
 
 const bool = (name) => ({ name, kind: 'bool' });
 const size = (name, min = 0) => ({ name, kind: 'size', min });
@@ -32,7 +35,11 @@ const finite = (name) => ({ name, kind: 'finite' });
 const enm = (name, values, extra = {}) => ({ name, kind: 'enum', values, ...extra });
 const fa = (name, extra = {}) => ({ name, kind: 'fa', ...extra });
 const i32 = (name, extra = {}) => ({ name, kind: 'i32', ...extra });
+const u8 = (name, extra = {}) => ({ name, kind: 'u8', ...extra });
 const out = { out: true };
+const nul = { nullable: true };
+const nulOut = { nullable: true, out: true };
+const rnnCfg = { name: 'cfg', kind: 'rnn' };
 
 const SIGNATURES = {
   backendInfo: { args: [] },
@@ -131,6 +138,16 @@ const SIGNATURES = {
       { name: 'epsilon', kind: 'finite', positive: true }, fa('dx', out), fa('dgamma', { nullable: true, out: true }),
       fa('dbeta', { nullable: true, out: true })],
   },
+  rnnWorkspaceSize: { args: [rnnCfg] },
+  rnnForward: {
+    args: [rnnCfg, fa('x'), fa('W'), fa('R'), fa('b', nul), fa('h0', nul), fa('c0', nul), u8('mask', nul), fa('y', out),
+      fa('hT', nulOut), fa('cT', nulOut), fa('workspace', out)],
+  },
+  rnnBackward: {
+    // the workspace is read (the forward's part) and written (scratch): an output
+    args: [rnnCfg, fa('x'), fa('W'), fa('R'), u8('mask', nul), fa('dy', nul), fa('dhT', nul), fa('dcT', nul), fa('workspace', out),
+      fa('dx', nulOut), fa('dh0', nulOut), fa('dc0', nulOut), fa('dW', out), fa('dR', out), fa('db', nulOut)],
+  },
 };
 
 /** [min, max] argument counts of a function (trailing optional parameters may be left out). */
@@ -141,4 +158,4 @@ function argCount(fn) {
   return [min, args.length];
 }
 
-module.exports = { SIGNATURES, argCount, UNARY_OPS, BINARY_OPS, REDUCE_OPS, UPSAMPLE_MODES };
+module.exports = { SIGNATURES, argCount, UNARY_OPS, BINARY_OPS, REDUCE_OPS, UPSAMPLE_MODES, RNN_CELLS, RNN_ACTIVATIONS };
