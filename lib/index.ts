@@ -24,6 +24,8 @@ export type { Conv2dOptions, Conv2dTransposeOptions, Padding } from './ops/conv'
 export { maxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d, upSampling2d } from './ops/pool';
 export type { Pool2dOptions, UpSampling2dOptions } from './ops/pool';
 export { batchNorm } from './ops/batchnorm';
+export { rnn } from './ops/rnn';
+export type { RnnOptions, RnnResult, RnnCellName, RnnActivation } from './ops/rnn';
 export type { BatchNormOptions } from './ops/batchnorm';
 export { reshape, transpose, slice, pad, concat, stack, gatherRows, gatherRows as gather, sliceRows, expandDims, squeeze, broadcastTo } from './ops/shape';
 

@@ -12,6 +12,8 @@
 export { Layer, LayerVariable } from './layer';
 export { Dense, dense } from './dense';
 export { Embedding, embedding } from './embedding';
+export { SimpleRNN, LSTM, GRU, simpleRNN, lstm, gru } from './recurrent';
+export type { RecurrentArgs, LSTMArgs, GRUArgs } from './recurrent';
 export type { EmbeddingArgs } from './embedding';
 export type { DenseArgs } from './dense';
 export { Activation, activation } from './activation';

@@ -23,6 +23,7 @@ import { Reshape, ZeroPadding2D } from './reshape';
 import { RandomFlip, RandomTranslation } from './augmentation';
 import { LeakyReLU } from './leaky-relu';
 import { Embedding } from './embedding';
+import { SimpleRNN, LSTM, GRU, RecurrentArgs } from './recurrent';
 import type { InitializerConfig } from './initializers';
 import type { RegularizerConfig } from './regularizers';
 import type { Padding } from '../ops/conv';
@@ -209,7 +210,50 @@ function globalPooling(c: ConfigReader): LayerArgs {
   return c.base();
 }
 
+/** The config fields SimpleRNN, LSTM and GRU share (Keras 3 names). */
+function recurrentConfig(c: ConfigReader): RecurrentArgs {
+  c.unsupported('activity_regularizer', 'kernel_constraint', 'recurrent_constraint', 'bias_constraint');
+  if (c.bool('return_state') === true) throw new ModelFormatError(`${c.where}: config.return_state true is not supported in a Sequential model`);
+  const units = c.int('units');
+  if (units === undefined) throw new ModelFormatError(`${c.where}: config.units is missing`);
+  return {
+    ...c.base(), units, activation: c.str('activation'), recurrentActivation: c.str('recurrent_activation'),
+    useBias: c.bool('use_bias'),
+    kernelInitializer: init(c, 'kernel_initializer'), recurrentInitializer: init(c, 'recurrent_initializer'),
+    biasInitializer: init(c, 'bias_initializer'),
+    kernelRegularizer: reg(c, 'kernel_regularizer'), recurrentRegularizer: reg(c, 'recurrent_regularizer'),
+    biasRegularizer: reg(c, 'bias_regularizer'),
+    dropout: c.num('dropout'), recurrentDropout: c.num('recurrent_dropout'),
+    returnSequences: c.bool('return_sequences'), goBackwards: c.bool('go_backwards'), stateful: c.bool('stateful'),
+  };
+}
+
+function recurrentWeights(l: Layer, s: Shape, gates: number, biasShape: number[]): WeightShape[] {
+  const r = l as SimpleRNN;
+  const w = [
+    { name: 'kernel', shape: [lastDim(l, s), gates * r.units] },
+    { name: 'recurrent_kernel', shape: [r.units, gates * r.units] },
+  ];
+  if (r.useBias) w.push({ name: 'bias', shape: biasShape });
+  return w;
+}
+
 const ENTRIES: Record<string, Entry> = {
+  SimpleRNN: {
+    create: (c) => new SimpleRNN(recurrentConfig(c)),
+    weights: (l, s) => recurrentWeights(l, s, 1, [(l as SimpleRNN).units]),
+  },
+  LSTM: {
+    create: (c) => new LSTM({ ...recurrentConfig(c), unitForgetBias: c.bool('unit_forget_bias') }),
+    weights: (l, s) => recurrentWeights(l, s, 4, [4 * (l as LSTM).units]),
+  },
+  GRU: {
+    create: (c) => new GRU({ ...recurrentConfig(c), resetAfter: c.bool('reset_after') }),
+    weights: (l, s) => {
+      const g = l as GRU;
+      return recurrentWeights(l, s, 3, g.resetAfterFlag ? [2, 3 * g.units] : [3 * g.units]);
+    },
+  },
   Embedding: {
     create: (c) => {
       c.unsupported('activity_regularizer', 'embeddings_constraint');

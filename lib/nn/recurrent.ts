@@ -1,0 +1,286 @@
+/**
+ * Recurrent layers as Keras 3 has them: SimpleRNN, LSTM, GRU over [batch, time, features],
+ * each one native call per direction (lib/ops/rnn.ts).
+ *
+ * - Weights, Keras's names and layouts: kernel [in, G*units], recurrent_kernel
+ *   [units, G*units], bias [G*units] (GRU with resetAfter: [2, 3*units]). Defaults as Keras:
+ *   glorotUniform kernels, orthogonal recurrent kernels, zero biases; LSTM's unitForgetBias
+ *   starts the forget gate's bias at 1; GRU's resetAfter is true.
+ * - returnSequences gives [batch, time, units], otherwise the last step's output
+ *   [batch, units]; goBackwards reads the sequence from its end (the output of the first
+ *   step taken comes first, as in Keras).
+ * - dropout drops input features with one mask per sample for the whole sequence (Keras's
+ *   rule), during training only. recurrentDropout is not supported yet and is refused.
+ * - stateful keeps the final states of a batch as the initial states of the next (same batch
+ *   size; no gradient flows between batches); resetStates() zeroes them.
+ * - Activations: 'tanh', 'sigmoid', 'hard_sigmoid' (Keras 3: relu6(x + 3) / 6), 'relu',
+ *   'linear'. Masks (embedding maskZero) are not consumed yet.
+ *
+ * @example
+ * const model = gf.sequential([
+ *   gf.layers.lstm({ units: 32, inputShape: [20, 8] }),
+ *   gf.layers.dense({ units: 1 }),
+ * ]);
+ */
+import { Tensor, allocate } from '../tensor';
+import { ShapeError, ValueError, fmtShape } from '../errors';
+import { rnn, RnnActivation, RnnCellName } from '../ops/rnn';
+import { mul } from '../ops/elementwise';
+import { slice, reshape } from '../ops/shape';
+import { rngFor } from '../random';
+import { Layer, LayerArgs, LayerVariable, CallContext, Initializer, Regularizer, Shape } from './layer';
+import { getInitializer, serializeInitializer, InitializerConfig } from './initializers';
+import { getRegularizer, serializeRegularizer, RegularizerConfig } from './regularizers';
+
+export interface RecurrentArgs extends LayerArgs {
+  units: number;
+  /** Default 'tanh'. */
+  activation?: string;
+  /** Default 'sigmoid' (LSTM, GRU). */
+  recurrentActivation?: string;
+  useBias?: boolean;
+  kernelInitializer?: string | Initializer | InitializerConfig;
+  recurrentInitializer?: string | Initializer | InitializerConfig;
+  biasInitializer?: string | Initializer | InitializerConfig;
+  kernelRegularizer?: string | Regularizer | RegularizerConfig | null;
+  recurrentRegularizer?: string | Regularizer | RegularizerConfig | null;
+  biasRegularizer?: string | Regularizer | RegularizerConfig | null;
+  /** Fraction of input features dropped in training (one mask per sample and sequence). */
+  dropout?: number;
+  /** Not supported yet: only 0. */
+  recurrentDropout?: number;
+  returnSequences?: boolean;
+  goBackwards?: boolean;
+  stateful?: boolean;
+}
+
+export interface LSTMArgs extends RecurrentArgs {
+  /** Start the forget gate's bias at 1 (default true, as Keras). */
+  unitForgetBias?: boolean;
+}
+
+export interface GRUArgs extends RecurrentArgs {
+  /** Apply the reset gate after the recurrent product (default true: Keras 3, cuDNN). */
+  resetAfter?: boolean;
+}
+
+const NATIVE_ACTIVATION: Record<string, RnnActivation> = {
+  tanh: 'tanh', sigmoid: 'sigmoid', hard_sigmoid: 'hardSigmoid', hardsigmoid: 'hardSigmoid', relu: 'relu', linear: 'linear',
+};
+
+function nativeActivation(layer: string, key: string, name: string): RnnActivation {
+  const a = NATIVE_ACTIVATION[name.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()];
+  if (a === undefined) {
+    throw new ValueError(`${layer}: ${key} '${name}' is not supported by the recurrent kernels (use tanh, sigmoid, hard_sigmoid, relu or linear)`);
+  }
+  return a;
+}
+
+const KERAS_NAME: Record<RnnActivation, string> = {
+  tanh: 'tanh', sigmoid: 'sigmoid', hardSigmoid: 'hard_sigmoid', hardSigmoidLegacy: 'hard_sigmoid', relu: 'relu', linear: 'linear',
+};
+
+abstract class RecurrentLayer extends Layer {
+  abstract readonly cell: RnnCellName;
+  readonly units: number;
+  readonly activation: RnnActivation;
+  readonly recurrentActivation: RnnActivation;
+  readonly useBias: boolean;
+  readonly kernelInitializer: Initializer;
+  readonly recurrentInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+  readonly kernelRegularizer: Regularizer | null;
+  readonly recurrentRegularizer: Regularizer | null;
+  readonly biasRegularizer: Regularizer | null;
+  readonly dropout: number;
+  readonly returnSequences: boolean;
+  readonly goBackwards: boolean;
+  readonly stateful: boolean;
+  kernel: LayerVariable | null = null;
+  recurrentKernel: LayerVariable | null = null;
+  bias: LayerVariable | null = null;
+  /** The states a stateful layer carries to its next batch. */
+  private states: { h: Tensor; c: Tensor | null } | null = null;
+
+  // (the constructor's messages name the kind: the layer's name comes from its class, whose
+  // fields are not set until this constructor returns)
+  protected constructor(kind: string, args: RecurrentArgs) {
+    if (args === null || typeof args !== 'object') throw new ValueError(`${kind}: expected an options object {units, ...}`);
+    super(args);
+    if (!Number.isInteger(args.units) || args.units <= 0) throw new ValueError(`${kind}: units must be a positive integer, got ${String(args.units)}`);
+    this.units = args.units;
+    this.activation = nativeActivation(kind, 'activation', args.activation ?? 'tanh');
+    this.recurrentActivation = nativeActivation(kind, 'recurrentActivation', args.recurrentActivation ?? 'sigmoid');
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = getInitializer(args.kernelInitializer ?? 'glorotUniform');
+    this.recurrentInitializer = getInitializer(args.recurrentInitializer ?? 'orthogonal');
+    this.biasInitializer = getInitializer(args.biasInitializer ?? 'zeros');
+    this.kernelRegularizer = getRegularizer(args.kernelRegularizer);
+    this.recurrentRegularizer = getRegularizer(args.recurrentRegularizer);
+    this.biasRegularizer = getRegularizer(args.biasRegularizer);
+    const dropout = args.dropout ?? 0;
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new ValueError(`${kind}: dropout must be in [0, 1), got ${String(dropout)}`);
+    this.dropout = dropout;
+    if ((args.recurrentDropout ?? 0) !== 0) {
+      throw new ValueError(`${kind}: recurrentDropout is not supported yet (the recurrent kernels have no per-step dropout); use dropout`);
+    }
+    this.returnSequences = args.returnSequences ?? false;
+    this.goBackwards = args.goBackwards ?? false;
+    this.stateful = args.stateful ?? false;
+    if (this.batchInputShape !== undefined) this.checkShape(this.batchInputShape, kind);
+  }
+
+  protected abstract gates(): number;
+  protected abstract biasShape(): number[];
+  protected resetAfter(): boolean { return false; }
+  protected initialBias(): Tensor { return this.biasInitializer.create(this.biasShape()); }
+
+  private checkShape(shape: Shape, who: string = this.name): number {
+    if (shape.length !== 3) {
+      throw new ShapeError(`${who}: a recurrent layer needs input [batch, time, features] (rank 3), got ${fmtShape(shape.map((d) => d ?? -1))}`);
+    }
+    const f = shape[2];
+    if (f === null || !Number.isInteger(f) || f <= 0) throw new ShapeError(`${who}: the number of features must be known, got ${fmtShape(shape.map((d) => d ?? -1))}`);
+    return f;
+  }
+
+  override build(inputShape: Shape): void {
+    const features = this.checkShape(inputShape);
+    const gu = this.gates() * this.units;
+    this.kernel = this.addWeight('kernel', [features, gu], this.kernelInitializer, this.kernelRegularizer);
+    this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, gu], this.recurrentInitializer, this.recurrentRegularizer);
+    if (this.useBias) {
+      const init = this.initialBias();
+      this.bias = this.addWeight('bias', init.shape, { className: this.biasInitializer.className, create: () => init, getConfig: () => this.biasInitializer.getConfig() }, this.biasRegularizer);
+    }
+  }
+
+  call(x: Tensor, ctx: CallContext): Tensor {
+    if (this.kernel === null || this.recurrentKernel === null) throw new ValueError(`${this.name}: call before build`);
+    if (x.rank !== 3 || x.shape[2] !== this.kernel.value.shape[0]) {
+      throw new ShapeError(`${this.name}: expected input [batch, time, ${this.kernel.value.shape[0]}], got ${fmtShape(x.shape)}`);
+    }
+    const [N, T, F] = x.shape;
+    let input = x.dtype === 'int32' ? x.cast('float32') : x;
+    if (ctx.training && this.dropout > 0) {
+      const keep = 1 - this.dropout;
+      const m = allocate(input.dtype, N * F);
+      const rng = rngFor();
+      for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < keep ? 1 / keep : 0;
+      input = mul(input, new Tensor(m, [N, 1, F]));
+    }
+    let h0: Tensor | null = null, c0: Tensor | null = null;
+    if (this.stateful && this.states !== null) {
+      if (this.states.h.shape[0] !== N) {
+        throw new ShapeError(`${this.name}: a stateful layer keeps the batch size of its first batch (${this.states.h.shape[0]}), got a batch of ${N}; call resetStates() to start over`);
+      }
+      h0 = this.states.h;
+      c0 = this.states.c;
+    }
+    const { y, hT, cT } = rnn(input, this.kernel.value, this.recurrentKernel.value, this.bias?.value ?? null, {
+      cell: this.cell, activation: this.activation, recurrentActivation: this.recurrentActivation,
+      resetAfter: this.resetAfter(), goBackwards: this.goBackwards, h0, c0,
+    });
+    if (this.stateful) this.states = { h: hT, c: cT };
+    if (this.returnSequences) return y;
+    if (T === 0) return hT;  // no step: the initial state
+    // the last step's output, as a slice of y so the gradient flows (it equals hT)
+    return reshape(slice(y, [0, T - 1, 0], [N, 1, this.units]), [N, this.units]);
+  }
+
+  /** Zeroes the states a stateful layer carries between batches. */
+  resetStates(): void {
+    this.states = null;
+  }
+
+  override computeOutputShape(inputShape: Shape): Shape {
+    this.checkShape(inputShape);
+    return this.returnSequences ? [inputShape[0], inputShape[1], this.units] : [inputShape[0], this.units];
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return {
+      ...super.getConfig(),
+      dtype: 'float32',
+      units: this.units,
+      activation: KERAS_NAME[this.activation],
+      recurrent_activation: KERAS_NAME[this.recurrentActivation],
+      use_bias: this.useBias,
+      kernel_initializer: serializeInitializer(this.kernelInitializer),
+      recurrent_initializer: serializeInitializer(this.recurrentInitializer),
+      bias_initializer: serializeInitializer(this.biasInitializer),
+      kernel_regularizer: serializeRegularizer(this.kernelRegularizer),
+      recurrent_regularizer: serializeRegularizer(this.recurrentRegularizer),
+      bias_regularizer: serializeRegularizer(this.biasRegularizer),
+      activity_regularizer: null,
+      kernel_constraint: null,
+      recurrent_constraint: null,
+      bias_constraint: null,
+      dropout: this.dropout,
+      recurrent_dropout: 0,
+      return_sequences: this.returnSequences,
+      return_state: false,
+      go_backwards: this.goBackwards,
+      stateful: this.stateful,
+      unroll: false,
+    };
+  }
+}
+
+export class SimpleRNN extends RecurrentLayer {
+  readonly className = 'SimpleRNN';
+  readonly cell = 'simpleRNN' as const;
+  constructor(args: RecurrentArgs) { super('simpleRNN', args); }
+  protected gates(): number { return 1; }
+  protected biasShape(): number[] { return [this.units]; }
+  override getConfig(): Record<string, unknown> {
+    const c = super.getConfig();
+    delete c.recurrent_activation;
+    return c;
+  }
+}
+
+export class LSTM extends RecurrentLayer {
+  readonly className = 'LSTM';
+  readonly cell = 'lstm' as const;
+  readonly unitForgetBias: boolean;
+  constructor(args: LSTMArgs) {
+    super('lstm', args);
+    this.unitForgetBias = args.unitForgetBias ?? true;
+  }
+  protected gates(): number { return 4; }
+  protected biasShape(): number[] { return [4 * this.units]; }
+  protected override initialBias(): Tensor {
+    const b = super.initialBias();
+    if (!this.unitForgetBias) return b;
+    // Keras: the forget gate's slice [units, 2*units) starts at 1, whatever biasInitializer
+    (b.data as Float32Array).fill(1, this.units, 2 * this.units);
+    return b;
+  }
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), unit_forget_bias: this.unitForgetBias, implementation: 2 };
+  }
+}
+
+export class GRU extends RecurrentLayer {
+  readonly className = 'GRU';
+  readonly cell = 'gru' as const;
+  readonly resetAfterFlag: boolean;
+  constructor(args: GRUArgs) {
+    super('gru', args);
+    this.resetAfterFlag = args.resetAfter ?? true;
+  }
+  protected gates(): number { return 3; }
+  protected override resetAfter(): boolean { return this.resetAfterFlag; }
+  protected biasShape(): number[] { return this.resetAfterFlag ? [2, 3 * this.units] : [3 * this.units]; }
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), reset_after: this.resetAfterFlag, implementation: 2 };
+  }
+}
+
+/** @example gf.layers.simpleRNN({ units: 16, inputShape: [10, 4] }) */
+export function simpleRNN(args: RecurrentArgs): SimpleRNN { return new SimpleRNN(args); }
+/** @example gf.layers.lstm({ units: 64, returnSequences: true, inputShape: [100, 8] }) */
+export function lstm(args: LSTMArgs): LSTM { return new LSTM(args); }
+/** @example gf.layers.gru({ units: 64, inputShape: [100, 8] }) */
+export function gru(args: GRUArgs): GRU { return new GRU(args); }

@@ -1,0 +1,131 @@
+/**
+ * Recurrent networks over a whole sequence: SimpleRNN, LSTM and GRU (both Keras variants,
+ * resetAfter true and false) in one native call each way (native/cpu/rnn.h), with Keras's
+ * weight layouts and gate orders:
+ *   kernel [in, G*units], recurrentKernel [units, G*units], bias [G*units]
+ *   (GRU with resetAfter: [2, 3*units], input bias then recurrent bias);
+ *   LSTM gates i, f, c, o (G = 4); GRU z, r, h (G = 3); SimpleRNN G = 1.
+ *
+ * rnn(x [batch, time, in]) returns y [batch, time, units] (every step's output, in processing
+ * order: with goBackwards, y[:, s] is the s-th step taken, from the end) and the final states
+ * hT, cT [batch, units]. y carries the gradient to x, the weights and the initial states;
+ * hT and cT are values (for stateful layers and returnState) without a gradient of their own:
+ * hT equals y's last step whenever masked steps carry their output (zeroOutputForMask false,
+ * the default), so slicing y gives its gradient.
+ *
+ * Masks: mask [batch, time] (nonzero = keep). A masked step keeps the previous state; its
+ * output is the carried state, or zeros with zeroOutputForMask. Gradients of gradients are
+ * not supported (the backward pass is one native kernel).
+ *
+ * @example
+ * const { y, hT } = gf.rnn(x, kernel, recurrentKernel, bias, { cell: 'lstm' });
+ */
+import type { RnnActivation, RnnCellName, RnnConfig } from '../../binding';
+import { kernels } from '../backend';
+import { record, isGradEnabled } from '../autograd';
+import { Tensor, FloatArray, allocateOutput } from '../tensor';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
+
+export type { RnnActivation, RnnCellName };
+
+export interface RnnOptions {
+  cell: RnnCellName;
+  /** Default 'tanh'. */
+  activation?: RnnActivation;
+  /** Default 'sigmoid' (unused by simpleRNN). */
+  recurrentActivation?: RnnActivation;
+  /** GRU only: Keras 3's default true (the reset gate after the recurrent product). */
+  resetAfter?: boolean;
+  goBackwards?: boolean;
+  /** Masked steps output zeros instead of the carried state. */
+  zeroOutputForMask?: boolean;
+  /** [batch, time], nonzero = keep. */
+  mask?: Tensor | null;
+  /** Initial states [batch, units] (zeros when absent); c0 for LSTM only. */
+  h0?: Tensor | null;
+  c0?: Tensor | null;
+}
+
+export interface RnnResult {
+  y: Tensor;
+  hT: Tensor;
+  cT: Tensor | null;
+}
+
+const GATES: Record<RnnCellName, number> = { simpleRNN: 1, lstm: 4, gru: 3 };
+const ACTIVATIONS: readonly RnnActivation[] = ['tanh', 'sigmoid', 'hardSigmoid', 'hardSigmoidLegacy', 'relu', 'linear'];
+
+function expectShape(op: string, name: string, t: Tensor, want: number[]): void {
+  if (t.rank !== want.length || t.shape.some((d, i) => d !== want[i])) {
+    throw new ShapeError(`${op}: ${name} must have shape ${fmtShape(want)}, got ${fmtShape(t.shape)}`);
+  }
+}
+
+export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor | null, opts: RnnOptions): RnnResult {
+  const op = opts.cell;
+  if (!(op in GATES)) throw new ValueError(`rnn: cell must be 'simpleRNN', 'lstm' or 'gru', got '${String(op)}'`);
+  const activation = opts.activation ?? 'tanh';
+  const recurrentActivation = opts.recurrentActivation ?? 'sigmoid';
+  for (const [k, a] of [['activation', activation], ['recurrentActivation', recurrentActivation]] as const) {
+    if (!ACTIVATIONS.includes(a)) throw new ValueError(`${op}: ${k} must be one of ${ACTIVATIONS.join(', ')}, got '${String(a)}'`);
+  }
+  if (x.rank !== 3) throw new ShapeError(`${op}: input must be [batch, time, features] (rank 3), got ${fmtShape(x.shape)}`);
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new DTypeError(`${op}: input must be float32 or float64, got ${x.dtype}`);
+  const [N, T, In] = x.shape;
+  const G = GATES[op];
+  if (kernel.rank !== 2 || kernel.shape[0] !== In || kernel.shape[1] % G !== 0 || kernel.shape[1] === 0) {
+    throw new ShapeError(`${op}: kernel must be [${In}, ${G}*units] for input ${fmtShape(x.shape)}, got ${fmtShape(kernel.shape)}`);
+  }
+  const U = kernel.shape[1] / G;
+  expectShape(op, 'recurrentKernel', recurrentKernel, [U, G * U]);
+  const resetAfter = op === 'gru' && (opts.resetAfter ?? true);
+  if (bias !== null) expectShape(op, 'bias', bias, resetAfter ? [2, G * U] : [G * U]);
+  const h0 = opts.h0 ?? null, c0 = opts.c0 ?? null;
+  if (h0 !== null) expectShape(op, 'initial state h0', h0, [N, U]);
+  if (c0 !== null) {
+    if (op !== 'lstm') throw new ValueError(`${op}: only an LSTM has a cell state c0`);
+    expectShape(op, 'initial state c0', c0, [N, U]);
+  }
+  for (const [name, t] of [['kernel', kernel], ['recurrentKernel', recurrentKernel], ['bias', bias], ['h0', h0], ['c0', c0]] as const) {
+    if (t !== null && t.dtype !== x.dtype) throw new DTypeError(`${op}: ${name} is ${t.dtype} but the input is ${x.dtype}`);
+  }
+  let mask: Uint8Array | null = null;
+  if (opts.mask !== undefined && opts.mask !== null) {
+    expectShape(op, 'mask', opts.mask, [N, T]);
+    const m = opts.mask.data;
+    mask = new Uint8Array(m.length);
+    for (let i = 0; i < m.length; i++) mask[i] = m[i] !== 0 ? 1 : 0;
+  }
+  const cfg: RnnConfig = {
+    cell: op, N, T, In, U, activation, recurrentActivation, resetAfter,
+    goBackwards: opts.goBackwards ?? false, zeroOutputForMask: opts.zeroOutputForMask ?? false,
+  };
+
+  const dt = x.dtype;
+  const y = allocateOutput(dt, N * T * U, op, [N, T, U]) as FloatArray;
+  const hT = allocateOutput(dt, N * U, op, [N, U]) as FloatArray;
+  const cT = op === 'lstm' ? allocateOutput(dt, N * U, op, [N, U]) as FloatArray : null;
+  const workspace = allocateOutput(dt, kernels.rnnWorkspaceSize(cfg), op) as FloatArray;
+  const data = (t: Tensor | null): FloatArray | null => (t === null ? null : t.data as FloatArray);
+  kernels.rnnForward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, data(bias),
+    data(h0), data(c0), mask, y, hT, cT, workspace);
+
+  const inputs = [x, kernel, recurrentKernel, bias, h0, c0].filter((t): t is Tensor => t !== null);
+  const out = record(op, inputs, new Tensor(y, [N, T, U]), (gy) => {
+    if (isGradEnabled()) throw new ValueError(`${op}: gradients of gradients (createGraph) are not supported for recurrent layers`);
+    const dx = allocateOutput(dt, x.size) as FloatArray;
+    const dW = allocateOutput(dt, kernel.size) as FloatArray;
+    const dR = allocateOutput(dt, recurrentKernel.size) as FloatArray;
+    const db = bias === null ? null : allocateOutput(dt, bias.size) as FloatArray;
+    const dh0 = h0 === null ? null : allocateOutput(dt, h0.size) as FloatArray;
+    const dc0 = c0 === null ? null : allocateOutput(dt, c0.size) as FloatArray;
+    kernels.rnnBackward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, mask,
+      gy.data as FloatArray, null, null, workspace, dx, dh0, dc0, dW, dR, db);
+    const grads: Tensor[] = [new Tensor(dx, x.shape), new Tensor(dW, kernel.shape), new Tensor(dR, recurrentKernel.shape)];
+    if (bias !== null) grads.push(new Tensor(db as FloatArray, bias.shape));
+    if (h0 !== null) grads.push(new Tensor(dh0 as FloatArray, h0.shape));
+    if (c0 !== null) grads.push(new Tensor(dc0 as FloatArray, c0.shape));
+    return grads;
+  });
+  return { y: out, hT: new Tensor(hT, [N, U]), cT: cT === null ? null : new Tensor(cT, [N, U]) };
+}
