@@ -79,6 +79,11 @@ export function readTopology(topology: unknown, where: string): { name: string |
   if (list.length > MAX_LAYERS) throw new ModelFormatError(`${where}: ${list.length} layers is more than ${MAX_LAYERS}`);
   const layers: LayerEntry[] = [];
   let inputShape: unknown;
+  // 'hard_sigmoid' means clip(0.2x + 0.5) to TensorFlow.js and Keras 2 (the LSTM/GRU default
+  // there) and relu6(x + 3) / 6 to Keras 3 and gradforge: the producer decides
+  const kv = (topology as Record<string, unknown>).keras_version ?? top.keras_version;
+  const producer = typeof kv === 'string' ? kv : '';
+  const legacyHardSigmoid = !/^(3\.|gradforge)/.test(producer);
   list.forEach((l, i) => {
     const at = `${where}: layer ${i}`;
     if (!isObject(l)) throw new ModelFormatError(`${at} must be {class_name, config}, got ${show(l)}`);
@@ -93,7 +98,11 @@ export function readTopology(topology: unknown, where: string): { name: string |
       return;
     }
     const name = typeof config.name === 'string' ? ` '${config.name.slice(0, 80)}'` : '';
-    layers.push({ className: l.class_name, config: { ...config }, where: `${at} (${l.class_name.slice(0, 80)}${name})` });
+    const copy = { ...config };
+    if (legacyHardSigmoid && RECURRENT.has(l.class_name)) {
+      for (const k of ['activation', 'recurrent_activation']) if (copy[k] === 'hard_sigmoid') copy[k] = 'hard_sigmoid_legacy';
+    }
+    layers.push({ className: l.class_name, config: copy, where: `${at} (${l.class_name.slice(0, 80)}${name})` });
   });
   const first = layers[0];
   inputShape ??= buildShape ?? undefined;
@@ -103,6 +112,9 @@ export function readTopology(topology: unknown, where: string): { name: string |
   }
   return { name, layers };
 }
+
+/** Layers whose 'hard_sigmoid' depends on the file's producer (see readTopology). */
+const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU']);
 
 interface PlannedWeight extends WeightShape {
   fullName: string;

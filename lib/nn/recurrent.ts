@@ -13,8 +13,12 @@
  *   rule), during training only. recurrentDropout is not supported yet and is refused.
  * - stateful keeps the final states of a batch as the initial states of the next (same batch
  *   size; no gradient flows between batches); resetStates() zeroes them.
- * - Activations: 'tanh', 'sigmoid', 'hard_sigmoid' (Keras 3: relu6(x + 3) / 6), 'relu',
- *   'linear'. Masks (embedding maskZero) are not consumed yet.
+ * - Activations: 'tanh', 'sigmoid', 'hard_sigmoid' (Keras 3: relu6(x + 3) / 6),
+ *   'hard_sigmoid_legacy' (TensorFlow.js and Keras 2: clip(0.2x + 0.5, 0, 1)), 'relu', 'linear'.
+ *   A file written by TensorFlow.js or Keras 2 says 'hard_sigmoid' for the legacy function (its
+ *   LSTM/GRU default): the loader reads it so. gradforge writes 'hard_sigmoid_legacy', which
+ *   TensorFlow.js does not know (it refuses the file rather than computing something else).
+ *   Masks (embedding maskZero) are not consumed yet.
  *
  * @example
  * const model = gf.sequential([
@@ -64,20 +68,23 @@ export interface GRUArgs extends RecurrentArgs {
   resetAfter?: boolean;
 }
 
+// 'hard_sigmoid' is Keras 3's relu6(x + 3) / 6; 'hard_sigmoid_legacy' is TensorFlow.js's and
+// Keras 2's clip(0.2 x + 0.5, 0, 1), what tfjs writes as 'hard_sigmoid' (the loader maps it).
 const NATIVE_ACTIVATION: Record<string, RnnActivation> = {
-  tanh: 'tanh', sigmoid: 'sigmoid', hard_sigmoid: 'hardSigmoid', hardsigmoid: 'hardSigmoid', relu: 'relu', linear: 'linear',
+  tanh: 'tanh', sigmoid: 'sigmoid', hard_sigmoid: 'hardSigmoid', hard_sigmoid_legacy: 'hardSigmoidLegacy',
+  relu: 'relu', linear: 'linear',
 };
 
 function nativeActivation(layer: string, key: string, name: string): RnnActivation {
   const a = NATIVE_ACTIVATION[name.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()];
   if (a === undefined) {
-    throw new ValueError(`${layer}: ${key} '${name}' is not supported by the recurrent kernels (use tanh, sigmoid, hard_sigmoid, relu or linear)`);
+    throw new ValueError(`${layer}: ${key} '${name}' is not supported by the recurrent kernels (use tanh, sigmoid, hard_sigmoid, hard_sigmoid_legacy, relu or linear)`);
   }
   return a;
 }
 
 const KERAS_NAME: Record<RnnActivation, string> = {
-  tanh: 'tanh', sigmoid: 'sigmoid', hardSigmoid: 'hard_sigmoid', hardSigmoidLegacy: 'hard_sigmoid', relu: 'relu', linear: 'linear',
+  tanh: 'tanh', sigmoid: 'sigmoid', hardSigmoid: 'hard_sigmoid', hardSigmoidLegacy: 'hard_sigmoid_legacy', relu: 'relu', linear: 'linear',
 };
 
 abstract class RecurrentLayer extends Layer {
