@@ -21,6 +21,13 @@
 namespace gf {
 namespace {
 
+// memcpy of n elements that allows n = 0 with null pointers (an empty typed array has none,
+// and memcpy's pointers must not be null even for 0 bytes).
+template <typename T>
+inline void copy_elems(T* dst, const T* src, int64_t n) {
+  if (n > 0) std::memcpy(dst, src, sizeof(T) * static_cast<size_t>(n));
+}
+
 // Offsets (in elements) of the workspace parts; the single source of truth for both sizes.
 struct Layout {
   int64_t G, GU, M;
@@ -125,7 +132,7 @@ inline void masked_output(const RnnConfig& c, const T* h, int64_t U, T* yr) {
   if (c.zero_output_for_mask)
     std::fill(yr, yr + U, T(0));
   else
-    std::memcpy(yr, h, sizeof(T) * U);
+    copy_elems(yr, h, U);
 }
 
 }  // namespace
@@ -149,9 +156,9 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
   T* ccur = workspace + L.ccur;
   T* rec = workspace + L.rec;
 
-  if (h0) std::memcpy(hcur, h0, sizeof(T) * N * U); else std::fill(hcur, hcur + N * U, T(0));
+  if (h0) copy_elems(hcur, h0, N * U); else std::fill(hcur, hcur + N * U, T(0));
   if (lstm) {
-    if (c0) std::memcpy(ccur, c0, sizeof(T) * N * U); else std::fill(ccur, ccur + N * U, T(0));
+    if (c0) copy_elems(ccur, c0, N * U); else std::fill(ccur, ccur + N * U, T(0));
   }
   if (M > 0) {
     // gates (N*T, GU) = x (N*T, In) W (In, GU) + b (the input bias for reset_after)
@@ -170,8 +177,8 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
     T* hp_t = hprev + t * U;   // row n at hp_t + n * ldh
     T* aux_t = aux + t * U;
     for (int64_t n = 0; n < N; ++n) {
-      std::memcpy(hp_t + n * ldh, hcur + n * U, sizeof(T) * U);
-      if (lstm) std::memcpy(aux_t + n * ldh, ccur + n * U, sizeof(T) * U);
+      copy_elems(hp_t + n * ldh, hcur + n * U, U);
+      if (lstm) copy_elems(aux_t + n * ldh, ccur + n * U, U);
     }
     auto keep = [&](int64_t n) { return !mask || mask[n * Tn + t] != 0; };
     auto yrow = [&](int64_t n) { return y + (n * Tn + s) * U; };
@@ -187,8 +194,8 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
           if (!keep(n)) { masked_output(cfg, hc, U, yr); continue; }
           if (!lstm) {
             act_span(act, g, U);
-            std::memcpy(hc, g, sizeof(T) * U);
-            std::memcpy(yr, g, sizeof(T) * U);
+            copy_elems(hc, g, U);
+            copy_elems(yr, g, U);
             continue;
           }
           const T* cp = aux_t + n * ldh;
@@ -239,7 +246,7 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
           T* rech = aux_t + n * ldh;
           T* hc = hcur + n * U;
           T* yr = yrow(n);
-          std::memcpy(rech, rc + 2 * U, sizeof(T) * U);
+          copy_elems(rech, rc + 2 * U, U);
           if (!keep(n)) { masked_output(cfg, hc, U, yr); continue; }
           for (int64_t j = 0; j < 2 * U; ++j) g[j] += rc[j];
           act_span(rac, g, 2 * U);
@@ -253,8 +260,8 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
       });
     }
   }
-  if (hT) std::memcpy(hT, hcur, sizeof(T) * N * U);
-  if (lstm && cT) std::memcpy(cT, ccur, sizeof(T) * N * U);
+  if (hT) copy_elems(hT, hcur, N * U);
+  if (lstm && cT) copy_elems(cT, ccur, N * U);
 }
 
 template <typename T>
@@ -276,9 +283,9 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
   T* drh = workspace + L.drh;
   const int64_t NU = N * U;
 
-  if (dhT) std::memcpy(dh, dhT, sizeof(T) * NU); else std::fill(dh, dh + NU, T(0));
+  if (dhT) copy_elems(dh, dhT, NU); else std::fill(dh, dh + NU, T(0));
   if (lstm) {
-    if (dcT) std::memcpy(dc, dcT, sizeof(T) * NU); else std::fill(dc, dc + NU, T(0));
+    if (dcT) copy_elems(dc, dcT, NU); else std::fill(dc, dc + NU, T(0));
   }
   const int64_t ldg = Tn * GU, ldh = Tn * U;
   static AdaptiveParallel site_a, site_b;
@@ -399,8 +406,8 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
       gemm<T>(false, true, N, U, GU, T(1), dr_t, ldg, R, GU, T(1), dh, U);
     }
   }
-  if (dh0) std::memcpy(dh0, dh, sizeof(T) * NU);
-  if (lstm && dc0) std::memcpy(dc0, dc, sizeof(T) * NU);
+  if (dh0) copy_elems(dh0, dh, NU);
+  if (lstm && dc0) copy_elems(dc0, dc, NU);
 
   // Weight gradients over all timesteps. beta = 0 overwrites (and K = M = 0 gives zeros).
   // dx (M, In) = dG (M, GU) W^T;  dW (In, GU) = x^T dG;  dR (U, GU) = Hprev^T dG_rec.
