@@ -13,6 +13,8 @@
  * - Text: `<br />` tags become spaces; a Tokenizer (lower-case, Keras's filters, `oovToken`
  *   at id 1) is fitted on the training reviews only, keeping `numWords - 1` ids; sequences are
  *   padded and truncated at the front to `maxLen` (an RNN then reads the end of each review).
+ * - Each split is then shuffled with a fixed seed (113, as Keras), so the order is the same
+ *   on every run and both labels are spread through it.
  * - Labels are float32 [n, 1]: 1 positive, 0 negative (for a sigmoid output and
  *   binaryCrossentropy).
  *
@@ -24,6 +26,7 @@ import { GradforgeError, ValueError } from '../errors';
 import { Tensor } from '../tensor';
 import { Tokenizer } from '../text/tokenizer';
 import { padSequences } from '../text/pad';
+import { Rng } from '../random';
 
 export interface ImdbOptions {
   /** Vocabulary size, ids 1 .. numWords - 1 (default 10000). */
@@ -94,6 +97,16 @@ export async function imdb(opts: ImdbOptions = {}): Promise<ImdbDataset> {
   const limit = opts.limit ?? Infinity;
   if (limit !== Infinity && (!Number.isInteger(limit) || limit < 2)) throw new ValueError(`imdb: limit must be an integer >= 2, got ${String(opts.limit)}`);
   const { train, test } = splitReviews(await readReviews(), limit);
+  // the package lists all negative reviews first: each split is shuffled with a fixed seed
+  // (Keras's imdb.load_data does the same, seed 113), so fit's validationSplit, which takes the
+  // last rows, sees both labels
+  const rng = new Rng(113);
+  for (const part of [train, test]) {
+    const order = Array.from(part.keys());
+    rng.shuffle(order);
+    const copy = part.slice();
+    order.forEach((k, i) => { part[i] = copy[k]; });
+  }
   const textsTrain = train.map((r) => cleanText(r.t));
   const textsTest = test.map((r) => cleanText(r.t));
   const tokenizer = new Tokenizer({ numWords, oovToken: opts.oovToken ?? '<unk>' });

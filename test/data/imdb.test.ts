@@ -18,6 +18,9 @@ describe('imdb', () => {
     const pos = (y: gf.Tensor): number => (y.data as Float32Array).reduce((s, v) => s + v, 0);
     expect(pos(d.yTrain)).toBe(12500);
     expect(pos(d.yTest)).toBe(12500);
+    // shuffled: the last tenth (fit's validationSplit) holds both labels, about half each
+    const tail = Array.from((d.yTrain.data as Float32Array).subarray(22500));
+    expect(Math.abs(tail.reduce((a, v) => a + v, 0) - 1250)).toBeLessThan(150);
     const ids = d.xTrain.data as Int32Array;
     let max = 0;
     for (let i = 0; i < ids.length; i++) max = Math.max(max, ids[i]);
