@@ -165,11 +165,35 @@ export class Sequential {
       throw new ShapeError(`${this.name}: input shape ${fmtShape(x.shape)} does not match the model's input ${fmtShape(want.map((d) => d ?? -1))} (batch first; -1 is any)`);
     }
     let h = x.dtype === 'float32' ? x : x.cast('float32');
+    // the mask travels with the activations, as in Keras: made by embedding({maskZero}) or
+    // masking(), carried by the layers that support it, consumed by the recurrent layers
+    let mask: Tensor | null = null;
+    let maskFrom = '';
     this.layers.forEach((l, i) => {
       const last = i === this.layers.length - 1;
-      h = l.apply(h, { training: ctx.training, logits: last && ctx.logits === true });
+      const input = h;
+      h = l.apply(input, { training: ctx.training, logits: last && ctx.logits === true, mask });
+      const next = l.computeMask(input, mask);
+      if (next !== null && next !== mask) maskFrom = l.name;
+      mask = next;
     });
+    this.outputMaskFrom = mask === null ? null : maskFrom;
     return h;
+  }
+
+  /** The layer whose mask reached the model's output in the last apply, or null. */
+  private outputMaskFrom: string | null = null;
+
+  /**
+   * Losses and metrics do not weigh steps by a mask yet: a model whose output still carries
+   * one (a recurrent layer with returnSequences after a masking layer) is refused rather than
+   * trained on padding.
+   */
+  assertUnmaskedOutput(op: string): void {
+    if (this.outputMaskFrom !== null) {
+      throw new ValueError(`${op}: the output of model '${this.name}' carries the mask made by layer '${this.outputMaskFrom}'; ` +
+        'losses and metrics over masked time steps are not supported yet (end the sequence with a recurrent layer without returnSequences, or drop maskZero)');
+    }
   }
 
   compile(args: CompileArgs): void {
@@ -265,6 +289,7 @@ export class Sequential {
           const xb = sliceRows(x, start, end);
           const yb = sliceRows(y, start, end);
           const out = this.apply(xb, { training: false, logits: fused });
+          this.assertUnmaskedOutput('evaluate');
           totals[0] += c.loss(yb, out, { fromLogits: fused }).item() * (end - start);
           c.metrics.forEach((m, k) => { totals[k + 1] += m.fn(yb, out, fused) * (end - start); });
         });

@@ -211,6 +211,7 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
 function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean, sampleWeight?: Tensor): number[] {
   const c = model.requireCompiled('fit');
   const out = model.apply(xb, { training: true, logits: fused });
+  model.assertUnmaskedOutput('fit');
   let loss = c.loss(yb, out, { fromLogits: fused, sampleWeight });
   if (loss.size !== 1) throw new ShapeError(`fit: the loss must be a scalar, got shape ${fmtShape(loss.shape)}`);
   const dataLoss = loss.item();

@@ -20,6 +20,8 @@ export interface ActivationArgs extends LayerArgs {
 
 export class Activation extends Layer {
   readonly className = 'Activation';
+  /** A mask on the input passes through unchanged (works per time step). */
+  override get supportsMasking(): boolean { return true; }
   /** The canonical Keras name of the activation. */
   readonly activationName: string;
   private readonly fn: ActivationFn;

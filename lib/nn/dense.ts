@@ -23,6 +23,8 @@ export interface DenseArgs extends KernelLayerArgs {
 
 export class Dense extends KernelLayer {
   readonly className = 'Dense';
+  /** A mask on the input passes through unchanged (works per time step). */
+  override get supportsMasking(): boolean { return true; }
   readonly units: number;
 
   constructor(args: DenseArgs) {

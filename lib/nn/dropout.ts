@@ -27,6 +27,8 @@ export interface DropoutArgs extends LayerArgs {
 
 export class Dropout extends Layer {
   readonly className: string = 'Dropout';
+  /** A mask on the input passes through unchanged (works per time step). */
+  override get supportsMasking(): boolean { return true; }
   readonly rate: number;
   readonly noiseShape: (number | null)[] | undefined;
   readonly seed: number | undefined;

@@ -7,9 +7,9 @@
  * Ids may come as int32 or as integral floats (Keras casts). An id outside [0, inputDim) is a
  * ShapeError naming the layer, the id and where it was.
  *
- * maskZero (id 0 as padding, with a mask for the layers after it) is refused for now: the
- * masks it makes are consumed by recurrent layers, losses and metrics, which arrive with them;
- * accepting it without masking would train on padding silently.
+ * maskZero: id 0 is padding. The layer then makes a mask (1 where the id is not 0) that the
+ * model carries to the recurrent layers, which skip masked steps (Keras's mask_zero); with
+ * maskZero the vocabulary's real ids start at 1, so inputDim counts the padding id too.
  *
  * @example
  * const layer = gf.layers.embedding({ inputDim: 10000, outputDim: 64, inputShape: [200] });
@@ -30,7 +30,7 @@ export interface EmbeddingArgs extends LayerArgs {
   /** Default: uniform in [-0.05, 0.05] (Keras's 'uniform'). */
   embeddingsInitializer?: string | Initializer | InitializerConfig;
   embeddingsRegularizer?: string | Regularizer | RegularizerConfig | null;
-  /** Not supported yet (see the top of this file): only false. */
+  /** Id 0 is padding: make a mask for the layers after this one (default false). */
   maskZero?: boolean;
   /** Sequence length (Keras's input_length): the same as inputShape [inputLength]. */
   inputLength?: number;
@@ -47,7 +47,7 @@ export class Embedding extends Layer {
   readonly outputDim: number;
   readonly embeddingsInitializer: Initializer;
   readonly embeddingsRegularizer: Regularizer | null;
-  readonly maskZero = false;
+  readonly maskZero: boolean;
   /** Set by build(). */
   embeddings: LayerVariable | null = null;
 
@@ -58,9 +58,7 @@ export class Embedding extends Layer {
     super(withShape);
     this.inputDim = positiveInt('inputDim', args.inputDim);
     this.outputDim = positiveInt('outputDim', args.outputDim);
-    if (args.maskZero === true) {
-      throw new ValueError(`${this.name}: maskZero is not supported yet (its masks need the recurrent layers, losses and metrics that consume them)`);
-    }
+    this.maskZero = args.maskZero ?? false;
     this.embeddingsInitializer = getInitializer(args.embeddingsInitializer ?? randomUniform({ minval: -0.05, maxval: 0.05 }));
     this.embeddingsRegularizer = getRegularizer(args.embeddingsRegularizer);
   }
@@ -84,6 +82,16 @@ export class Embedding extends Layer {
     }
     const rows = gatherRows(table.value, x.dtype === 'int32' ? (ids as Int32Array) : Int32Array.from(ids));
     return reshape(rows, [...x.shape, this.outputDim]);
+  }
+
+  /** With maskZero, 1 where the id is not 0, of the input's shape. */
+  override computeMask(input: Tensor, mask: Tensor | null): Tensor | null {
+    void mask;
+    if (!this.maskZero) return null;
+    const ids = input.data;
+    const m = new Float32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) m[i] = ids[i] !== 0 ? 1 : 0;
+    return new Tensor(m, input.shape);
   }
 
   override computeOutputShape(inputShape: Shape): Shape {

@@ -47,6 +47,12 @@ export interface CallContext {
    * returns the pre-activation logits.
    */
   logits?: boolean;
+  /**
+   * The mask of this layer's input, [batch, time] of 1 (keep) and 0 (masked), as Keras passes
+   * it: made by embedding({maskZero}) or masking(), carried by the layers that support masks
+   * (Dense, Dropout, Activation ...), consumed by the recurrent layers.
+   */
+  mask?: Tensor | null;
 }
 
 /** Something that turns a weight tensor into a penalty added to the loss (l1/l2). */
@@ -195,6 +201,20 @@ export abstract class Layer {
       }
     }
     return this.call(x, ctx);
+  }
+
+  /**
+   * Whether the layer passes a mask on from its input to its output unchanged (Keras's
+   * supports_masking). Layers that neither carry nor make a mask drop it, as in Keras 3.
+   */
+  get supportsMasking(): boolean {
+    return false;
+  }
+
+  /** The mask of this layer's output, given its input and that input's mask. */
+  computeMask(input: Tensor, mask: Tensor | null): Tensor | null {
+    void input;
+    return this.supportsMasking ? mask : null;
   }
 
   /** Builds from a shape without running (Sequential does this to know output shapes). */

@@ -12,6 +12,8 @@
 export { Layer, LayerVariable } from './layer';
 export { Dense, dense } from './dense';
 export { Embedding, embedding } from './embedding';
+export { Masking, masking } from './masking';
+export type { MaskingArgs } from './masking';
 export { SimpleRNN, LSTM, GRU, simpleRNN, lstm, gru } from './recurrent';
 export type { RecurrentArgs, LSTMArgs, GRUArgs } from './recurrent';
 export type { EmbeddingArgs } from './embedding';

@@ -24,6 +24,8 @@ export interface LeakyReLUArgs extends LayerArgs {
 
 export class LeakyReLU extends Layer {
   readonly className = 'LeakyReLU';
+  /** A mask on the input passes through unchanged (works per time step). */
+  override get supportsMasking(): boolean { return true; }
   readonly alpha: number;
 
   constructor(args: LeakyReLUArgs = {}) {

@@ -18,7 +18,8 @@
  *   A file written by TensorFlow.js or Keras 2 says 'hard_sigmoid' for the legacy function (its
  *   LSTM/GRU default): the loader reads it so. gradforge writes 'hard_sigmoid_legacy', which
  *   TensorFlow.js does not know (it refuses the file rather than computing something else).
- *   Masks (embedding maskZero) are not consumed yet.
+ * - Masks (embedding({maskZero}), masking()): a masked step keeps the previous state and its
+ *   output repeats the previous one (Keras 3); with returnSequences the mask goes on.
  *
  * @example
  * const model = gf.sequential([
@@ -184,15 +185,28 @@ abstract class RecurrentLayer extends Layer {
       h0 = this.states.h;
       c0 = this.states.c;
     }
+    const mask = ctx.mask ?? null;
+    if (mask !== null && (mask.rank !== 2 || mask.shape[0] !== N || mask.shape[1] !== T)) {
+      throw new ShapeError(`${this.name}: the input mask must be [batch, time] = [${N}, ${T}], got ${fmtShape(mask.shape)}`);
+    }
     const { y, hT, cT } = rnn(input, this.kernel.value, this.recurrentKernel.value, this.bias?.value ?? null, {
       cell: this.cell, activation: this.activation, recurrentActivation: this.recurrentActivation,
-      resetAfter: this.resetAfter(), goBackwards: this.goBackwards, h0, c0,
+      resetAfter: this.resetAfter(), goBackwards: this.goBackwards, h0, c0, mask,
     });
     if (this.stateful) this.states = { h: hT, c: cT };
     if (this.returnSequences) return y;
     if (T === 0) return hT;  // no step: the initial state
     // the last step's output, as a slice of y so the gradient flows (it equals hT)
     return reshape(slice(y, [0, T - 1, 0], [N, 1, this.units]), [N, this.units]);
+  }
+
+  /** Consumes the mask: a masked step keeps the previous state and repeats its output. */
+  override get supportsMasking(): boolean { return true; }
+
+  /** The mask goes on with the sequence (returnSequences) and ends with the last step. */
+  override computeMask(input: Tensor, mask: Tensor | null): Tensor | null {
+    void input;
+    return this.returnSequences ? mask : null;
   }
 
   /** Zeroes the states a stateful layer carries between batches. */

@@ -23,6 +23,7 @@ import { Reshape, ZeroPadding2D } from './reshape';
 import { RandomFlip, RandomTranslation } from './augmentation';
 import { LeakyReLU } from './leaky-relu';
 import { Embedding } from './embedding';
+import { Masking } from './masking';
 import { SimpleRNN, LSTM, GRU, RecurrentArgs } from './recurrent';
 import type { InitializerConfig } from './initializers';
 import type { RegularizerConfig } from './regularizers';
@@ -239,6 +240,7 @@ function recurrentWeights(l: Layer, s: Shape, gates: number, biasShape: number[]
 }
 
 const ENTRIES: Record<string, Entry> = {
+  Masking: { create: (c) => new Masking({ ...c.base(), maskValue: c.num('mask_value') }) },
   SimpleRNN: {
     create: (c) => new SimpleRNN(recurrentConfig(c)),
     weights: (l, s) => recurrentWeights(l, s, 1, [(l as SimpleRNN).units]),

@@ -97,6 +97,26 @@ function tfRecurrent(kind: Kind, units: number, returnSequences: boolean, goBack
   return tf.layers.gru({ units, returnSequences, goBackwards, recurrentActivation: 'sigmoid' });
 }
 
+describe('masks, both ways', () => {
+  test.each(['lstm', 'simpleRNN', 'gru'] as Kind[])('Embedding(maskZero) -> %s -> Dense: TensorFlow.js masks the padding as gradforge does', async (kind) => {
+    gf.setSeed(43);
+    const m = gf.sequential([
+      gf.layers.embedding({ inputDim: VOCAB, outputDim: DIM, maskZero: true, inputShape: [T] }),
+      gfRecurrent(kind, 6, false, false),
+      gf.layers.dense({ units: 3 }),
+    ]);
+    randomizeGf(m, 300);
+    const a = await m.save(gf.io.toMemory());
+    const tm = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: a.modelTopology, weightSpecs: a.weightSpecs, weightData: a.weightData }));
+    // padding in front, behind and in the middle
+    const x = ids(3).map((v, i) => ((i % T) < 2 || (i % T) === 4 ? 0 : v === 0 ? 1 : v));
+    expect(maxAbsDiff(await tfPredictIds(tm, x), gfPredictIds(m, x))).toBeLessThanOrEqual(1e-5);
+    const back = await gf.loadModel(gf.io.fromMemory((await tfSave(tm)) as never));
+    expect(maxAbsDiff(gfPredictIds(back, x), gfPredictIds(m, x))).toBeLessThanOrEqual(1e-6);
+    tm.dispose();
+  });
+});
+
 describe('gradforge -> TensorFlow.js', () => {
   test.each(cases)('Embedding -> %s (returnSequences %s, goBackwards %s) -> Dense: tf.loadLayersModel predicts the same', async (kind, rs, gb) => {
     gf.setSeed(41);
