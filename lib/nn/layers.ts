@@ -13,6 +13,8 @@ export { Layer, LayerVariable } from './layer';
 export { Dense, dense } from './dense';
 export { Embedding, embedding } from './embedding';
 export { Masking, masking } from './masking';
+export { Bidirectional, bidirectional } from './bidirectional';
+export type { BidirectionalArgs, MergeMode } from './bidirectional';
 export type { MaskingArgs } from './masking';
 export { SimpleRNN, LSTM, GRU, simpleRNN, lstm, gru } from './recurrent';
 export type { RecurrentArgs, LSTMArgs, GRUArgs } from './recurrent';

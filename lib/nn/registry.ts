@@ -24,6 +24,7 @@ import { RandomFlip, RandomTranslation } from './augmentation';
 import { LeakyReLU } from './leaky-relu';
 import { Embedding } from './embedding';
 import { Masking } from './masking';
+import { Bidirectional, MergeMode, setBidirectionalFactory } from './bidirectional';
 import { SimpleRNN, LSTM, GRU, RecurrentArgs } from './recurrent';
 import type { InitializerConfig } from './initializers';
 import type { RegularizerConfig } from './regularizers';
@@ -240,6 +241,25 @@ function recurrentWeights(l: Layer, s: Shape, gates: number, biasShape: number[]
 }
 
 const ENTRIES: Record<string, Entry> = {
+  Bidirectional: {
+    create: (c) => {
+      const inner = c.serialized('layer');
+      if (inner === undefined || typeof inner === 'string') throw new ModelFormatError(`${c.where}: config.layer must be {class_name, config}`);
+      if (!['SimpleRNN', 'LSTM', 'GRU'].includes(inner.class_name)) {
+        throw new ModelFormatError(`${c.where}: config.layer must be a SimpleRNN, LSTM or GRU, got '${inner.class_name.slice(0, 80)}'`);
+      }
+      if (c.has('backward_layer')) throw new ModelFormatError(`${c.where}: config.backward_layer (a separate backward layer) is not supported`);
+      const layer = layerFromConfig(inner.class_name, inner.config, `${c.where} > layer`) as SimpleRNN;
+      return new Bidirectional({ ...c.base(), layer, mergeMode: c.str('merge_mode') as MergeMode | undefined });
+    },
+    weights: (l, s) => {
+      const b = l as Bidirectional;
+      const probe = layerFromConfig(b.innerClass, b.innerConfig, `layer '${b.name}' > layer`);
+      const inner = plannedWeights(probe, s);
+      const base = String(b.innerConfig.name);
+      return [...inner.map((w) => ({ ...w, name: `forward_${base}/${w.name}` })), ...inner.map((w) => ({ ...w, name: `backward_${base}/${w.name}` }))];
+    },
+  },
   Masking: { create: (c) => new Masking({ ...c.base(), maskValue: c.num('mask_value') }) },
   SimpleRNN: {
     create: (c) => new SimpleRNN(recurrentConfig(c)),
@@ -447,3 +467,6 @@ export function plannedWeights(layer: Layer, inputShape: Shape): WeightShape[] {
   const e = entry(layer.className, `layer '${layer.name}'`);
   return e.weights === undefined ? [] : e.weights(layer, inputShape);
 }
+
+// Bidirectional makes its two copies from the wrapped layer's config through this registry.
+setBidirectionalFactory((className, config) => layerFromConfig(className, config, `bidirectional copy of ${className}`));
