@@ -16,6 +16,7 @@
 
 #include "cpu/gemm.h"
 #include "cpu/reduce.h"
+#include "cpu/rnn_act.h"
 #include "cpu/threadpool.h"
 
 namespace gf {
@@ -68,20 +69,6 @@ Layout layout(const RnnConfig& c) {
   return L;
 }
 
-template <typename T>
-inline T act_one(RnnActivation a, T v) {
-  switch (a) {
-    case RnnActivation::Tanh: return std::tanh(v);
-    case RnnActivation::Sigmoid: return T(1) / (T(1) + std::exp(-v));
-    case RnnActivation::HardSigmoid: return std::min(T(1), std::max(T(0), v / T(6) + T(0.5)));
-    case RnnActivation::HardSigmoidLegacy:
-      return std::min(T(1), std::max(T(0), T(0.2) * v + T(0.5)));
-    case RnnActivation::Relu: return v > T(0) ? v : T(0);
-    case RnnActivation::Linear: return v;
-  }
-  return v;
-}
-
 // The derivative, from the activation's OUTPUT y (every supported activation allows it).
 template <typename T>
 inline T act_grad(RnnActivation a, T y) {
@@ -118,6 +105,16 @@ void act_span(RnnActivation a, T* v, int64_t n) {
       for (int64_t i = 0; i < n; ++i) v[i] = v[i] > T(0) ? v[i] : T(0);
       return;
     case RnnActivation::Linear: return;
+  }
+}
+
+// float: sigmoid and tanh through the vectorized spans of rnn_act.h (a non-template overload,
+// so every act_span call on float picks it); the others as above.
+void act_span(RnnActivation a, float* v, int64_t n) {
+  switch (a) {
+    case RnnActivation::Tanh: tanh_span_f32(v, v, n); return;
+    case RnnActivation::Sigmoid: sigmoid_span_f32(v, v, n); return;
+    default: act_span<float>(a, v, n); return;
   }
 }
 
@@ -329,9 +326,14 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
           }
           const T* cp = aux_t + n * ldh;
           T* dcr = dc + n * U;
+          // act(c_t), recomputed as one span in dg's o slot; the loop reads each before
+          // overwriting it.
+          T* acs = dg + 3 * U;
+          for (int64_t u = 0; u < U; ++u) acs[u] = g[U + u] * cp[u] + g[u] * g[2 * U + u];
+          act_span(act, acs, U);
           for (int64_t u = 0; u < U; ++u) {
             const T i = g[u], f = g[U + u], gg = g[2 * U + u], o = g[3 * U + u];
-            const T ac = act_one(act, f * cp[u] + i * gg);
+            const T ac = acs[u];
             const T dht = dhr[u];
             const T dct = dcr[u] + dht * o * act_grad(act, ac);
             dg[u] = dct * gg * act_grad(rac, i);

@@ -1,0 +1,89 @@
+// AVX2+FMA float sigmoid / tanh spans for the recurrent gate passes (see rnn_act.h); the same
+// algorithm as rnn_act_avx512.cc on 8 lanes.
+// Compiled with -mavx2 -mfma; called only when cpu_features reports both (rnn_act.cc). Every
+// helper has internal linkage and an avx2 name, and this file includes no header with inline
+// code, so no AVX code can be folded into a baseline function. Not here: the choice of version.
+#include <immintrin.h>
+
+#include "cpu/rnn_act.h"
+
+namespace gf {
+namespace {
+
+// exp(a) for a <= 0 (NaN gives garbage the callers replace); see rnn_act_avx512.cc.
+inline __m256 rnn_act_avx2_exp_nonpos(__m256 a) {
+  a = _mm256_max_ps(a, _mm256_set1_ps(-88.0f));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(a, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), a);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  const __m256 r2 = _mm256_mul_ps(r, r);
+  p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+inline __m256 rnn_act_avx2_abs(__m256 x) {
+  return _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+}
+
+inline __m256 rnn_act_avx2_sigmoid_vec(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 e = rnn_act_avx2_exp_nonpos(_mm256_sub_ps(_mm256_setzero_ps(), rnn_act_avx2_abs(x)));
+  const __m256 nonneg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
+  const __m256 num = _mm256_blendv_ps(e, one, nonneg);
+  const __m256 y = _mm256_div_ps(num, _mm256_add_ps(one, e));
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+inline __m256 rnn_act_avx2_tanh_vec(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 ax = rnn_act_avx2_abs(x);
+  const __m256 z = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
+  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), ax, ax);  // |tanh|, sign below
+  const __m256 e = rnn_act_avx2_exp_nonpos(_mm256_mul_ps(ax, _mm256_set1_ps(-2.0f)));
+  const __m256 t = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
+  const __m256 sign = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(int(0x80000000u))));
+  const __m256 is_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
+  const __m256 y = _mm256_or_ps(_mm256_blendv_ps(t, small, is_small), sign);
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+inline __m256i rnn_act_avx2_tail_mask(int64_t rem) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rem)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+}  // namespace
+
+void rnn_act_avx2_sigmoid_f32(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, rnn_act_avx2_sigmoid_vec(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    const __m256i m = rnn_act_avx2_tail_mask(n - i);
+    _mm256_maskstore_ps(y + i, m, rnn_act_avx2_sigmoid_vec(_mm256_maskload_ps(x + i, m)));
+  }
+}
+
+void rnn_act_avx2_tanh_f32(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, rnn_act_avx2_tanh_vec(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    const __m256i m = rnn_act_avx2_tail_mask(n - i);
+    _mm256_maskstore_ps(y + i, m, rnn_act_avx2_tanh_vec(_mm256_maskload_ps(x + i, m)));
+  }
+}
+
+}  // namespace gf
