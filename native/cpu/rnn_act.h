@@ -1,8 +1,8 @@
 // Float activation spans for the recurrent gate passes: sigmoid and tanh over a contiguous run
 // of n floats, out of place (x, y not overlapping) or in place (x == y).
-// It is: the run-time choice (once, from cpu_features) between the AVX-512, AVX2+FMA and
-// scalar versions, and the declarations of the ISA-specific ones. GRADFORGE_GEMM_KERNEL=ref
-// forces the scalar version, GRADFORGE_GEMM_KERNEL=avx2 the AVX2 one (when this CPU has it).
+// It is: the choice between the AVX-512, AVX2+FMA and scalar versions (the GEMM's ISA, so
+// GRADFORGE_GEMM_KERNEL=ref forces the scalar one), and the declarations of the ISA-specific
+// ones.
 // The vector versions use a Cody-Waite exp with a degree-7 polynomial and, for tanh near 0, an
 // odd polynomial: within 2e-7 absolute and a few ulp of the exact values, saturating to
 // exactly 0 / 1 / +-1 at the ends; NaN in gives NaN out. The scalar version is std::tanh and
@@ -14,21 +14,20 @@
 
 namespace gf {
 
-enum class RnnActIsa { Scalar, Avx2, Avx512 };
+// The ISA is the GEMM's (cpu_features.h): GRADFORGE_GEMM_KERNEL and gf.setGemmKernel choose
+// it for both, so one setting moves every CPU kernel to AVX-512, AVX2 or the baseline. Declared
+// opaquely: cpu_features.h pulls in <string>/<vector>, whose inline code must not be compiled
+// into the AVX files.
+enum class GemmKernel;
 
-// y[i] = 1 / (1 + exp(-x[i])), with the version chosen at first use.
+// y[i] = 1 / (1 + exp(-x[i])), in the ISA of current_gemm_kernel().
 void sigmoid_span_f32(const float* x, float* y, int64_t n);
-// y[i] = tanh(x[i]), with the version chosen at first use.
+// y[i] = tanh(x[i]), in the ISA of current_gemm_kernel().
 void tanh_span_f32(const float* x, float* y, int64_t n);
 
-// The version the two functions above use.
-RnnActIsa rnn_act_isa();
-const char* rnn_act_isa_name(RnnActIsa isa);
-// Whether this CPU can run that version (Scalar always).
-bool rnn_act_isa_available(RnnActIsa isa);
-// One explicit version (for tests); one this CPU cannot run falls back to Scalar.
-void sigmoid_span_f32_isa(RnnActIsa isa, const float* x, float* y, int64_t n);
-void tanh_span_f32_isa(RnnActIsa isa, const float* x, float* y, int64_t n);
+// One explicit ISA (for tests); one this CPU cannot run falls back to the scalar version.
+void sigmoid_span_f32_isa(GemmKernel isa, const float* x, float* y, int64_t n);
+void tanh_span_f32_isa(GemmKernel isa, const float* x, float* y, int64_t n);
 
 // The ISA-specific versions (rnn_act_avx2.cc, rnn_act_avx512.cc): call only when available.
 void rnn_act_avx2_sigmoid_f32(const float* x, float* y, int64_t n);

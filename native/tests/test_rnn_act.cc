@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/cpu_features.h"
 #include "cpu/rnn_act.h"
 #include "test_util.h"
 
@@ -20,7 +21,7 @@ namespace {
 double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double ref_tanh(double x) { return std::tanh(x); }
 
-using Span = void (*)(RnnActIsa, const float*, float*, int64_t);
+using Span = void (*)(GemmKernel, const float*, float*, int64_t);
 
 struct Fn {
   const char* name;
@@ -53,8 +54,8 @@ std::vector<float> sweep_inputs() {
   return xs;
 }
 
-void check_accuracy(RnnActIsa isa, const Fn& fn, const std::vector<float>& xs) {
-  const std::string what = std::string(fn.name) + " " + rnn_act_isa_name(isa);
+void check_accuracy(GemmKernel isa, const Fn& fn, const std::vector<float>& xs) {
+  const std::string what = std::string(fn.name) + " " + gemm_kernel_name(isa);
   std::vector<float> y(xs.size());
   fn.span(isa, xs.data(), y.data(), int64_t(xs.size()));
   double max_abs = 0, max_ulp = 0, x_abs = 0, x_ulp = 0;
@@ -80,8 +81,8 @@ void check_accuracy(RnnActIsa isa, const Fn& fn, const std::vector<float>& xs) {
   check(range_ok, what + ": a value outside the range");
 }
 
-void check_special(RnnActIsa isa) {
-  const std::string tag = rnn_act_isa_name(isa);
+void check_special(GemmKernel isa) {
+  const std::string tag = gemm_kernel_name(isa);
   const float inf = std::numeric_limits<float>::infinity();
   const float qnan = std::numeric_limits<float>::quiet_NaN();
   const std::vector<float> xs = {inf,  -inf,   qnan,   -qnan, 0.0f, -0.0f, FLT_MAX, -FLT_MAX,
@@ -118,8 +119,8 @@ void check_special(RnnActIsa isa) {
 
 // Every length 0..70 at an odd offset: in place equals out of place equals the long run, and
 // nothing past n is written.
-void check_lengths(RnnActIsa isa) {
-  const std::string tag = rnn_act_isa_name(isa);
+void check_lengths(GemmKernel isa) {
+  const std::string tag = gemm_kernel_name(isa);
   const auto src = random_vec<float>(80, -6.0, 6.0);
   for (const Fn& fn : kFns) {
     std::vector<float> full(80);
@@ -141,11 +142,11 @@ void check_lengths(RnnActIsa isa) {
 }  // namespace
 
 int main() {
-  std::printf("test_rnn_act: dispatch uses %s\n", rnn_act_isa_name(rnn_act_isa()));
+  std::printf("test_rnn_act: dispatch uses %s\n", gemm_kernel_name(current_gemm_kernel()));
   const std::vector<float> xs = sweep_inputs();
-  for (RnnActIsa isa : {RnnActIsa::Avx512, RnnActIsa::Avx2, RnnActIsa::Scalar}) {
-    if (!rnn_act_isa_available(isa)) {
-      std::printf("  %s: not available on this CPU, skipped\n", rnn_act_isa_name(isa));
+  for (GemmKernel isa : {GemmKernel::Avx512, GemmKernel::Avx2, GemmKernel::Ref}) {
+    if (!gemm_kernel_available(isa)) {
+      std::printf("  %s: not available on this CPU, skipped\n", gemm_kernel_name(isa));
       continue;
     }
     for (const Fn& fn : kFns) check_accuracy(isa, fn, xs);
@@ -155,10 +156,10 @@ int main() {
   // The dispatched entry points run the chosen version.
   std::vector<float> a(xs.size()), b(xs.size());
   sigmoid_span_f32(xs.data(), a.data(), int64_t(xs.size()));
-  sigmoid_span_f32_isa(rnn_act_isa(), xs.data(), b.data(), int64_t(xs.size()));
+  sigmoid_span_f32_isa(current_gemm_kernel(), xs.data(), b.data(), int64_t(xs.size()));
   check(a == b, "sigmoid_span_f32 runs the chosen version");
   tanh_span_f32(xs.data(), a.data(), int64_t(xs.size()));
-  tanh_span_f32_isa(rnn_act_isa(), xs.data(), b.data(), int64_t(xs.size()));
+  tanh_span_f32_isa(current_gemm_kernel(), xs.data(), b.data(), int64_t(xs.size()));
   check(a == b, "tanh_span_f32 runs the chosen version");
   return finish("test_rnn_act");
 }
