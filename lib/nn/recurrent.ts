@@ -29,7 +29,7 @@
  */
 import { Tensor, allocate } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
-import { rnn, RnnActivation, RnnCellName } from '../ops/rnn';
+import { rnn, GATES, RnnActivation, RnnCellName } from '../ops/rnn';
 import { mul } from '../ops/elementwise';
 import { slice, reshape } from '../ops/shape';
 import { rngFor } from '../random';
@@ -138,8 +138,8 @@ abstract class RecurrentLayer extends Layer {
     if (this.batchInputShape !== undefined) this.checkShape(this.batchInputShape, kind);
   }
 
-  protected abstract gates(): number;
-  protected abstract biasShape(): number[];
+  /** The bias's shape (Keras's layout); the loader plans weights with it too. */
+  abstract biasShape(): number[];
   protected resetAfter(): boolean { return false; }
   protected initialBias(): Tensor { return this.biasInitializer.create(this.biasShape()); }
 
@@ -154,7 +154,7 @@ abstract class RecurrentLayer extends Layer {
 
   override build(inputShape: Shape): void {
     const features = this.checkShape(inputShape);
-    const gu = this.gates() * this.units;
+    const gu = GATES[this.cell] * this.units;
     this.kernel = this.addWeight('kernel', [features, gu], this.kernelInitializer, this.kernelRegularizer);
     this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, gu], this.recurrentInitializer, this.recurrentRegularizer);
     if (this.useBias) {
@@ -252,8 +252,7 @@ export class SimpleRNN extends RecurrentLayer {
   readonly className = 'SimpleRNN';
   readonly cell = 'simpleRNN' as const;
   constructor(args: RecurrentArgs) { super('simpleRNN', args); }
-  protected gates(): number { return 1; }
-  protected biasShape(): number[] { return [this.units]; }
+  biasShape(): number[] { return [this.units]; }
   override getConfig(): Record<string, unknown> {
     const c = super.getConfig();
     delete c.recurrent_activation;
@@ -269,8 +268,7 @@ export class LSTM extends RecurrentLayer {
     super('lstm', args);
     this.unitForgetBias = args.unitForgetBias ?? true;
   }
-  protected gates(): number { return 4; }
-  protected biasShape(): number[] { return [4 * this.units]; }
+  biasShape(): number[] { return [4 * this.units]; }
   protected override initialBias(): Tensor {
     const b = super.initialBias();
     if (!this.unitForgetBias) return b;
@@ -291,9 +289,8 @@ export class GRU extends RecurrentLayer {
     super('gru', args);
     this.resetAfterFlag = args.resetAfter ?? true;
   }
-  protected gates(): number { return 3; }
   protected override resetAfter(): boolean { return this.resetAfterFlag; }
-  protected biasShape(): number[] { return this.resetAfterFlag ? [2, 3 * this.units] : [3 * this.units]; }
+  biasShape(): number[] { return this.resetAfterFlag ? [2, 3 * this.units] : [3 * this.units]; }
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), reset_after: this.resetAfterFlag, implementation: 2 };
   }

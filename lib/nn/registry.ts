@@ -25,6 +25,7 @@ import { LeakyReLU } from './leaky-relu';
 import { Embedding } from './embedding';
 import { Masking } from './masking';
 import { Bidirectional, MergeMode, setBidirectionalFactory } from './bidirectional';
+import { GATES } from '../ops/rnn';
 import { SimpleRNN, LSTM, GRU, RecurrentArgs } from './recurrent';
 import type { InitializerConfig } from './initializers';
 import type { RegularizerConfig } from './regularizers';
@@ -230,13 +231,14 @@ function recurrentConfig(c: ConfigReader): RecurrentArgs {
   };
 }
 
-function recurrentWeights(l: Layer, s: Shape, gates: number, biasShape: number[]): WeightShape[] {
-  const r = l as SimpleRNN;
+function recurrentWeights(l: Layer, s: Shape): WeightShape[] {
+  const r = l as SimpleRNN | LSTM | GRU;
+  const gu = GATES[r.cell] * r.units;
   const w = [
-    { name: 'kernel', shape: [lastDim(l, s), gates * r.units] },
-    { name: 'recurrent_kernel', shape: [r.units, gates * r.units] },
+    { name: 'kernel', shape: [lastDim(l, s), gu] },
+    { name: 'recurrent_kernel', shape: [r.units, gu] },
   ];
-  if (r.useBias) w.push({ name: 'bias', shape: biasShape });
+  if (r.useBias) w.push({ name: 'bias', shape: r.biasShape() });
   return w;
 }
 
@@ -263,18 +265,15 @@ const ENTRIES: Record<string, Entry> = {
   Masking: { create: (c) => new Masking({ ...c.base(), maskValue: c.num('mask_value') }) },
   SimpleRNN: {
     create: (c) => new SimpleRNN(recurrentConfig(c)),
-    weights: (l, s) => recurrentWeights(l, s, 1, [(l as SimpleRNN).units]),
+    weights: recurrentWeights,
   },
   LSTM: {
     create: (c) => new LSTM({ ...recurrentConfig(c), unitForgetBias: c.bool('unit_forget_bias') }),
-    weights: (l, s) => recurrentWeights(l, s, 4, [4 * (l as LSTM).units]),
+    weights: recurrentWeights,
   },
   GRU: {
     create: (c) => new GRU({ ...recurrentConfig(c), resetAfter: c.bool('reset_after') }),
-    weights: (l, s) => {
-      const g = l as GRU;
-      return recurrentWeights(l, s, 3, g.resetAfterFlag ? [2, 3 * g.units] : [3 * g.units]);
-    },
+    weights: recurrentWeights,
   },
   Embedding: {
     create: (c) => {

@@ -52,7 +52,8 @@ export interface RnnResult {
   cT: Tensor | null;
 }
 
-const GATES: Record<RnnCellName, number> = { simpleRNN: 1, lstm: 4, gru: 3 };
+/** Gates per cell: the G of kernel [in, G*units] (Keras's layout). */
+export const GATES: Record<RnnCellName, number> = { simpleRNN: 1, lstm: 4, gru: 3 };
 const ACTIVATIONS: readonly RnnActivation[] = ['tanh', 'sigmoid', 'hardSigmoid', 'hardSigmoidLegacy', 'relu', 'linear'];
 
 function expectShape(op: string, name: string, t: Tensor, want: number[]): void {
