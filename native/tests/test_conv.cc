@@ -34,12 +34,6 @@ std::string describe(const Conv2dShape& s) {
   return buf;
 }
 
-template <typename V>
-V pick(std::initializer_list<V> xs) {
-  std::uniform_int_distribution<size_t> d(0, xs.size() - 1);
-  return *(xs.begin() + d(rng()));
-}
-
 // Fills s from the spatial/kernel fields and a padding rule; false when the kernel does not fit.
 bool finish_shape(Conv2dShape& s, Pad pad) {
   int64_t pt = 0, pb = 0, pl = 0, pr = 0;

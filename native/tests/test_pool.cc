@@ -23,12 +23,6 @@ using namespace gf::test;
 
 namespace {
 
-template <typename V>
-V pick(std::initializer_list<V> xs) {
-  std::uniform_int_distribution<size_t> d(0, xs.size() - 1);
-  return *(xs.begin() + d(rng()));
-}
-
 std::string describe(const Pool2dShape& s) {
   char buf[200];
   std::snprintf(buf, sizeof buf, "N%lld H%lld W%lld C%lld k%lldx%lld -> %lldx%lld s%lld,%lld pad t%lld l%lld",

@@ -26,11 +26,6 @@ using namespace gf::test;
 
 namespace {
 
-template <typename V>
-V pick(std::initializer_list<V> xs) {
-  std::uniform_int_distribution<size_t> d(0, xs.size() - 1);
-  return *(xs.begin() + d(rng()));
-}
 bool coin(double p = 0.5) { return std::uniform_real_distribution<double>(0, 1)(rng()) < p; }
 
 const char* act_name(RnnActivation a) {

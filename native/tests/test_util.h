@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,6 +38,13 @@ inline int finish(const char* name) {
 inline std::mt19937_64& rng() {
   static std::mt19937_64 r(12345);
   return r;
+}
+
+// One of xs, drawn from rng() (random test shapes).
+template <typename V>
+V pick(std::initializer_list<V> xs) {
+  std::uniform_int_distribution<size_t> d(0, xs.size() - 1);
+  return *(xs.begin() + d(rng()));
 }
 
 template <typename T>
