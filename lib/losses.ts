@@ -28,6 +28,13 @@ export interface LossOptions {
    * are summed and divided by the number of per-sample losses, as Keras does.
    */
   sampleWeight?: Tensor;
+  /**
+   * Which per-sample loss values count, with the per-sample loss's shape (for predictions
+   * [batch, steps, features]: [batch, steps]), 1 = counts, 0 = masked. Keras's rule: the loss
+   * is sum(loss * weight * mask) / sum(mask), and 0 when nothing counts. The model passes the
+   * mask of its output here (a recurrent layer with returnSequences after maskZero).
+   */
+  mask?: Tensor;
 }
 
 /** A loss: (targets, predictions, options) -> scalar tensor. */
@@ -71,21 +78,38 @@ function asColumns(t: Tensor, p: Tensor): [Tensor, Tensor] {
   return [reshape(t, [p.shape[0], 1]), reshape(p, [p.shape[0], 1])];
 }
 
-/** Keras' sum_over_batch_size: sum(perSample * weight) / count(perSample). */
-function reduceOverBatch(loss: string, perSample: Tensor, sampleWeight: Tensor | undefined): Tensor {
-  if (sampleWeight === undefined) return mean(perSample);
-  if (!(sampleWeight instanceof Tensor)) throw new ValueError(`${loss}: sampleWeight must be a Tensor`);
-  let w = sampleWeight.dtype === perSample.dtype ? sampleWeight : sampleWeight.cast(perSample.dtype);
+/**
+ * Keras' sum_over_batch_size: sum(perSample * weight) / count(perSample), or with a mask
+ * sum(perSample * weight * mask) / sum(mask) (Keras scales the mask by total / valid, which
+ * comes to the same; no valid value gives 0, as its divide_no_nan).
+ */
+function reduceOverBatch(loss: string, perSample: Tensor, opts: LossOptions): Tensor {
+  const { sampleWeight, mask } = opts;
+  if (sampleWeight === undefined && mask === undefined) return mean(perSample);
   const ps = perSample.shape;
-  if (w.rank === 2 && w.shape[1] === 1) w = reshape(w, [w.shape[0]]);
-  if (sameShape(w.shape, ps)) {
-    // already one weight per loss value
-  } else if (w.rank === 1 && ps.length >= 1 && w.shape[0] === ps[0]) {
-    w = reshape(w, [ps[0], ...ps.slice(1).map(() => 1)]);
-  } else {
-    throw new ShapeError(`${loss}: sampleWeight shape ${fmtShape(sampleWeight.shape)} does not match the batch: per-sample loss has shape ${fmtShape(ps)}`);
+  let weighted = perSample;
+  if (sampleWeight !== undefined) {
+    if (!(sampleWeight instanceof Tensor)) throw new ValueError(`${loss}: sampleWeight must be a Tensor`);
+    let w = sampleWeight.dtype === perSample.dtype ? sampleWeight : sampleWeight.cast(perSample.dtype);
+    if (w.rank === 2 && w.shape[1] === 1 && !sameShape(w.shape, ps)) w = reshape(w, [w.shape[0]]);
+    if (sameShape(w.shape, ps)) {
+      // already one weight per loss value
+    } else if (w.rank === 1 && ps.length >= 1 && w.shape[0] === ps[0]) {
+      w = reshape(w, [ps[0], ...ps.slice(1).map(() => 1)]);
+    } else {
+      throw new ShapeError(`${loss}: sampleWeight shape ${fmtShape(sampleWeight.shape)} does not match the batch: per-sample loss has shape ${fmtShape(ps)}`);
+    }
+    weighted = mul(perSample, w);
   }
-  return div(sum(mul(perSample, w)), Math.max(1, perSample.size));
+  if (mask === undefined) return div(sum(weighted), Math.max(1, perSample.size));
+  if (!(mask instanceof Tensor)) throw new ValueError(`${loss}: mask must be a Tensor`);
+  if (!sameShape(mask.shape, ps)) {
+    throw new ShapeError(`${loss}: mask shape ${fmtShape(mask.shape)} does not match the per-sample loss shape ${fmtShape(ps)} (predictions [batch, steps, ...] take a mask [batch, steps])`);
+  }
+  const m = mask.dtype === perSample.dtype ? mask : mask.cast(perSample.dtype);
+  let valid = 0;
+  for (let i = 0; i < m.data.length; i++) valid += m.data[i];
+  return div(sum(mul(weighted, m)), valid > 0 ? valid : 1);
 }
 
 // ----- the losses -----
@@ -98,7 +122,7 @@ export function meanSquaredError(yTrue: Tensor, yPred: Tensor, opts: LossOptions
   const name = 'meanSquaredError';
   checkInputs(name, yTrue, yPred);
   const [t, p] = asColumns(alignTargets(name, yTrue, yPred), yPred);
-  return reduceOverBatch(name, mean(square(sub(p, t)), -1), opts.sampleWeight);
+  return reduceOverBatch(name, mean(square(sub(p, t)), -1), opts);
 }
 
 /**
@@ -109,7 +133,7 @@ export function meanAbsoluteError(yTrue: Tensor, yPred: Tensor, opts: LossOption
   const name = 'meanAbsoluteError';
   checkInputs(name, yTrue, yPred);
   const [t, p] = asColumns(alignTargets(name, yTrue, yPred), yPred);
-  return reduceOverBatch(name, mean(abs(sub(p, t)), -1), opts.sampleWeight);
+  return reduceOverBatch(name, mean(abs(sub(p, t)), -1), opts);
 }
 
 /**
@@ -130,7 +154,7 @@ export function binaryCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptio
     const p = clip(x, EPSILON, 1 - EPSILON);
     elem = neg(add(mul(z, log(p)), mul(sub(1, z), log(sub(1, p)))));
   }
-  return reduceOverBatch(name, mean(elem, -1), opts.sampleWeight);
+  return reduceOverBatch(name, mean(elem, -1), opts);
 }
 
 /** -sum(t * log p) over the last axis from probabilities (normalized, clipped) or logits. */
@@ -152,7 +176,7 @@ export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: Loss
   if (!sameShape(t.shape, yPred.shape)) {
     throw new ShapeError(`${name}: yTrue shape ${fmtShape(yTrue.shape)} and yPred shape ${fmtShape(yPred.shape)} differ (targets must be one-hot; use sparseCategoricalCrossentropy for class indices)`);
   }
-  return reduceOverBatch(name, crossentropyFromTargets(t, yPred, opts.fromLogits === true), opts.sampleWeight);
+  return reduceOverBatch(name, crossentropyFromTargets(t, yPred, opts.fromLogits === true), opts);
 }
 
 /**
@@ -186,7 +210,7 @@ export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts
     oneHot[i * classes + c] = 1;
   }
   const t = new Tensor(oneHot, yPred.shape);
-  return reduceOverBatch(name, crossentropyFromTargets(t, yPred, opts.fromLogits === true), opts.sampleWeight);
+  return reduceOverBatch(name, crossentropyFromTargets(t, yPred, opts.fromLogits === true), opts);
 }
 
 // ----- lookup by name -----

@@ -17,8 +17,37 @@ import { softmax } from './ops/softmax';
 import { argmax } from './ops/reduce';
 import { LossName, LossFn, getLoss, resolveLossName, lossNames } from './losses';
 
-/** A metric: (targets, predictions, predictions-are-logits) -> mean over the batch. */
-export type MetricFn = (yTrue: Tensor, yPred: Tensor, fromLogits?: boolean) => number;
+/**
+ * A metric: (targets, predictions, predictions-are-logits, mask) -> mean over the batch. The
+ * mask, when given, has the predictions' shape less the last axis ([batch, steps] for
+ * [batch, steps, features]); a row whose mask is 0 does not count, as Keras weighs metrics by
+ * the output's mask. The model passes the mask of its output to every metric, custom ones too.
+ */
+export type MetricFn = (yTrue: Tensor, yPred: Tensor, fromLogits?: boolean, mask?: Tensor) => number;
+
+/**
+ * The mean of per-row values, counting only rows whose mask is nonzero (0 when none counts,
+ * as Keras's divide_no_nan). rows values come from rowValue(i), each the mean over that row.
+ */
+function maskedRowMean(metric: string, rows: number, mask: Tensor, rowValue: (row: number) => number): number {
+  if (!(mask instanceof Tensor)) throw new ValueError(`${metric}: mask must be a Tensor`);
+  if (mask.size !== rows) {
+    throw new ShapeError(`${metric}: mask shape ${fmtShape(mask.shape)} has ${mask.size} entries for ${rows} prediction rows (a mask has the predictions' shape less the last axis)`);
+  }
+  const m = mask.data;
+  let s = 0, w = 0;
+  for (let i = 0; i < rows; i++) {
+    if (m[i] === 0) continue;
+    s += m[i] * rowValue(i);
+    w += m[i];
+  }
+  return w > 0 ? s / w : 0;
+}
+
+/** The number of rows (leading positions) of a prediction: everything but the last axis. */
+function rowsOf(yPred: Tensor): number {
+  return yPred.rank <= 1 ? yPred.size : yPred.size / yPred.shape[yPred.rank - 1];
+}
 
 function checkPair(metric: string, yTrue: Tensor, yPred: Tensor): void {
   if (!(yTrue instanceof Tensor) || !(yPred instanceof Tensor)) throw new ValueError(`${metric}: yTrue and yPred must be Tensors`);
@@ -41,12 +70,20 @@ function checkSameSize(metric: string, yTrue: Tensor, yPred: Tensor): void {
  * probabilities and 0 on logits (sigmoid(x) > 0.5 exactly when x > 0).
  * @example binaryAccuracy(gf.tensor([[1], [0]]), gf.tensor([[0.7], [0.6]]))   // 0.5
  */
-export function binaryAccuracy(yTrue: Tensor, yPred: Tensor, fromLogits = false): number {
+export function binaryAccuracy(yTrue: Tensor, yPred: Tensor, fromLogits = false, mask?: Tensor): number {
   checkPair('binaryAccuracy', yTrue, yPred);
   checkSameSize('binaryAccuracy', yTrue, yPred);
   const threshold = fromLogits ? 0 : 0.5;
   const t = yTrue.data;
   const p = yPred.data;
+  if (mask !== undefined) {
+    const rows = rowsOf(yPred), len = p.length / rows;
+    return maskedRowMean('binaryAccuracy', rows, mask, (r) => {
+      let h = 0;
+      for (let i = r * len; i < (r + 1) * len; i++) if ((p[i] > threshold ? 1 : 0) === t[i]) h++;
+      return h / len;
+    });
+  }
   let hits = 0;
   for (let i = 0; i < p.length; i++) {
     const predicted = p[i] > threshold ? 1 : 0;
@@ -64,7 +101,7 @@ function argmaxRows(x: Tensor): Int32Array {
  * Fraction of rows where argmax(yTrue) equals argmax(yPred) (logits or probabilities alike).
  * @example categoricalAccuracy(oneHot, probs)
  */
-export function categoricalAccuracy(yTrue: Tensor, yPred: Tensor, fromLogits = false): number {
+export function categoricalAccuracy(yTrue: Tensor, yPred: Tensor, fromLogits = false, mask?: Tensor): number {
   void fromLogits; // argmax is the same before and after softmax
   checkPair('categoricalAccuracy', yTrue, yPred);
   if (yTrue.rank !== yPred.rank || yTrue.shape.some((d, i) => d !== yPred.shape[i])) {
@@ -72,6 +109,7 @@ export function categoricalAccuracy(yTrue: Tensor, yPred: Tensor, fromLogits = f
   }
   const a = argmaxRows(yTrue.dtype === 'int32' ? yTrue.cast('float32') : yTrue);
   const b = argmaxRows(yPred);
+  if (mask !== undefined) return maskedRowMean('categoricalAccuracy', b.length, mask, (r) => (a[r] === b[r] ? 1 : 0));
   let hits = 0;
   for (let i = 0; i < a.length; i++) if (a[i] === b[i]) hits++;
   return hits / a.length;
@@ -81,7 +119,7 @@ export function categoricalAccuracy(yTrue: Tensor, yPred: Tensor, fromLogits = f
  * Fraction of rows where the integer label equals argmax(yPred); labels [batch] or [batch, 1].
  * @example sparseCategoricalAccuracy(gf.tensor([2, 0], [2], {dtype: 'int32'}), probs)
  */
-export function sparseCategoricalAccuracy(yTrue: Tensor, yPred: Tensor, fromLogits = false): number {
+export function sparseCategoricalAccuracy(yTrue: Tensor, yPred: Tensor, fromLogits = false, mask?: Tensor): number {
   void fromLogits;
   checkPair('sparseCategoricalAccuracy', yTrue, yPred);
   const lead = yPred.shape.slice(0, -1);
@@ -90,6 +128,7 @@ export function sparseCategoricalAccuracy(yTrue: Tensor, yPred: Tensor, fromLogi
   }
   const b = argmaxRows(yPred);
   const t = yTrue.data;
+  if (mask !== undefined) return maskedRowMean('sparseCategoricalAccuracy', b.length, mask, (r) => (t[r] === b[r] ? 1 : 0));
   let hits = 0;
   for (let i = 0; i < b.length; i++) if (t[i] === b[i]) hits++;
   return hits / b.length;
@@ -109,11 +148,19 @@ function toProbabilities(metric: string, yPred: Tensor, activation: 'sigmoid' | 
 }
 
 function valueMetric(metric: string, yTrue: Tensor, yPred: Tensor, fromLogits: boolean,
-                     activation: 'sigmoid' | 'softmax' | undefined, f: (d: number) => number): number {
+                     activation: 'sigmoid' | 'softmax' | undefined, f: (d: number) => number, mask?: Tensor): number {
   checkPair(metric, yTrue, yPred);
   checkSameSize(metric, yTrue, yPred);
   const p = (fromLogits ? toProbabilities(metric, yPred, activation) : yPred).data;
   const t = yTrue.data;
+  if (mask !== undefined) {
+    const rows = rowsOf(yPred), len = p.length / rows;
+    return maskedRowMean(metric, rows, mask, (r) => {
+      let s = 0;
+      for (let i = r * len; i < (r + 1) * len; i++) s += f(p[i] - t[i]);
+      return s / len;
+    });
+  }
   let s = 0;
   for (let i = 0; i < p.length; i++) s += f(p[i] - t[i]);
   // mean over the last axis then the batch equals the mean over all (equal row lengths)
@@ -124,16 +171,16 @@ function valueMetric(metric: string, yTrue: Tensor, yPred: Tensor, fromLogits: b
  * Mean squared error as a number.
  * @example meanSquaredError(yTrue, yPred)
  */
-export function meanSquaredError(yTrue: Tensor, yPred: Tensor, fromLogits = false): number {
-  return valueMetric('meanSquaredError', yTrue, yPred, fromLogits, undefined, (d) => d * d);
+export function meanSquaredError(yTrue: Tensor, yPred: Tensor, fromLogits = false, mask?: Tensor): number {
+  return valueMetric('meanSquaredError', yTrue, yPred, fromLogits, undefined, (d) => d * d, mask);
 }
 
 /**
  * Mean absolute error as a number.
  * @example meanAbsoluteError(yTrue, yPred)
  */
-export function meanAbsoluteError(yTrue: Tensor, yPred: Tensor, fromLogits = false): number {
-  return valueMetric('meanAbsoluteError', yTrue, yPred, fromLogits, undefined, Math.abs);
+export function meanAbsoluteError(yTrue: Tensor, yPred: Tensor, fromLogits = false, mask?: Tensor): number {
+  return valueMetric('meanAbsoluteError', yTrue, yPred, fromLogits, undefined, Math.abs, mask);
 }
 
 export const mse = meanSquaredError;
@@ -150,11 +197,11 @@ function fusedActivation(loss: LossName | undefined): 'sigmoid' | 'softmax' | un
  * Keras' choice for 'accuracy' when the loss does not decide it: one output column is binary,
  * labels with fewer dimensions (or one column against many) are sparse, else categorical.
  */
-const shapeBasedAccuracy: MetricFn = (yTrue, yPred, fromLogits = false) => {
+const shapeBasedAccuracy: MetricFn = (yTrue, yPred, fromLogits = false, mask) => {
   const classes = yPred.shape[yPred.rank - 1];
-  if (yPred.rank === 1 || classes === 1) return binaryAccuracy(yTrue, yPred, fromLogits);
-  if (yTrue.rank < yPred.rank || yTrue.shape[yTrue.rank - 1] === 1) return sparseCategoricalAccuracy(yTrue, yPred, fromLogits);
-  return categoricalAccuracy(yTrue, yPred, fromLogits);
+  if (yPred.rank === 1 || classes === 1) return binaryAccuracy(yTrue, yPred, fromLogits, mask);
+  if (yTrue.rank < yPred.rank || yTrue.shape[yTrue.rank - 1] === 1) return sparseCategoricalAccuracy(yTrue, yPred, fromLogits, mask);
+  return categoricalAccuracy(yTrue, yPred, fromLogits, mask);
 };
 
 /** Every metric name getMetric accepts (snake_case also accepted), plus the loss names. */
@@ -186,7 +233,7 @@ export function getMetric(name: string | MetricFn, lossName?: string | LossFn): 
     case 'binaryaccuracy':
       // logits of a softmax output are not thresholded at 0: take probabilities first
       if (fusedActivation(loss) === 'softmax') {
-        return (t, p, fromLogits = false) => binaryAccuracy(t, fromLogits ? toProbabilities('binaryAccuracy', p, 'softmax') : p, false);
+        return (t, p, fromLogits = false, mask) => binaryAccuracy(t, fromLogits ? toProbabilities('binaryAccuracy', p, 'softmax') : p, false, mask);
       }
       return binaryAccuracy;
     case 'categoricalaccuracy': return categoricalAccuracy;
@@ -194,12 +241,12 @@ export function getMetric(name: string | MetricFn, lossName?: string | LossFn): 
     case 'meansquarederror':
     case 'mse': {
       const act = fusedActivation(loss);
-      return (t, p, fromLogits = false) => valueMetric('meanSquaredError', t, p, fromLogits, act, (d) => d * d);
+      return (t, p, fromLogits = false, mask) => valueMetric('meanSquaredError', t, p, fromLogits, act, (d) => d * d, mask);
     }
     case 'meanabsoluteerror':
     case 'mae': {
       const act = fusedActivation(loss);
-      return (t, p, fromLogits = false) => valueMetric('meanAbsoluteError', t, p, fromLogits, act, Math.abs);
+      return (t, p, fromLogits = false, mask) => valueMetric('meanAbsoluteError', t, p, fromLogits, act, Math.abs, mask);
     }
     case 'binarycrossentropy':
     case 'categoricalcrossentropy':
@@ -207,10 +254,10 @@ export function getMetric(name: string | MetricFn, lossName?: string | LossFn): 
       const f = getLoss(name);
       const own = fusedActivation(resolveLossName(name));
       const lossAct = fusedActivation(loss);
-      return (t, p, fromLogits = false) => noGrad(() => {
+      return (t, p, fromLogits = false, mask) => noGrad(() => {
         // logits of another activation than this cross-entropy's own: use probabilities
-        if (fromLogits && lossAct !== own) return f(t, toProbabilities(name, p, lossAct), { fromLogits: false }).item();
-        return f(t, p, { fromLogits }).item();
+        if (fromLogits && lossAct !== own) return f(t, toProbabilities(name, p, lossAct), { fromLogits: false, mask }).item();
+        return f(t, p, { fromLogits, mask }).item();
       });
     }
     default:

@@ -158,6 +158,15 @@ export class Sequential {
    * forward pass; fit/evaluate/predict use it.
    */
   apply(x: Tensor, ctx: CallContext = { training: false }): Tensor {
+    return this.applyWithMask(x, ctx).output;
+  }
+
+  /**
+   * apply, and the mask that reached the output (null when none did): fit and evaluate weigh
+   * the loss and metrics by it, as Keras does, so padded steps of a returnSequences output
+   * count for nothing.
+   */
+  applyWithMask(x: Tensor, ctx: CallContext = { training: false }): { output: Tensor; mask: Tensor | null } {
     if (this.layers.length === 0) throw new ValueError(`${this.name}: the model has no layers`);
     if (!this.built) this.build([null, ...x.shape.slice(1)]);
     const want = this.builtInputShape!;
@@ -168,32 +177,13 @@ export class Sequential {
     // the mask travels with the activations, as in Keras: made by embedding({maskZero}) or
     // masking(), carried by the layers that support it, consumed by the recurrent layers
     let mask: Tensor | null = null;
-    let maskFrom = '';
     this.layers.forEach((l, i) => {
       const last = i === this.layers.length - 1;
       const input = h;
       h = l.apply(input, { training: ctx.training, logits: last && ctx.logits === true, mask });
-      const next = l.computeMask(input, mask);
-      if (next !== null && next !== mask) maskFrom = l.name;
-      mask = next;
+      mask = l.computeMask(input, mask);
     });
-    this.outputMaskFrom = mask === null ? null : maskFrom;
-    return h;
-  }
-
-  /** The layer whose mask reached the model's output in the last apply, or null. */
-  private outputMaskFrom: string | null = null;
-
-  /**
-   * Losses and metrics do not weigh steps by a mask yet: a model whose output still carries
-   * one (a recurrent layer with returnSequences after a masking layer) is refused rather than
-   * trained on padding.
-   */
-  assertUnmaskedOutput(op: string): void {
-    if (this.outputMaskFrom !== null) {
-      throw new ValueError(`${op}: the output of model '${this.name}' carries the mask made by layer '${this.outputMaskFrom}'; ` +
-        'losses and metrics over masked time steps are not supported yet (end the sequence with a recurrent layer without returnSequences, or drop maskZero)');
-    }
+    return { output: h, mask };
   }
 
   compile(args: CompileArgs): void {
@@ -208,7 +198,7 @@ export class Sequential {
       if (typeof m === 'string') return { name: m, fn: getMetric(m, lossName) };
       if (typeof m !== 'function') throw new ValueError(`compile: a metric must be a name or a function, got ${String(m)}`);
       // a user's metric sees probabilities, as in Keras, even when the loss works on logits
-      const fn: MetricFn = (yTrue, yPred, fromLogits) => m(yTrue, fromLogits ? this.activateLogits(yPred) : yPred, false);
+      const fn: MetricFn = (yTrue, yPred, fromLogits, mask) => m(yTrue, fromLogits ? this.activateLogits(yPred) : yPred, false, mask);
       return { name: m.name || 'metric', fn };
     });
     this.compiled = { optimizer, loss, lossName, metrics };
@@ -281,23 +271,25 @@ export class Sequential {
     const batchSize = checkBatchSize('evaluate', args.batchSize ?? 32);
     const n = x.shape[0];
     const fused = this.fusedOutput();
+    // the loss is a mean per batch weighted by the batch's size, each metric a mean over
+    // what its batches counted (the unmasked steps, with a mask), as Keras's trackers
     const totals = new Array<number>(1 + c.metrics.length).fill(0);
+    const counts = new Array<number>(1 + c.metrics.length).fill(0);
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
         const end = Math.min(n, start + batchSize);
         withScope(() => {
           const xb = sliceRows(x, start, end);
           const yb = sliceRows(y, start, end);
-          const out = this.apply(xb, { training: false, logits: fused });
-          this.assertUnmaskedOutput('evaluate');
-          totals[0] += c.loss(yb, out, { fromLogits: fused }).item() * (end - start);
-          c.metrics.forEach((m, k) => { totals[k + 1] += m.fn(yb, out, fused) * (end - start); });
+          const { output, mask } = this.applyWithMask(xb, { training: false, logits: fused });
+          const step = batchStatistics(c, yb, output, mask, fused);
+          step.values.forEach((v, k) => { totals[k] += v * step.weights[k]; counts[k] += step.weights[k]; });
         });
       }
       const reg = this.regularizationLoss();
       if (reg !== null) totals[0] += reg.item() * n;
     });
-    return totals.map((t) => t / n);
+    return totals.map((t, k) => (counts[k] > 0 ? t / counts[k] : 0));
   }
 
   /**
@@ -402,6 +394,37 @@ export function sequential(layers: Layer[] | SequentialArgs = [], args: { name?:
   if (Array.isArray(layers)) return new Sequential({ name: args.name, layers });
   if (layers !== null && typeof layers === 'object') return new Sequential({ name: layers.name ?? args.name, layers: layers.layers });
   throw new ValueError(`sequential: expected an array of layers or {layers, name}, got ${String(layers)}`);
+}
+
+/** A batch's loss and metrics, each with the weight it carries in an epoch's mean. */
+export interface BatchStatistics {
+  values: number[];
+  weights: number[];
+}
+
+/**
+ * The loss and metrics of one batch's output. The loss weighs as many as the batch has
+ * samples; a metric over a masked output weighs as many steps as the mask keeps, so that an
+ * epoch's figure is the mean over every unmasked step (Keras's MeanMetricWrapper with the mask
+ * as sample weight). loss may be given already computed (fit differentiates it).
+ */
+export function batchStatistics(c: CompiledState, yb: Tensor, out: Tensor, mask: Tensor | null, fused: boolean, loss?: number): BatchStatistics {
+  const m = mask ?? undefined;
+  const n = yb.shape[0];
+  const values = [loss ?? c.loss(yb, out, { fromLogits: fused, mask: m }).item()];
+  const weights = [n];
+  let kept = n;
+  if (m !== undefined) {
+    kept = 0;
+    for (let i = 0; i < m.data.length; i++) kept += m.data[i];
+  }
+  noGrad(() => {
+    for (const metric of c.metrics) {
+      values.push(metric.fn(yb, out, fused, m));
+      weights.push(kept);
+    }
+  });
+  return { values, weights };
 }
 
 export function rangeIndices(start: number, end: number): Int32Array {

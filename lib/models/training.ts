@@ -3,12 +3,11 @@
  * validation, callbacks and the progress display.
  */
 import { Tensor } from '../tensor';
-import { noGrad } from '../autograd';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { Rng, rngFor, setSeed } from '../random';
 import type { ParamGrad } from '../optim/optimizer';
 import type { Sequential } from './sequential';
-import { checkBatchSize, checkXY, rangeIndices } from './sequential';
+import { BatchStatistics, batchStatistics, checkBatchSize, checkXY, rangeIndices } from './sequential';
 import { Callback, CallbackHooks, History, Logs, runHook } from './callbacks';
 import { warnNonFiniteLoss } from './warnings';
 import { ProgressBar } from './progress';
@@ -168,24 +167,26 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
       for (let i = 0; i < n; i++) order[i] = i;
       rng.shuffle(order);
     }
+    // running means as Keras's trackers: the loss per sample, a metric per counted step
     const sums = new Array<number>(1 + c.metrics.length).fill(0);
-    let seen = 0;
+    const counts = new Array<number>(1 + c.metrics.length).fill(0);
+    const means = (): number[] => sums.map((s, k) => (counts[k] > 0 ? s / counts[k] : 0));
     for (let step = 0; step < steps; step++) {
       const idx = order.subarray(step * batchSize, Math.min(n, (step + 1) * batchSize));
       await runHook(callbacks, 'onBatchBegin', step, { batch: step, size: idx.length });
       // every tensor of the step is dead when it returns numbers: recycle their storage
-      const batchLogs = withScope(() => trainStep(model, x.gather(idx), y.gather(idx), fused,
+      const batch = withScope(() => trainStep(model, x.gather(idx), y.gather(idx), fused,
         weights === null ? undefined : weights.gather(idx)));
-      if (!warned && !Number.isFinite(batchLogs[0])) {
+      if (!warned && !Number.isFinite(batch.values[0])) {
         // keep going as Keras does, but a NaN loss is worth knowing about at once, whatever
         // the verbosity: once per fit
         warned = true;
-        warnNonFiniteLoss(`fit: the loss of model '${model.name}' is ${batchLogs[0]} at epoch ${epoch + 1}/${epochs}, step ${step + 1}/${steps}`);
+        warnNonFiniteLoss(`fit: the loss of model '${model.name}' is ${batch.values[0]} at epoch ${epoch + 1}/${epochs}, step ${step + 1}/${steps}`);
       }
-      batchLogs.forEach((v, k) => { sums[k] += v * idx.length; });
-      seen += idx.length;
-      const running: Logs = { loss: sums[0] / seen };
-      c.metrics.forEach((m, k) => { running[m.name] = sums[k + 1] / seen; });
+      batch.values.forEach((v, k) => { sums[k] += v * batch.weights[k]; counts[k] += batch.weights[k]; });
+      const now = means();
+      const running: Logs = { loss: now[0] };
+      c.metrics.forEach((m, k) => { running[m.name] = now[k + 1]; });
       progress.batchEnd(step + 1, running);
       await runHook(callbacks, 'onBatchEnd', step, { batch: step, size: idx.length, ...running });
       // a callback that stops training (terminateOnNaN) ends the epoch here, as in Keras
@@ -193,8 +194,9 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
       // yield to the event loop so timers, I/O and the display keep running during long epochs
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const logs: Logs = { loss: sums[0] / seen };
-    c.metrics.forEach((m, k) => { logs[m.name] = sums[k + 1] / seen; });
+    const epochMeans = means();
+    const logs: Logs = { loss: epochMeans[0] };
+    c.metrics.forEach((m, k) => { logs[m.name] = epochMeans[k + 1]; });
     if (val !== null) {
       const vr = model.evaluate(val[0], val[1], { batchSize });
       logs.val_loss = vr[0];
@@ -207,12 +209,11 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
   return history;
 }
 
-/** One gradient step on a batch; returns [loss, ...metrics] for the batch. */
-function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean, sampleWeight?: Tensor): number[] {
+/** One gradient step on a batch; returns its loss and metrics with their weights. */
+function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean, sampleWeight?: Tensor): BatchStatistics {
   const c = model.requireCompiled('fit');
-  const out = model.apply(xb, { training: true, logits: fused });
-  model.assertUnmaskedOutput('fit');
-  let loss = c.loss(yb, out, { fromLogits: fused, sampleWeight });
+  const { output: out, mask } = model.applyWithMask(xb, { training: true, logits: fused });
+  let loss = c.loss(yb, out, { fromLogits: fused, sampleWeight, mask: mask ?? undefined });
   if (loss.size !== 1) throw new ShapeError(`fit: the loss must be a scalar, got shape ${fmtShape(loss.shape)}`);
   const dataLoss = loss.item();
   const reg = model.regularizationLoss();
@@ -220,12 +221,11 @@ function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean, sa
   const vars = model.trainableWeights;
   const all = model.weights;
   for (const v of all) v.value.zeroGrad();
-  loss.backward();
+  // a model with nothing to train (every layer frozen) still reports its loss, as in Keras
+  if (loss.requiresGrad) loss.backward();
   const pairs: ParamGrad[] = [];
   for (const v of vars) if (v.value.grad !== null) pairs.push({ param: v.value, grad: v.value.grad });
   c.optimizer.applyGradients(pairs);
   for (const v of all) v.value.zeroGrad();
-  const logs = [reg === null ? dataLoss : loss.item()];
-  noGrad(() => { for (const m of c.metrics) logs.push(m.fn(yb, out, fused)); });
-  return logs;
+  return batchStatistics(c, yb, out, mask, fused, reg === null ? dataLoss : loss.item());
 }

@@ -183,3 +183,13 @@ describe('Sequential', () => {
     expect(() => gf.sequential([gf.layers.dense({ units: 2 })]).summary()).toThrow(/not built yet/);
   });
 });
+
+test('fit of a model with no trainable weights runs and reports the loss, changing nothing (as Keras)', async () => {
+  const m = gf.sequential([gf.layers.dense({ units: 2, inputShape: [3], trainable: false })]);
+  m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const before = m.getWeights().map((w) => Array.from(w.data));
+  const h = await m.fit(gf.ones([4, 3]), gf.zeros([4, 2]), { epochs: 2, verbose: 0 });
+  expect(h.history.loss[0]).toBeGreaterThan(0);
+  expect(h.history.loss[1]).toBe(h.history.loss[0]);
+  expect(m.getWeights().map((w) => Array.from(w.data))).toEqual(before);
+});
