@@ -256,17 +256,25 @@ export function copyBytes(dst: ArrayBuffer, dstOff: number, src: ArrayBufferLike
   }
 }
 
+/**
+ * Whether v is an ArrayBuffer, also one made in another realm (a vm context, jest's sandbox,
+ * a worker's transfer), where instanceof is false.
+ */
+function isArrayBuffer(v: unknown): v is ArrayBuffer {
+  return v instanceof ArrayBuffer || Object.prototype.toString.call(v) === '[object ArrayBuffer]';
+}
+
 /** Weight data given as an ArrayBuffer, a view of one (Buffer, Uint8Array), or a list of them (tfjs 4). */
 export function toArrayBuffer(data: unknown, where: string): ArrayBuffer {
   if (data === undefined || data === null) return new ArrayBuffer(0);
-  if (data instanceof ArrayBuffer) return data;
+  if (isArrayBuffer(data)) return data;
   if (ArrayBuffer.isView(data)) {
     const out = new ArrayBuffer(data.byteLength);
     copyBytes(out, 0, data.buffer, data.byteOffset, data.byteLength);
     return out;
   }
-  if (Array.isArray(data) && data.every((d) => d instanceof ArrayBuffer || ArrayBuffer.isView(d))) {
-    const parts = data.map((d: ArrayBuffer | ArrayBufferView) => (d instanceof ArrayBuffer ? { buf: d as ArrayBufferLike, off: 0, n: d.byteLength } : { buf: d.buffer, off: d.byteOffset, n: d.byteLength }));
+  if (Array.isArray(data) && data.every((d) => isArrayBuffer(d) || ArrayBuffer.isView(d))) {
+    const parts = data.map((d: ArrayBuffer | ArrayBufferView) => (isArrayBuffer(d) ? { buf: d as ArrayBufferLike, off: 0, n: d.byteLength } : { buf: d.buffer, off: d.byteOffset, n: d.byteLength }));
     const total = parts.reduce((n, p) => n + p.n, 0);
     if (total > maxWeightBytes()) throw tooMuchMemory(`${where}: weightData`, total);
     const out = new ArrayBuffer(total);

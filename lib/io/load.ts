@@ -98,10 +98,7 @@ export function readTopology(topology: unknown, where: string): { name: string |
       return;
     }
     const name = typeof config.name === 'string' ? ` '${config.name.slice(0, 80)}'` : '';
-    const copy = { ...config };
-    if (legacyHardSigmoid && RECURRENT.has(l.class_name)) {
-      for (const k of ['activation', 'recurrent_activation']) if (copy[k] === 'hard_sigmoid') copy[k] = 'hard_sigmoid_legacy';
-    }
+    const copy = legacyHardSigmoid ? withLegacyHardSigmoid(l.class_name, config) : { ...config };
     layers.push({ className: l.class_name, config: copy, where: `${at} (${l.class_name.slice(0, 80)}${name})` });
   });
   const first = layers[0];
@@ -115,6 +112,24 @@ export function readTopology(topology: unknown, where: string): { name: string |
 
 /** Layers whose 'hard_sigmoid' depends on the file's producer (see readTopology). */
 const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU']);
+
+/**
+ * A copy of a layer config with 'hard_sigmoid' read as the legacy clip(0.2x + 0.5), in a
+ * recurrent layer and in the layers a wrapper (Bidirectional, TimeDistributed) holds.
+ */
+function withLegacyHardSigmoid(className: string, config: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...config };
+  if (RECURRENT.has(className)) {
+    for (const k of ['activation', 'recurrent_activation']) if (copy[k] === 'hard_sigmoid') copy[k] = 'hard_sigmoid_legacy';
+  }
+  for (const k of ['layer', 'backward_layer']) {
+    const inner = copy[k];
+    if (isObject(inner) && typeof inner.class_name === 'string' && isObject(inner.config)) {
+      copy[k] = { ...inner, config: withLegacyHardSigmoid(inner.class_name, inner.config) };
+    }
+  }
+  return copy;
+}
 
 interface PlannedWeight extends WeightShape {
   fullName: string;

@@ -382,6 +382,8 @@ const REGISTRY: Record<string, (cfg: Record<string, unknown>) => Initializer> = 
   LecunNormal: (c) => new LecunNormal(common(c)),
   LecunUniform: (c) => new LecunUniform(common(c)),
   Orthogonal: (c) => new Orthogonal({ ...common(c), gain: num(c.gain) }),
+  // Keras 3 writes this class name for the recurrent layers' default recurrent_initializer
+  OrthogonalInitializer: (c) => new Orthogonal({ ...common(c), gain: num(c.gain) }),
 };
 
 function num(v: unknown): number | undefined {

@@ -15,6 +15,8 @@ export { Embedding, embedding } from './embedding';
 export { Masking, masking } from './masking';
 export { Bidirectional, bidirectional } from './bidirectional';
 export type { BidirectionalArgs, MergeMode } from './bidirectional';
+export { TimeDistributed, timeDistributed } from './time-distributed';
+export type { TimeDistributedArgs } from './time-distributed';
 export type { MaskingArgs } from './masking';
 export { SimpleRNN, LSTM, GRU, simpleRNN, lstm, gru } from './recurrent';
 export type { RecurrentArgs, LSTMArgs, GRUArgs } from './recurrent';

@@ -25,6 +25,7 @@ import { LeakyReLU } from './leaky-relu';
 import { Embedding } from './embedding';
 import { Masking } from './masking';
 import { Bidirectional, MergeMode, setBidirectionalFactory } from './bidirectional';
+import { TimeDistributed } from './time-distributed';
 import { GATES } from '../ops/rnn';
 import { SimpleRNN, LSTM, GRU, RecurrentArgs } from './recurrent';
 import type { InitializerConfig } from './initializers';
@@ -153,6 +154,33 @@ function isObject(v: unknown): v is Cfg {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Whether two JSON values are equal (objects key by key, in any order). */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (!jsonEqual(a[k] ?? null, b[k] ?? null)) return false;
+  return true;
+}
+
+/**
+ * Whether a Bidirectional's backward_layer is the copy Keras makes itself: the forward layer's
+ * class and config with go_backwards flipped (names aside). Keras 3 writes it in every file.
+ */
+function isAutomaticBackward(fwd: { class_name: string; config: Cfg }, bwd: { class_name: string; config: Cfg }): boolean {
+  if (fwd.class_name !== bwd.class_name) return false;
+  if ((fwd.config.go_backwards === true) === (bwd.config.go_backwards === true)) return false;
+  const strip = (cfg: Cfg): Cfg => {
+    const { name, go_backwards, ...rest } = cfg;
+    void name; void go_backwards;
+    return rest;
+  };
+  return jsonEqual(strip(fwd.config), strip(bwd.config));
+}
+
 /** A layer dtype: 'float32', or Keras 3's {class_name: 'DTypePolicy', config: {name: 'float32'}}. */
 function checkDtype(dtype: unknown, where: string): void {
   if (dtype === undefined || dtype === null || dtype === 'float32') return;
@@ -250,8 +278,17 @@ const ENTRIES: Record<string, Entry> = {
       if (!['SimpleRNN', 'LSTM', 'GRU'].includes(inner.class_name)) {
         throw new ModelFormatError(`${c.where}: config.layer must be a SimpleRNN, LSTM or GRU, got '${inner.class_name.slice(0, 80)}'`);
       }
-      if (c.has('backward_layer')) throw new ModelFormatError(`${c.where}: config.backward_layer (a separate backward layer) is not supported`);
-      const layer = layerFromConfig(inner.class_name, inner.config, `${c.where} > layer`) as SimpleRNN;
+      const config = { ...inner.config };
+      if (c.has('backward_layer')) {
+        // Keras 3 always writes the backward copy, and names the forward one 'forward_<name>'
+        const back = c.serialized('backward_layer');
+        if (back === undefined || typeof back === 'string' || !isAutomaticBackward(inner, back)) {
+          throw new ModelFormatError(`${c.where}: config.backward_layer must be the forward layer's config with go_backwards flipped (a different backward layer is not supported)`);
+        }
+        const name = config.name;
+        if (typeof name === 'string' && name.startsWith('forward_') && back.config.name === `backward_${name.slice(8)}`) config.name = name.slice(8);
+      }
+      const layer = layerFromConfig(inner.class_name, config, `${c.where} > layer`) as SimpleRNN;
       return new Bidirectional({ ...c.base(), layer, mergeMode: c.str('merge_mode') as MergeMode | undefined });
     },
     weights: (l, s) => {
@@ -260,6 +297,21 @@ const ENTRIES: Record<string, Entry> = {
       const inner = plannedWeights(probe, s);
       const base = String(b.innerConfig.name);
       return [...inner.map((w) => ({ ...w, name: `forward_${base}/${w.name}` })), ...inner.map((w) => ({ ...w, name: `backward_${base}/${w.name}` }))];
+    },
+  },
+  TimeDistributed: {
+    create: (c, inputShape) => {
+      const inner = c.serialized('layer');
+      if (inner === undefined || typeof inner === 'string') throw new ModelFormatError(`${c.where}: config.layer must be {class_name, config}`);
+      // the wrapped layer reads one step: [N, T, ...] -> [N, ...] (BatchNormalization's axis)
+      const step = inputShape === null || inputShape.length < 3 ? null : [inputShape[0], ...inputShape.slice(2)];
+      const layer = layerFromConfig(inner.class_name, inner.config, `${c.where} > layer`, step);
+      return new TimeDistributed({ ...c.base(), layer });
+    },
+    // the wrapped layer's weights, named after the wrapper ('time_distributed/kernel')
+    weights: (l, s) => {
+      const t = l as TimeDistributed;
+      return plannedWeights(t.layer, t.stepShape(s));
     },
   },
   Masking: { create: (c) => new Masking({ ...c.base(), maskValue: c.num('mask_value') }) },
