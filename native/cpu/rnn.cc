@@ -123,6 +123,47 @@ void for_rows(AdaptiveParallel& site, int64_t N, int64_t width, RangeFn fn) {
   parallel_for(site, double(N) * double(width) * 8.0, N, 1, fn);
 }
 
+// The gate gradients of one row for the default activations (tanh, sigmoid), with the
+// derivatives written out so that the loop has no switch in it and the compiler vectorizes it;
+// the general loops in rnn_backward call act_grad per element, which it cannot. Same
+// arithmetic as those loops, so results do not depend on which runs. __restrict: the rows
+// never overlap (dg holds act(c_t) in its o slot on entry, read before it is overwritten).
+template <typename T>
+void lstm_gate_grads_tanh_sigmoid(const T* __restrict g, const T* __restrict cp, int64_t U,
+                                  T* __restrict dhr, T* __restrict dcr, T* __restrict dg) {
+  for (int64_t u = 0; u < U; ++u) {
+    const T i = g[u], f = g[U + u], gg = g[2 * U + u], o = g[3 * U + u];
+    const T ac = dg[3 * U + u];
+    const T dht = dhr[u];
+    const T dct = dcr[u] + dht * o * (T(1) - ac * ac);
+    dg[u] = dct * gg * (i * (T(1) - i));
+    dg[U + u] = dct * cp[u] * (f * (T(1) - f));
+    dg[2 * U + u] = dct * i * (T(1) - gg * gg);
+    dg[3 * U + u] = dht * ac * (o * (T(1) - o));
+    dcr[u] = dct * f;
+    dhr[u] = T(0);
+  }
+}
+
+template <typename T>
+void gru_reset_after_gate_grads_tanh_sigmoid(const T* __restrict g, const T* __restrict hp,
+                                             const T* __restrict rech, int64_t U,
+                                             T* __restrict dhr, T* __restrict dg,
+                                             T* __restrict dr) {
+  for (int64_t u = 0; u < U; ++u) {
+    const T z = g[u], r = g[U + u], hh = g[2 * U + u];
+    const T dht = dhr[u];
+    const T dph = dht * (T(1) - z) * (T(1) - hh * hh);
+    const T dpz = dht * (hp[u] - hh) * (z * (T(1) - z));
+    const T dpr = dph * rech[u] * (r * (T(1) - r));
+    dg[u] = dr[u] = dpz;
+    dg[U + u] = dr[U + u] = dpr;
+    dg[2 * U + u] = dph;
+    dr[2 * U + u] = dph * r;
+    dhr[u] = dht * z;
+  }
+}
+
 // y row of a masked step: zeros, or the carried state h (Keras 3's states[0]).
 template <typename T>
 inline void masked_output(const RnnConfig& c, const T* h, int64_t U, T* yr) {
@@ -331,6 +372,10 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
           T* acs = dg + 3 * U;
           for (int64_t u = 0; u < U; ++u) acs[u] = g[U + u] * cp[u] + g[u] * g[2 * U + u];
           act_span(act, acs, U);
+          if (act == RnnActivation::Tanh && rac == RnnActivation::Sigmoid) {
+            lstm_gate_grads_tanh_sigmoid(g, cp, U, dhr, dcr, dg);
+            continue;
+          }
           for (int64_t u = 0; u < U; ++u) {
             const T i = g[u], f = g[U + u], gg = g[2 * U + u], o = g[3 * U + u];
             const T ac = acs[u];
@@ -391,6 +436,10 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
           T* dg = dg_t + n * ldg;
           T* dr = dr_t + n * ldg;
           T* dhr = dh + n * U;
+          if (act == RnnActivation::Tanh && rac == RnnActivation::Sigmoid) {
+            gru_reset_after_gate_grads_tanh_sigmoid(g, hp, rech, U, dhr, dg, dr);
+            continue;
+          }
           for (int64_t u = 0; u < U; ++u) {
             const T z = g[u], r = g[U + u], hh = g[2 * U + u];
             const T dht = dhr[u];
