@@ -221,18 +221,21 @@ export interface Binding {
   // writes hT = h0 and cT = c0 (zeros where null); rnnBackward writes dh0 = dhT, dc0 = dcT
   // (zeros where null) and zeroes dW, dR, db. The workspace needs >= rnnWorkspaceSize(cfg)
   // elements for both calls; its contents are never trusted (any values give wrong numbers, never
-  // a wrong address).
+  // a wrong address). recurrentMask (N,U), of x's type, last and optional in both calls: recurrent
+  // dropout, h_{t-1} times it wherever h_{t-1} multiplies R (GRU's state mix keeps the undropped
+  // h_{t-1}); the backward must be given the forward's. Null or absent: none.
   /** Elements of the workspace rnnForward fills and rnnBackward reads (native/cpu/rnn.h). */
   rnnWorkspaceSize(cfg: RnnConfig): number;
-  /** x (N,T,In), W (In,G*U), R (U,G*U), b (G*U; GRU resetAfter: 2*G*U) or null, h0/c0 (N,U) or null (zeros), mask Uint8Array (N,T) or null; writes y (N,T,U), hT/cT (N,U) unless null, and the workspace. */
+  /** x (N,T,In), W (In,G*U), R (U,G*U), b (G*U; GRU resetAfter: 2*G*U) or null, h0/c0 (N,U) or null (zeros), mask Uint8Array (N,T) or null, recurrentMask (N,U) or null; writes y (N,T,U), hT/cT (N,U) unless null, and the workspace. */
   rnnForward(cfg: RnnConfig, x: FloatArray, W: FloatArray, R: FloatArray, b: FloatArray | null,
              h0: FloatArray | null, c0: FloatArray | null, mask: Uint8Array | null,
-             y: FloatArray, hT: FloatArray | null, cT: FloatArray | null, workspace: FloatArray): void;
+             y: FloatArray, hT: FloatArray | null, cT: FloatArray | null, workspace: FloatArray,
+             recurrentMask?: FloatArray | null): void;
   /** From the workspace of the matching forward: writes dx, dh0, dc0 (unless null), dW, dR, db (unless null); dy/dhT/dcT null mean zeros. */
   rnnBackward(cfg: RnnConfig, x: FloatArray, W: FloatArray, R: FloatArray, mask: Uint8Array | null,
               dy: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null, workspace: FloatArray,
               dx: FloatArray | null, dh0: FloatArray | null, dc0: FloatArray | null,
-              dW: FloatArray, dR: FloatArray, db: FloatArray | null): void;
+              dW: FloatArray, dR: FloatArray, db: FloatArray | null, recurrentMask?: FloatArray | null): void;
 }
 
 declare const binding: Binding;

@@ -10,7 +10,10 @@
  *   [batch, units]; goBackwards reads the sequence from its end (the output of the first
  *   step taken comes first, as in Keras).
  * - dropout drops input features with one mask per sample for the whole sequence (Keras's
- *   rule), during training only. recurrentDropout is not supported yet and is refused.
+ *   rule), during training only. recurrentDropout likewise drops units of h_{t-1} where it
+ *   feeds the recurrent kernel: one [batch, units] mask per call, the same at every step and
+ *   for every gate (Keras 3's DropoutRNNCell); GRU's state mix keeps the undropped h_{t-1}.
+ *   Both masks come from the seeded RNG (gf.setSeed), the input mask first.
  * - stateful keeps the final states of a batch as the initial states of the next (same batch
  *   size; no gradient flows between batches); resetStates() zeroes them.
  * - Activations: 'tanh', 'sigmoid', 'hard_sigmoid' (Keras 3: relu6(x + 3) / 6),
@@ -52,7 +55,7 @@ export interface RecurrentArgs extends LayerArgs {
   biasRegularizer?: string | Regularizer | RegularizerConfig | null;
   /** Fraction of input features dropped in training (one mask per sample and sequence). */
   dropout?: number;
-  /** Not supported yet: only 0. */
+  /** Fraction of the units of h_{t-1} dropped where it feeds the recurrent kernel, in training (one mask per call). */
   recurrentDropout?: number;
   returnSequences?: boolean;
   goBackwards?: boolean;
@@ -88,6 +91,15 @@ const KERAS_NAME: Record<RnnActivation, string> = {
   tanh: 'tanh', sigmoid: 'sigmoid', hardSigmoid: 'hard_sigmoid', hardSigmoidLegacy: 'hard_sigmoid_legacy', relu: 'relu', linear: 'linear',
 };
 
+/** An inverted-dropout mask from the seeded RNG: each element 0 (probability rate) or 1/(1-rate). */
+function dropoutMask(dtype: Tensor['dtype'], shape: number[], rate: number): Tensor {
+  const keep = 1 - rate;
+  const m = allocate(dtype, shape.reduce((a, b) => a * b, 1));
+  const rng = rngFor();
+  for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < keep ? 1 / keep : 0;
+  return new Tensor(m, shape);
+}
+
 abstract class RecurrentLayer extends Layer {
   abstract readonly cell: RnnCellName;
   readonly units: number;
@@ -101,6 +113,7 @@ abstract class RecurrentLayer extends Layer {
   readonly recurrentRegularizer: Regularizer | null;
   readonly biasRegularizer: Regularizer | null;
   readonly dropout: number;
+  readonly recurrentDropout: number;
   readonly returnSequences: boolean;
   readonly goBackwards: boolean;
   readonly stateful: boolean;
@@ -126,12 +139,12 @@ abstract class RecurrentLayer extends Layer {
     this.kernelRegularizer = getRegularizer(args.kernelRegularizer);
     this.recurrentRegularizer = getRegularizer(args.recurrentRegularizer);
     this.biasRegularizer = getRegularizer(args.biasRegularizer);
-    const dropout = args.dropout ?? 0;
-    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new ValueError(`${kind}: dropout must be in [0, 1), got ${String(dropout)}`);
-    this.dropout = dropout;
-    if ((args.recurrentDropout ?? 0) !== 0) {
-      throw new ValueError(`${kind}: recurrentDropout is not supported yet (the recurrent kernels have no per-step dropout); use dropout`);
-    }
+    const rate = (key: string, v: unknown): number => {
+      if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ValueError(`${kind}: ${key} must be in [0, 1), got ${String(v)}`);
+      return v;
+    };
+    this.dropout = rate('dropout', args.dropout ?? 0);
+    this.recurrentDropout = rate('recurrentDropout', args.recurrentDropout ?? 0);
     this.returnSequences = args.returnSequences ?? false;
     this.goBackwards = args.goBackwards ?? false;
     this.stateful = args.stateful ?? false;
@@ -170,13 +183,9 @@ abstract class RecurrentLayer extends Layer {
     }
     const [N, T, F] = x.shape;
     let input = x.dtype === 'int32' ? x.cast('float32') : x;
-    if (ctx.training && this.dropout > 0) {
-      const keep = 1 - this.dropout;
-      const m = allocate(input.dtype, N * F);
-      const rng = rngFor();
-      for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < keep ? 1 / keep : 0;
-      input = mul(input, new Tensor(m, [N, 1, F]));
-    }
+    if (ctx.training && this.dropout > 0) input = mul(input, dropoutMask(input.dtype, [N, 1, F], this.dropout));
+    // one mask per call, fixed over the steps (Keras 3's get_recurrent_dropout_mask)
+    const recurrentMask = ctx.training && this.recurrentDropout > 0 ? dropoutMask(input.dtype, [N, this.units], this.recurrentDropout) : null;
     let h0: Tensor | null = null, c0: Tensor | null = null;
     if (this.stateful && this.states !== null) {
       if (this.states.h.shape[0] !== N) {
@@ -191,7 +200,7 @@ abstract class RecurrentLayer extends Layer {
     }
     const { y, hT, cT } = rnn(input, this.kernel.value, this.recurrentKernel.value, this.bias?.value ?? null, {
       cell: this.cell, activation: this.activation, recurrentActivation: this.recurrentActivation,
-      resetAfter: this.resetAfter(), goBackwards: this.goBackwards, h0, c0, mask,
+      resetAfter: this.resetAfter(), goBackwards: this.goBackwards, h0, c0, mask, recurrentMask,
     });
     if (this.stateful) this.states = { h: hT, c: cT };
     if (this.returnSequences) return y;
@@ -238,7 +247,7 @@ abstract class RecurrentLayer extends Layer {
       recurrent_constraint: null,
       bias_constraint: null,
       dropout: this.dropout,
-      recurrent_dropout: 0,
+      recurrent_dropout: this.recurrentDropout,
       return_sequences: this.returnSequences,
       return_state: false,
       go_backwards: this.goBackwards,

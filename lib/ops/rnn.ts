@@ -17,6 +17,12 @@
  * output is the carried state, or zeros with zeroOutputForMask. Gradients of gradients are
  * not supported (the backward pass is one native kernel).
  *
+ * Recurrent dropout: recurrentMask [batch, units] (Keras's one mask per call, usually 0 or
+ * 1/(1-rate)) multiplies h_{t-1} at every step wherever h_{t-1} multiplies the recurrent
+ * kernel: (h*m) R for SimpleRNN, LSTM and GRU with resetAfter; z, r from (h*m) R and the
+ * candidate from (r*(h*m)) R_h for GRU without resetAfter. GRU's state mix
+ * z*h_{t-1} + (1-z)*h~ keeps the undropped h_{t-1}. The mask is a constant: no gradient.
+ *
  * @example
  * const { y, hT } = gf.rnn(x, kernel, recurrentKernel, bias, { cell: 'lstm' });
  */
@@ -44,6 +50,8 @@ export interface RnnOptions {
   /** Initial states [batch, units] (zeros when absent); c0 for LSTM only. */
   h0?: Tensor | null;
   c0?: Tensor | null;
+  /** Recurrent dropout mask [batch, units], the input's dtype (a constant, not differentiated). */
+  recurrentMask?: Tensor | null;
 }
 
 export interface RnnResult {
@@ -87,7 +95,10 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
     if (op !== 'lstm') throw new ValueError(`${op}: only an LSTM has a cell state c0`);
     expectShape(op, 'initial state c0', c0, [N, U]);
   }
-  for (const [name, t] of [['kernel', kernel], ['recurrentKernel', recurrentKernel], ['bias', bias], ['h0', h0], ['c0', c0]] as const) {
+  const recurrentMask = opts.recurrentMask ?? null;
+  if (recurrentMask !== null) expectShape(op, 'recurrentMask', recurrentMask, [N, U]);
+  for (const [name, t] of [['kernel', kernel], ['recurrentKernel', recurrentKernel], ['bias', bias], ['h0', h0], ['c0', c0],
+    ['recurrentMask', recurrentMask]] as const) {
     if (t !== null && t.dtype !== x.dtype) throw new DTypeError(`${op}: ${name} is ${t.dtype} but the input is ${x.dtype}`);
   }
   let mask: Uint8Array | null = null;
@@ -108,8 +119,9 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
   const cT = op === 'lstm' ? allocateOutput(dt, N * U, op, [N, U]) as FloatArray : null;
   const workspace = allocateOutput(dt, kernels.rnnWorkspaceSize(cfg), op) as FloatArray;
   const data = (t: Tensor | null): FloatArray | null => (t === null ? null : t.data as FloatArray);
+  const rmask = data(recurrentMask);
   kernels.rnnForward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, data(bias),
-    data(h0), data(c0), mask, y, hT, cT, workspace);
+    data(h0), data(c0), mask, y, hT, cT, workspace, rmask);
 
   const inputs = [x, kernel, recurrentKernel, bias, h0, c0].filter((t): t is Tensor => t !== null);
   const out = record(op, inputs, new Tensor(y, [N, T, U]), (gy) => {
@@ -121,7 +133,7 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
     const dh0 = h0 === null ? null : allocateOutput(dt, h0.size) as FloatArray;
     const dc0 = c0 === null ? null : allocateOutput(dt, c0.size) as FloatArray;
     kernels.rnnBackward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, mask,
-      gy.data as FloatArray, null, null, workspace, dx, dh0, dc0, dW, dR, db);
+      gy.data as FloatArray, null, null, workspace, dx, dh0, dc0, dW, dR, db, rmask);
     const grads: Tensor[] = [new Tensor(dx, x.shape), new Tensor(dW, kernel.shape), new Tensor(dR, recurrentKernel.shape)];
     if (bias !== null) grads.push(new Tensor(db as FloatArray, bias.shape));
     if (h0 !== null) grads.push(new Tensor(dh0 as FloatArray, h0.shape));

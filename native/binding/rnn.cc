@@ -5,13 +5,16 @@
 // non-negative safe integers whose products are overflow-checked, every array has the type and
 // at least the length its sizes need, and outputs (the workspace included) share no memory
 // with each other or with an input (no in-place: the kernels read x, h and the workspace's
-// forward part across all steps). It is not: policy or defaults (lib/ops/rnn.ts decides those).
+// forward part across all steps). The recurrent dropout mask (N, U) is a trailing optional
+// input of both calls (as gemm's bias is), so a call without it keeps its shape.
+// It is not: policy or defaults (lib/ops/rnn.ts decides those, and draws the masks).
 //
 // Why an untrusted workspace is safe: rnn_backward reads the forward part of the workspace
 // (post-activation gates, h_{t-1}, c_{t-1} / r*h / h R_h + b) only as operands of float
 // arithmetic and GEMMs; every index and size in rnn.cc is computed from the config, never read
-// from the workspace, x or the mask (the mask is only compared with 0). So any bytes there
-// (NaN, a concurrent writer on a SharedArrayBuffer) give wrong numbers, never a wrong address.
+// from the workspace, x or the masks (the mask is only compared with 0, the recurrent mask
+// only multiplied). So any bytes there (NaN, a concurrent writer on a SharedArrayBuffer) give
+// wrong numbers, never a wrong address.
 //
 // Work that is empty or bounded by an array:
 // - U = 0: nothing to compute. Forward writes nothing (y, hT, cT have no elements); backward
@@ -157,10 +160,10 @@ Value RnnWorkspaceSize(const Info& info) {
 Value RnnForward(const Info& info) {
   Call c(info, "rnnForward");
   RnnSizes g;
-  ArrayView x, W, R, b, h0, c0, mask, y, hT, cT, ws;
+  ArrayView x, W, R, b, h0, c0, mask, y, hT, cT, ws, rmask;
   bool has_b = false, has_h0 = false, has_c0 = false, has_mask = false, has_hT = false,
-       has_cT = false;
-  if (!c.count(12) || !rnn_config(c, info, 0, &g)) return c.undef();
+       has_cT = false, has_rmask = false;
+  if (!c.count_between(12, 13) || !rnn_config(c, info, 0, &g)) return c.undef();
   const std::string s = g.str();
   if (!c.float_array(1, "x", &x) || !c.float_array(2, "W", &W, &x, "x") ||
       !c.float_array(3, "R", &R, &x, "x") ||
@@ -171,22 +174,25 @@ Value RnnForward(const Info& info) {
       !c.float_array(8, "y", &y, &x, "x") ||
       !c.optional_float_array(9, "hT", &hT, &has_hT, x, "x") ||
       !c.optional_float_array(10, "cT", &cT, &has_cT, x, "x") || !lstm_only(c, g, has_cT, "cT") ||
-      !c.float_array(11, "workspace", &ws, &x, "x"))
+      !c.float_array(11, "workspace", &ws, &x, "x") ||
+      (c.length() > 12 && !c.optional_float_array(12, "recurrentMask", &rmask, &has_rmask, x, "x")))
     return c.undef();
   if (!c.need(x, "x", g.x, s) || !c.need(W, "W", g.W, s) || !c.need(R, "R", g.R, s) ||
+      (has_rmask && !c.need(rmask, "recurrentMask", g.state, s)) ||
       (has_b && !c.need(b, "b", g.bias, s)) || (has_h0 && !c.need(h0, "h0", g.state, s)) ||
       (has_c0 && !c.need(c0, "c0", g.state, s)) ||
       (has_mask && !c.need(mask, "mask", g.mask, s)) || !c.need(y, "y", g.y, s) ||
       (has_hT && !c.need(hT, "hT", g.state, s)) || (has_cT && !c.need(cT, "cT", g.state, s)) ||
       !c.need(ws, "workspace", g.ws, "rnnWorkspaceSize for " + s) ||
-      !c.outputs_apart({&y, &hT, &cT, &ws}, {&x, &W, &R, &b, &h0, &c0, &mask}))
+      !c.outputs_apart({&y, &hT, &cT, &ws}, {&x, &W, &R, &b, &h0, &c0, &mask, &rmask}))
     return c.undef();
   if (g.cfg.U == 0 || g.cfg.N == 0) return c.undef();  // nothing to write (see the top)
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     rnn_forward<T>(g.cfg, x.as<T>(), W.as<T>(), R.as<T>(), has_b ? b.as<T>() : nullptr,
                    has_h0 ? h0.as<T>() : nullptr, has_c0 ? c0.as<T>() : nullptr,
-                   has_mask ? mask.as<uint8_t>() : nullptr, y.as<T>(),
+                   has_mask ? mask.as<uint8_t>() : nullptr, has_rmask ? rmask.as<T>() : nullptr,
+                   y.as<T>(),
                    has_hT ? hT.as<T>() : nullptr, has_cT ? cT.as<T>() : nullptr, ws.as<T>());
   });
   return c.undef();
@@ -195,10 +201,10 @@ Value RnnForward(const Info& info) {
 Value RnnBackward(const Info& info) {
   Call c(info, "rnnBackward");
   RnnSizes g;
-  ArrayView x, W, R, mask, dy, dhT, dcT, ws, dx, dh0, dc0, dW, dR, db;
+  ArrayView x, W, R, mask, dy, dhT, dcT, ws, dx, dh0, dc0, dW, dR, db, rmask;
   bool has_mask = false, has_dy = false, has_dhT = false, has_dcT = false, has_dx = false,
-       has_dh0 = false, has_dc0 = false, has_db = false;
-  if (!c.count(15) || !rnn_config(c, info, 0, &g)) return c.undef();
+       has_dh0 = false, has_dc0 = false, has_db = false, has_rmask = false;
+  if (!c.count_between(15, 16) || !rnn_config(c, info, 0, &g)) return c.undef();
   const std::string s = g.str();
   if (!c.float_array(1, "x", &x) || !c.float_array(2, "W", &W, &x, "x") ||
       !c.float_array(3, "R", &R, &x, "x") ||
@@ -212,10 +218,13 @@ Value RnnBackward(const Info& info) {
       !c.optional_float_array(11, "dc0", &dc0, &has_dc0, x, "x") ||
       !lstm_only(c, g, has_dc0, "dc0") || !c.float_array(12, "dW", &dW, &x, "x") ||
       !c.float_array(13, "dR", &dR, &x, "x") ||
-      !c.optional_float_array(14, "db", &db, &has_db, x, "x"))
+      !c.optional_float_array(14, "db", &db, &has_db, x, "x") ||
+      (c.length() > 15 && !c.optional_float_array(15, "recurrentMask", &rmask, &has_rmask, x, "x")))
     return c.undef();
   if (!c.need(x, "x", g.x, s) || !c.need(W, "W", g.W, s) || !c.need(R, "R", g.R, s) ||
-      (has_mask && !c.need(mask, "mask", g.mask, s)) || (has_dy && !c.need(dy, "dy", g.y, s)) ||
+      (has_mask && !c.need(mask, "mask", g.mask, s)) ||
+      (has_rmask && !c.need(rmask, "recurrentMask", g.state, s)) ||
+      (has_dy && !c.need(dy, "dy", g.y, s)) ||
       (has_dhT && !c.need(dhT, "dhT", g.state, s)) ||
       (has_dcT && !c.need(dcT, "dcT", g.state, s)) ||
       !c.need(ws, "workspace", g.ws, "rnnWorkspaceSize for " + s) ||
@@ -223,7 +232,8 @@ Value RnnBackward(const Info& info) {
       (has_dc0 && !c.need(dc0, "dc0", g.state, s)) || !c.need(dW, "dW", g.W, s) ||
       !c.need(dR, "dR", g.R, s) || (has_db && !c.need(db, "db", g.bias, s)) ||
       // the workspace is read (forward part) and written (scratch): an output
-      !c.outputs_apart({&ws, &dx, &dh0, &dc0, &dW, &dR, &db}, {&x, &W, &R, &mask, &dy, &dhT, &dcT}))
+      !c.outputs_apart({&ws, &dx, &dh0, &dc0, &dW, &dR, &db},
+                       {&x, &W, &R, &mask, &rmask, &dy, &dhT, &dcT}))
     return c.undef();
   if (g.cfg.U == 0) {  // every gradient is empty except dx, which is zero (see the top)
     if (has_dx && g.x > 0) {
@@ -237,7 +247,8 @@ Value RnnBackward(const Info& info) {
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     rnn_backward<T>(g.cfg, x.as<T>(), W.as<T>(), R.as<T>(),
-                    has_mask ? mask.as<uint8_t>() : nullptr, has_dy ? dy.as<T>() : nullptr,
+                    has_mask ? mask.as<uint8_t>() : nullptr,
+                    has_rmask ? rmask.as<T>() : nullptr, has_dy ? dy.as<T>() : nullptr,
                     has_dhT ? dhT.as<T>() : nullptr, has_dcT ? dcT.as<T>() : nullptr, ws.as<T>(),
                     has_dx ? dx.as<T>() : nullptr, has_dh0 ? dh0.as<T>() : nullptr,
                     has_dc0 ? dc0.as<T>() : nullptr, dW.as<T>(), dR.as<T>(),

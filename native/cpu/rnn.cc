@@ -32,14 +32,17 @@ inline void copy_elems(T* dst, const T* src, int64_t n) {
 // Offsets (in elements) of the workspace parts; the single source of truth for both sizes.
 struct Layout {
   int64_t G, GU, M;
-  // forward part: gates (M, GU) the post-activation gates of every step; hprev (M, U) the
-  // state h_{t-1} each step starts from; aux (M, U): LSTM c_{t-1}, GRU reset_after=false
-  // r*h_{t-1}, GRU reset_after=true h R_h + b_rec_h; hcur, ccur (N, U) the running state;
-  // rec (N, GU) one step's h R + b_rec (GRU reset_after=true).
-  int64_t gates, hprev, aux, hcur, ccur, rec, fwd_end;
+  // forward part: gates (M, GU) the post-activation gates of every step; hprev (M, U) what
+  // each step multiplies R by, hd = h_{t-1} * rmask (h_{t-1} without rmask); aux (M, U):
+  // LSTM c_{t-1}, GRU reset_after=false r*hd, GRU reset_after=true hd R_h + b_rec_h; hstate
+  // (M, U) GRU only: the undropped h_{t-1} of its state mix, written only with an rmask
+  // (without one it is hprev); hcur, ccur (N, U) the running state; rec (N, GU) one step's
+  // hd R + b_rec (GRU reset_after=true).
+  int64_t gates, hprev, aux, hstate, hcur, ccur, rec, fwd_end;
   // backward scratch: dgates (M, GU) gradient of the input-side pre-activations; drec (M, GU)
   // of the recurrent-side ones (GRU reset_after=true; otherwise the same as dgates); dh, dc
-  // (N, U) running state gradients; drh (N, U) gradient of r*h_{t-1} (GRU reset_after=false).
+  // (N, U) running state gradients; drh (N, U, GRU) the gradient of r*hd (reset_after=false),
+  // or of hd (with an rmask), before rmask scales it into dh.
   int64_t dgates, drec, dh, dc, drh, end;
 };
 
@@ -55,6 +58,7 @@ Layout layout(const RnnConfig& c) {
   L.gates = o; o += L.M * L.GU;
   L.hprev = o; o += MU;
   L.aux = o; if (lstm || gru) o += MU;
+  L.hstate = o; if (gru) o += MU;
   L.hcur = o; o += NU;
   L.ccur = o; if (lstm) o += NU;
   L.rec = o; if (ra) o += c.N * L.GU;
@@ -64,7 +68,7 @@ Layout layout(const RnnConfig& c) {
   if (ra) { L.drec = o; o += L.M * L.GU; }
   L.dh = o; o += NU;
   L.dc = o; if (lstm) o += NU;
-  L.drh = o; if (gru && !ra) o += NU;
+  L.drh = o; if (gru) o += NU;
   L.end = o;
   return L;
 }
@@ -180,8 +184,8 @@ int64_t rnn_workspace_size(const RnnConfig& cfg) { return layout(cfg).end; }
 
 template <typename T>
 void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
-                 const T* h0, const T* c0, const uint8_t* mask, T* y, T* hT, T* cT,
-                 T* workspace) {
+                 const T* h0, const T* c0, const uint8_t* mask, const T* rmask, T* y, T* hT,
+                 T* cT, T* workspace) {
   const Layout L = layout(cfg);
   const int64_t N = cfg.N, Tn = cfg.T, In = cfg.In, U = cfg.U, GU = L.GU, M = L.M;
   const bool lstm = cfg.cell == RnnCell::LSTM, gru = cfg.cell == RnnCell::GRU;
@@ -190,6 +194,7 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
   T* gates = workspace + L.gates;
   T* hprev = workspace + L.hprev;
   T* aux = workspace + L.aux;
+  T* hstate = workspace + L.hstate;
   T* hcur = workspace + L.hcur;
   T* ccur = workspace + L.ccur;
   T* rec = workspace + L.rec;
@@ -215,7 +220,15 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
     T* hp_t = hprev + t * U;   // row n at hp_t + n * ldh
     T* aux_t = aux + t * U;
     for (int64_t n = 0; n < N; ++n) {
-      copy_elems(hp_t + n * ldh, hcur + n * U, U);
+      const T* hc = hcur + n * U;
+      T* hp = hp_t + n * ldh;
+      if (rmask) {
+        const T* m = rmask + n * U;
+        for (int64_t u = 0; u < U; ++u) hp[u] = hc[u] * m[u];
+        if (gru) copy_elems(hstate + t * U + n * ldh, hc, U);
+      } else {
+        copy_elems(hp, hc, U);
+      }
       if (lstm) copy_elems(aux_t + n * ldh, ccur + n * U, U);
     }
     auto keep = [&](int64_t n) { return !mask || mask[n * Tn + t] != 0; };
@@ -262,14 +275,13 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
       for_rows(site_b, N, U, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
           T* g = g_t + n * ldg;
-          const T* hp = hp_t + n * ldh;
-          T* hc = hcur + n * U;
+          T* hc = hcur + n * U;  // the undropped h_{t-1}, read before it is overwritten
           T* yr = yrow(n);
           if (!keep(n)) { masked_output(cfg, hc, U, yr); continue; }
           act_span(act, g + 2 * U, U);
           for (int64_t u = 0; u < U; ++u) {
             const T z = g[u];
-            yr[u] = hc[u] = z * hp[u] + (T(1) - z) * g[2 * U + u];
+            yr[u] = hc[u] = z * hc[u] + (T(1) - z) * g[2 * U + u];
           }
         }
       });
@@ -280,9 +292,8 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
         for (int64_t n = n0; n < n1; ++n) {
           T* g = g_t + n * ldg;
           const T* rc = rec + n * GU;
-          const T* hp = hp_t + n * ldh;
           T* rech = aux_t + n * ldh;
-          T* hc = hcur + n * U;
+          T* hc = hcur + n * U;  // the undropped h_{t-1}, read before it is overwritten
           T* yr = yrow(n);
           copy_elems(rech, rc + 2 * U, U);
           if (!keep(n)) { masked_output(cfg, hc, U, yr); continue; }
@@ -292,7 +303,7 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
           act_span(act, g + 2 * U, U);
           for (int64_t u = 0; u < U; ++u) {
             const T z = g[u];
-            yr[u] = hc[u] = z * hp[u] + (T(1) - z) * g[2 * U + u];
+            yr[u] = hc[u] = z * hc[u] + (T(1) - z) * g[2 * U + u];
           }
         }
       });
@@ -304,8 +315,8 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
 
 template <typename T>
 void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
-                  const uint8_t* mask, const T* dy, const T* dhT, const T* dcT, T* workspace,
-                  T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db) {
+                  const uint8_t* mask, const T* rmask, const T* dy, const T* dhT, const T* dcT,
+                  T* workspace, T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db) {
   const Layout L = layout(cfg);
   const int64_t N = cfg.N, Tn = cfg.T, In = cfg.In, U = cfg.U, GU = L.GU, M = L.M;
   const bool lstm = cfg.cell == RnnCell::LSTM, gru = cfg.cell == RnnCell::GRU;
@@ -314,6 +325,8 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
   const T* gates = workspace + L.gates;
   const T* hprev = workspace + L.hprev;
   const T* aux = workspace + L.aux;
+  // GRU's state mix reads the undropped h_{t-1}: hstate with an rmask, else hprev itself
+  const T* hstate = (gru && rmask) ? workspace + L.hstate : hprev;
   T* dgates = workspace + L.dgates;
   T* drec = workspace + L.drec;
   T* dh = workspace + L.dh;
@@ -332,6 +345,7 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
     const int64_t t = cfg.go_backwards ? Tn - 1 - s : s;
     const T* g_t = gates + t * GU;
     const T* hp_t = hprev + t * U;
+    const T* hs_t = hstate + t * U;
     const T* aux_t = aux + t * U;
     T* dg_t = dgates + t * GU;
     T* dr_t = drec + t * GU;
@@ -390,48 +404,65 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
           }
         }
       });
-      // dh_{t-1} (N, U) += dG_t (N, GU) R^T
+      // dh_{t-1} (N, U) += dG_t (N, GU) R^T: the gate pass zeroed dh's kept rows, so after
+      // the GEMM they hold d(hd), which rmask scales into dh_{t-1}; a masked row's dG row is
+      // zero and its dh row (the carried gradient) is left alone.
       gemm<T>(false, true, N, U, GU, T(1), dg_t, ldg, R, GU, T(1), dh, U);
+      if (rmask) {
+        for (int64_t n = 0; n < N; ++n) {
+          if (mask && mask[n * Tn + t] == 0) continue;
+          const T* m = rmask + n * U;
+          T* dhr = dh + n * U;
+          for (int64_t u = 0; u < U; ++u) dhr[u] *= m[u];
+        }
+      }
     } else if (!ra) {
       for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
           if (!start_row(n)) continue;
           const T* g = g_t + n * ldg;
-          const T* hp = hp_t + n * ldh;
+          const T* hs = hs_t + n * ldh;  // the undropped h_{t-1}
           T* dg = dg_t + n * ldg;
           T* dhr = dh + n * U;
           for (int64_t u = 0; u < U; ++u) {
             const T z = g[u], hh = g[2 * U + u];
             const T dht = dhr[u];
             dg[2 * U + u] = dht * (T(1) - z) * act_grad(act, hh);
-            dg[u] = dht * (hp[u] - hh) * act_grad(rac, z);
+            dg[u] = dht * (hs[u] - hh) * act_grad(rac, z);
             dhr[u] = dht * z;
           }
         }
       });
-      // d(r*h) (N, U) = dG_h (N, U) R_h^T (rows of masked steps are zero)
+      // d(r*hd) (N, U) = dG_h (N, U) R_h^T (rows of masked steps are zero)
       gemm<T>(false, true, N, U, U, T(1), dg_t + 2 * U, ldg, R + 2 * U, GU, T(0), drh, U);
       for_rows(site_b, N, U, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
           const T* g = g_t + n * ldg;
-          const T* hp = hp_t + n * ldh;
-          const T* d = drh + n * U;
+          const T* hp = hp_t + n * ldh;  // hd
+          T* d = drh + n * U;
           T* dg = dg_t + n * ldg;
           T* dhr = dh + n * U;
           for (int64_t u = 0; u < U; ++u) {
             const T r = g[U + u];
             dg[U + u] = d[u] * hp[u] * act_grad(rac, r);
-            dhr[u] += d[u] * r;
+            // d(hd) through r*hd: straight into dh without an rmask, else kept in drh
+            if (rmask) d[u] *= r; else dhr[u] += d[u] * r;
           }
         }
       });
-      gemm<T>(false, true, N, U, 2 * U, T(1), dg_t, ldg, R, GU, T(1), dh, U);
+      if (rmask) {
+        // d(hd) (N, U) = drh + dG_zr R_zr^T; dh_{t-1} += rmask * d(hd)
+        gemm<T>(false, true, N, U, 2 * U, T(1), dg_t, ldg, R, GU, T(1), drh, U);
+        for (int64_t i = 0; i < NU; ++i) dh[i] += drh[i] * rmask[i];
+      } else {
+        gemm<T>(false, true, N, U, 2 * U, T(1), dg_t, ldg, R, GU, T(1), dh, U);
+      }
     } else {
       for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
           if (!start_row(n)) continue;
           const T* g = g_t + n * ldg;
-          const T* hp = hp_t + n * ldh;
+          const T* hp = hs_t + n * ldh;  // the undropped h_{t-1}
           const T* rech = aux_t + n * ldh;
           T* dg = dg_t + n * ldg;
           T* dr = dr_t + n * ldg;
@@ -454,7 +485,13 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
           }
         }
       });
-      gemm<T>(false, true, N, U, GU, T(1), dr_t, ldg, R, GU, T(1), dh, U);
+      if (rmask) {
+        // d(hd) (N, U) = dRec R^T; dh_{t-1} += rmask * d(hd) (masked rows: d(hd) is zero)
+        gemm<T>(false, true, N, U, GU, T(1), dr_t, ldg, R, GU, T(0), drh, U);
+        for (int64_t i = 0; i < NU; ++i) dh[i] += drh[i] * rmask[i];
+      } else {
+        gemm<T>(false, true, N, U, GU, T(1), dr_t, ldg, R, GU, T(1), dh, U);
+      }
     }
   }
   if (dh0) copy_elems(dh0, dh, NU);
@@ -482,10 +519,10 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
 
 #define GF_RNN_INSTANTIATE(T)                                                                \
   template void rnn_forward<T>(const RnnConfig&, const T*, const T*, const T*, const T*,     \
-                               const T*, const T*, const uint8_t*, T*, T*, T*, T*);          \
+                               const T*, const T*, const uint8_t*, const T*, T*, T*, T*, T*); \
   template void rnn_backward<T>(const RnnConfig&, const T*, const T*, const T*,              \
-                                const uint8_t*, const T*, const T*, const T*, T*, T*, T*,    \
-                                T*, T*, T*, T*);
+                                const uint8_t*, const T*, const T*, const T*, const T*, T*,  \
+                                T*, T*, T*, T*, T*, T*);
 GF_RNN_INSTANTIATE(float)
 GF_RNN_INSTANTIATE(double)
 

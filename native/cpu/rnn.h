@@ -5,12 +5,13 @@
 // gate math that keeps what backward needs) and its exact backward (per step one fused
 // gate-gradient pass and the GEMM for dh_{t-1}; the weight gradients as big GEMMs over all
 // timesteps at the end). It is not: validation, defaults or policy (return_sequences, stateful,
-// dropout, unit_forget_bias, which activation is the default): lib and the binding decide those
-// and pass explicit values; the kernels trust every size and pointer.
+// drawing dropout masks, unit_forget_bias, which activation is the default): lib and the
+// binding decide those and pass explicit values; the kernels trust every size and pointer.
 //
 // ---- Binding contract -----------------------------------------------------------------------
 // Shapes (row-major), G = gates per cell (SimpleRNN 1, LSTM 4, GRU 3), M = N * T:
 //   x: (N, T, In)   h0, c0, hT, cT: (N, U)   y: (N, T, U)   mask: (N, T) uint8 or nullptr
+//   rmask (recurrent dropout): (N, U) of T or nullptr
 //   W (kernel): (In, G*U)   R (recurrent_kernel): (U, G*U)
 //   b: (G*U), or for GRU with reset_after (2, G*U) = [input bias; recurrent bias]; or nullptr.
 // Gate order as Keras: LSTM i, f, c (candidate g), o; GRU z, r, h.
@@ -32,9 +33,20 @@
 // zero_output_for_mask, else the carried h (Keras 3's rule on its jax/torch/numpy backends:
 // the previous output is states[0]; Keras's TF backend differs only for a masked prefix with a
 // nonzero initial state, where it outputs zeros). A masked step's dx rows are zero.
+// rmask[n, u] (recurrent dropout, Keras's one mask per call, the same at every step and for
+// every gate; values usually 0 or 1/(1-rate), any value allowed): h_{t-1} is replaced by
+// hd = h_{t-1} * rmask wherever it multiplies R, and only there:
+//   SimpleRNN, LSTM, GRU reset_after=true: (.) = x W_k + hd R_k + b_k (+ b_rec_k)
+//   GRU reset_after=false: z, r from hd R_z, hd R_r; h~ = act(x W_h + (r*hd) R_h + b_h)
+//   GRU's state mix h_t = z*h_{t-1} + (1-z)*h~ keeps the undropped h_{t-1}.
+// A masked step (mask) still carries the undropped state. The backward is the exact gradient
+// of that function (dR from hd; dh_{t-1} gets rmask * d(hd) plus GRU's direct z path); rmask
+// itself gets no gradient. rmask nullptr: no recurrent dropout (the formulas above with
+// hd = h_{t-1}). The backward must be given the forward's rmask.
 //
-//   rnn_forward<T>(cfg, x, W, R, b, h0, c0, mask, y, hT, cT, workspace)
-//   rnn_backward<T>(cfg, x, W, R, mask, dy, dhT, dcT, workspace, dx, dh0, dc0, dW, dR, db)
+//   rnn_forward<T>(cfg, x, W, R, b, h0, c0, mask, rmask, y, hT, cT, workspace)
+//   rnn_backward<T>(cfg, x, W, R, mask, rmask, dy, dhT, dcT, workspace, dx, dh0, dc0, dW, dR,
+//                   db)
 //     dy (N, T, U) in y's (processing) order, dhT (N, U), dcT (N, U): gradients of the
 //     outputs; nullptr = zeros. Writes dx (N, T, In), dh0, dc0 (N, U), dW, dR, db (b's shape),
 //     each OVERWRITTEN (not accumulated); any of dx, dh0, dc0, db may be nullptr (not wanted).
@@ -42,8 +54,9 @@
 // Workspace: rnn_workspace_size(cfg) elements of T (the per-cell *_workspace_size functions
 // below give the same number). Contents are unspecified on entry to rnn_forward. rnn_forward
 // fills the first rnn_forward_workspace_size(cfg) elements with what backward reads (the
-// post-activation gates, h_{t-1} of every step, and per cell c_{t-1} (LSTM), r*h_{t-1} (GRU
-// reset_after=false) or h R_h + b_rec_h (GRU reset_after=true)); rnn_backward reads them and
+// post-activation gates, hd = h_{t-1} * rmask of every step, and per cell c_{t-1} (LSTM),
+// r*hd (GRU reset_after=false) or hd R_h + b_rec_h (GRU reset_after=true), and for GRU with
+// rmask the undropped h_{t-1} too); rnn_backward reads them and
 // uses the rest as scratch. The same workspace (with its forward part unchanged) must be passed
 // to the backward of that forward; an inference-only forward may be given just
 // rnn_forward_workspace_size(cfg) elements. The buffer is the caller's: the kernels allocate
@@ -101,21 +114,21 @@ inline int64_t gru_workspace_size(int64_t N, int64_t T, int64_t In, int64_t U,
 
 template <typename T>
 void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
-                 const T* h0, const T* c0, const uint8_t* mask, T* y, T* hT, T* cT,
-                 T* workspace);
+                 const T* h0, const T* c0, const uint8_t* mask, const T* rmask, T* y, T* hT,
+                 T* cT, T* workspace);
 
 template <typename T>
 void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
-                  const uint8_t* mask, const T* dy, const T* dhT, const T* dcT, T* workspace,
-                  T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db);
+                  const uint8_t* mask, const T* rmask, const T* dy, const T* dhT, const T* dcT,
+                  T* workspace, T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db);
 
 #define GF_RNN_DECLARE(T)                                                                    \
   extern template void rnn_forward<T>(const RnnConfig&, const T*, const T*, const T*,        \
-                                      const T*, const T*, const T*, const uint8_t*, T*, T*,  \
-                                      T*, T*);                                               \
+                                      const T*, const T*, const T*, const uint8_t*, const T*, \
+                                      T*, T*, T*, T*);                                       \
   extern template void rnn_backward<T>(const RnnConfig&, const T*, const T*, const T*,       \
-                                       const uint8_t*, const T*, const T*, const T*, T*, T*, \
-                                       T*, T*, T*, T*, T*);
+                                       const uint8_t*, const T*, const T*, const T*,         \
+                                       const T*, T*, T*, T*, T*, T*, T*, T*);
 GF_RNN_DECLARE(float)
 GF_RNN_DECLARE(double)
 #undef GF_RNN_DECLARE

@@ -730,6 +730,7 @@ std::vector<double> rnn_to_double(const T* p, size_t n) {
 struct RnnRefStep {
   bool keep = true;
   std::vector<double> hp, cp;   // state the step starts from (U)
+  std::vector<double> hd;       // hp * rmask: what multiplies R (U)
   std::vector<double> pre, gv;  // final pre-activation and value of each gate (G*U)
   std::vector<double> rr;       // recurrent part: h R (+ b_rec for reset_after) (G*U)
   std::vector<double> rh;       // GRU reset_after=false: r * h_{t-1} (U)
@@ -742,6 +743,7 @@ struct RnnRef {
   std::vector<double> x, W, R, b;
   bool has_b;
   const uint8_t* mask;
+  std::vector<double> rm;  // recurrent dropout mask (N, U); all ones when none
   std::vector<std::vector<RnnRefStep>> tape;  // [s][n]
   std::vector<double> y, hT, cT;
 
@@ -760,6 +762,8 @@ struct RnnRef {
         st.hp.assign(h.begin() + n * U, h.begin() + (n + 1) * U);
         st.cp.assign(cs.begin() + n * U, cs.begin() + (n + 1) * U);
         st.keep = !mask || mask[n * Tn + t] != 0;
+        st.hd.assign(U, 0.0);
+        for (int64_t u = 0; u < U; ++u) st.hd[u] = st.hp[u] * rm[n * U + u];
         std::vector<double> xa(GU, 0.0);
         st.rr.assign(GU, 0.0);
         for (int64_t k = 0; k < GU; ++k) {
@@ -767,7 +771,7 @@ struct RnnRef {
           for (int64_t i = 0; i < In; ++i) a += x[(n * Tn + t) * In + i] * W[i * GU + k];
           xa[k] = a;
           double r = (has_b && gru_ra()) ? b[GU + k] : 0.0;
-          for (int64_t j = 0; j < U; ++j) r += st.hp[j] * R[j * GU + k];
+          for (int64_t j = 0; j < U; ++j) r += st.hd[j] * R[j * GU + k];
           st.rr[k] = r;
         }
         st.pre.assign(GU, 0.0);
@@ -798,7 +802,7 @@ struct RnnRef {
               st.pre[2 * U + u] = xa[2 * U + u] + st.gv[U + u] * st.rr[2 * U + u];
           } else {
             st.rh.assign(U, 0.0);
-            for (int64_t j = 0; j < U; ++j) st.rh[j] = st.gv[U + j] * st.hp[j];
+            for (int64_t j = 0; j < U; ++j) st.rh[j] = st.gv[U + j] * st.hd[j];
             for (int64_t u = 0; u < U; ++u) {
               double r = 0;
               for (int64_t j = 0; j < U; ++j) r += st.rh[j] * R[j * GU + 2 * U + u];
@@ -831,7 +835,7 @@ struct RnnRef {
 
 template <typename T>
 RnnRef make_rnn_ref(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
-                    const uint8_t* mask) {
+                    const uint8_t* mask, const T* rmask) {
   RnnRef m;
   m.c = cfg;
   m.G = rnn_gates(cfg.cell);
@@ -842,6 +846,8 @@ RnnRef make_rnn_ref(const RnnConfig& cfg, const T* x, const T* W, const T* R, co
   m.has_b = b != nullptr;
   m.b = rnn_to_double(b, (m.gru_ra() ? 2 : 1) * m.GU);
   m.mask = mask;
+  m.rm.assign(cfg.N * cfg.U, 1.0);
+  if (rmask) m.rm = rnn_to_double(rmask, cfg.N * cfg.U);
   return m;
 }
 
@@ -854,8 +860,9 @@ void rnn_store(const std::vector<double>& v, T* out) {
 
 template <typename T>
 void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
-                 const T* h0, const T* c0, const uint8_t* mask, T* y, T* hT, T* cT) {
-  RnnRef m = make_rnn_ref(cfg, x, W, R, b, mask);
+                 const T* h0, const T* c0, const uint8_t* mask, const T* rmask, T* y, T* hT,
+                 T* cT) {
+  RnnRef m = make_rnn_ref(cfg, x, W, R, b, mask, rmask);
   const size_t NU = cfg.N * cfg.U;
   m.forward(rnn_to_double(h0, NU), rnn_to_double(cfg.cell == RnnCell::LSTM ? c0 : nullptr, NU));
   rnn_store(m.y, y);
@@ -865,10 +872,10 @@ void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const
 
 template <typename T>
 void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
-                  const T* h0, const T* c0, const uint8_t* mask, const T* dy, const T* dhT,
-                  const T* dcT, T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db) {
+                  const T* h0, const T* c0, const uint8_t* mask, const T* rmask, const T* dy,
+                  const T* dhT, const T* dcT, T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db) {
   const bool lstm = cfg.cell == RnnCell::LSTM, gru = cfg.cell == RnnCell::GRU;
-  RnnRef m = make_rnn_ref(cfg, x, W, R, b, mask);
+  RnnRef m = make_rnn_ref(cfg, x, W, R, b, mask, rmask);
   const int64_t N = cfg.N, Tn = cfg.T, In = cfg.In, U = cfg.U, GU = m.GU;
   const RnnActivation act = cfg.activation, rac = cfg.recurrent_activation;
   const size_t NU = N * U;
@@ -888,7 +895,9 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R, cons
           for (int64_t u = 0; u < U; ++u) gh[n * U + u] += gy[(n * Tn + s) * U + u];
         continue;
       }
-      std::vector<double> dht(U), dhp(U, 0.0), dax(GU, 0.0), dar(GU, 0.0);
+      // dhp: gradient of the undropped h_{t-1} (GRU's state mix); dhd: of hd = h_{t-1} * rmask
+      // (everything that multiplies R), which reaches dhp times rmask at the end.
+      std::vector<double> dht(U), dhp(U, 0.0), dhd(U, 0.0), dax(GU, 0.0), dar(GU, 0.0);
       for (int64_t u = 0; u < U; ++u) dht[u] = gh[n * U + u] + gy[(n * Tn + s) * U + u];
       // dax: gradient of the input-side pre-activation (x W + b_in), dar: of the part that
       // multiplies h_{t-1} by R (for GRU reset_after=false only the z, r columns).
@@ -927,8 +936,8 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R, cons
               drh += R[j * GU + 2 * U + u] * dax[2 * U + u];
               gR[j * GU + 2 * U + u] += st.rh[j] * dax[2 * U + u];
             }
-            dr[j] = drh * st.hp[j];
-            dhp[j] += drh * st.gv[U + j];
+            dr[j] = drh * st.hd[j];
+            dhd[j] += drh * st.gv[U + j];
           }
         }
         for (int64_t u = 0; u < U; ++u) dax[U + u] = dr[u] * rnn_act_deriv(rac, st.pre[U + u]);
@@ -944,12 +953,12 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R, cons
         if (ra) gb[GU + k] += dar[k];
         if (k < rcols) {
           for (int64_t j = 0; j < U; ++j) {
-            gR[j * GU + k] += st.hp[j] * dar[k];
-            dhp[j] += R[j * GU + k] * dar[k];
+            gR[j * GU + k] += st.hd[j] * dar[k];
+            dhd[j] += R[j * GU + k] * dar[k];
           }
         }
       }
-      for (int64_t u = 0; u < U; ++u) gh[n * U + u] = dhp[u];
+      for (int64_t u = 0; u < U; ++u) gh[n * U + u] = dhp[u] + dhd[u] * m.rm[n * U + u];
     }
   }
   rnn_store(gx, dx);
@@ -962,10 +971,10 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R, cons
 
 #define GF_REF_INSTANTIATE_RNN(T)                                                            \
   template void rnn_forward<T>(const RnnConfig&, const T*, const T*, const T*, const T*,     \
-                               const T*, const T*, const uint8_t*, T*, T*, T*);              \
+                               const T*, const T*, const uint8_t*, const T*, T*, T*, T*);    \
   template void rnn_backward<T>(const RnnConfig&, const T*, const T*, const T*, const T*,    \
                                 const T*, const T*, const uint8_t*, const T*, const T*,      \
-                                const T*, T*, T*, T*, T*, T*, T*);
+                                const T*, const T*, T*, T*, T*, T*, T*, T*);
 GF_REF_INSTANTIATE_RNN(float)
 GF_REF_INSTANTIATE_RNN(double)
 

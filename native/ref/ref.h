@@ -103,16 +103,18 @@ void batchnorm_backward_inference(int64_t M, int64_t C, const T* x, const T* dy,
                                   double eps, T* dx, T* dgamma, T* dbeta);
 
 // ---- recurrent cells (SimpleRNN, LSTM, GRU; see cpu/rnn.h for shapes, gates, mask and
-// go_backwards). Per-step, per-element loops in double with no GEMM; activation derivatives
-// from the pre-activations. The backward reruns the forward itself (no workspace) and
-// overwrites dx, dh0, dc0, dW, dR, db (any of dx, dh0, dc0, db may be nullptr).
+// go_backwards, and the recurrent dropout mask rmask (N, U) or nullptr). Per-step,
+// per-element loops in double with no GEMM; activation derivatives from the pre-activations.
+// The backward reruns the forward itself (no workspace) and overwrites dx, dh0, dc0, dW, dR,
+// db (any of dx, dh0, dc0, db may be nullptr).
 template <typename T>
 void rnn_forward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
-                 const T* h0, const T* c0, const uint8_t* mask, T* y, T* hT, T* cT);
+                 const T* h0, const T* c0, const uint8_t* mask, const T* rmask, T* y, T* hT,
+                 T* cT);
 template <typename T>
 void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R, const T* b,
-                  const T* h0, const T* c0, const uint8_t* mask, const T* dy, const T* dhT,
-                  const T* dcT, T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db);
+                  const T* h0, const T* c0, const uint8_t* mask, const T* rmask, const T* dy,
+                  const T* dhT, const T* dcT, T* dx, T* dh0, T* dc0, T* dW, T* dR, T* db);
 
 }  // namespace ref
 }  // namespace gf

@@ -259,8 +259,8 @@ function batchNormBases() {
 function rnnWorkspace(c) {
   const lstm = c.cell === 'lstm', gru = c.cell === 'gru', ra = gru && c.resetAfter;
   const G = lstm ? 4 : gru ? 3 : 1, GU = G * c.U, M = c.N * c.T, MU = M * c.U, NU = c.N * c.U;
-  return M * GU + MU + (lstm || gru ? MU : 0) + NU + (lstm ? NU : 0) + (ra ? c.N * GU : 0) + // forward part
-    M * GU + (ra ? M * GU : 0) + NU + (lstm ? NU : 0) + (gru && !ra ? NU : 0); // backward scratch
+  return M * GU + MU + (lstm || gru ? MU : 0) + (gru ? MU : 0) + NU + (lstm ? NU : 0) + (ra ? c.N * GU : 0) + // forward part
+    M * GU + (ra ? M * GU : 0) + NU + (lstm ? NU : 0) + (gru ? NU : 0); // backward scratch
 }
 
 function rnnBases() {

@@ -141,12 +141,13 @@ const SIGNATURES = {
   rnnWorkspaceSize: { args: [rnnCfg] },
   rnnForward: {
     args: [rnnCfg, fa('x'), fa('W'), fa('R'), fa('b', nul), fa('h0', nul), fa('c0', nul), u8('mask', nul), fa('y', out),
-      fa('hT', nulOut), fa('cT', nulOut), fa('workspace', out)],
+      fa('hT', nulOut), fa('cT', nulOut), fa('workspace', out), fa('recurrentMask', { nullable: true, optional: true })],
   },
   rnnBackward: {
     // the workspace is read (the forward's part) and written (scratch): an output
     args: [rnnCfg, fa('x'), fa('W'), fa('R'), u8('mask', nul), fa('dy', nul), fa('dhT', nul), fa('dcT', nul), fa('workspace', out),
-      fa('dx', nulOut), fa('dh0', nulOut), fa('dc0', nulOut), fa('dW', out), fa('dR', out), fa('db', nulOut)],
+      fa('dx', nulOut), fa('dh0', nulOut), fa('dc0', nulOut), fa('dW', out), fa('dR', out), fa('db', nulOut),
+      fa('recurrentMask', { nullable: true, optional: true })],
   },
 };
 

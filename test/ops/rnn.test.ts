@@ -1,14 +1,18 @@
 // gf.rnn: the native recurrent op against a plain JavaScript transcription of Keras's cell
 // equations (so gate order, layouts and GRU's two variants are checked at the library level),
-// and gradcheck in float64 for every cell with bias, initial states, masks and goBackwards.
+// and gradcheck in float64 for every cell with bias, initial states, masks and goBackwards,
+// with and without a recurrent dropout mask (which multiplies h_{t-1} only where it meets the
+// recurrent kernel, so the reference below says exactly where).
 import * as gf from '../../lib';
 import { Tensor } from '../../lib/tensor';
+import { kernels } from '../../lib/backend';
+import type { Binding, RnnConfig } from '../../binding';
 
 const sig = (v: number): number => 1 / (1 + Math.exp(-v));
 
 /** Keras's equations, one step at a time: y [N, T, U] (processing order), hT, cT. */
 function reference(cell: 'simpleRNN' | 'lstm' | 'gru', x: number[][][], W: number[][], R: number[][], b: number[] | number[][] | null,
-                   opts: { resetAfter?: boolean; goBackwards?: boolean; mask?: number[][]; h0?: number[][] } = {}): { y: number[][][]; h: number[][]; c: number[][] } {
+                   opts: { resetAfter?: boolean; goBackwards?: boolean; mask?: number[][]; h0?: number[][]; recurrentMask?: number[][] } = {}): { y: number[][][]; h: number[][]; c: number[][] } {
   const N = x.length, T = x[0].length, U = R.length;
   const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
   const bin = b === null ? new Array(G * U).fill(0) : Array.isArray(b[0]) ? (b as number[][])[0] : (b as number[]);
@@ -23,21 +27,23 @@ function reference(cell: 'simpleRNN' | 'lstm' | 'gru', x: number[][][], W: numbe
       if (opts.mask && opts.mask[n][t] === 0) { ys.push([...h]); continue; }
       const xw = (j: number): number => x[n][t].reduce((a, v, k) => a + v * W[k][j], 0) + bin[j];
       const hr = (hv: number[], j: number): number => hv.reduce((a, v, k) => a + v * R[k][j], 0);
+      // h_{t-1} as the recurrent kernel sees it (Keras: h_tm1 * rec_dp_mask)
+      const hd = opts.recurrentMask ? h.map((v, u) => v * opts.recurrentMask![n][u]) : h;
       if (cell === 'simpleRNN') {
-        h = h.map((_, u) => Math.tanh(xw(u) + hr(h, u)));
+        h = h.map((_, u) => Math.tanh(xw(u) + hr(hd, u)));
       } else if (cell === 'lstm') {
-        const g = (k: number, u: number): number => xw(k * U + u) + hr(h, k * U + u);
+        const g = (k: number, u: number): number => xw(k * U + u) + hr(hd, k * U + u);
         const i = h.map((_, u) => sig(g(0, u))), f = h.map((_, u) => sig(g(1, u)));
         const cc = h.map((_, u) => Math.tanh(g(2, u))), o = h.map((_, u) => sig(g(3, u)));
         c = c.map((cv, u) => f[u] * cv + i[u] * cc[u]);
         h = h.map((_, u) => o[u] * Math.tanh(c[u]));
       } else {
-        const z = h.map((_, u) => sig(xw(u) + hr(h, u) + brec[u]));
-        const r = h.map((_, u) => sig(xw(U + u) + hr(h, U + u) + brec[U + u]));
+        const z = h.map((_, u) => sig(xw(u) + hr(hd, u) + brec[u]));
+        const r = h.map((_, u) => sig(xw(U + u) + hr(hd, U + u) + brec[U + u]));
         const hh = opts.resetAfter
-          ? h.map((_, u) => Math.tanh(xw(2 * U + u) + r[u] * (hr(h, 2 * U + u) + brec[2 * U + u])))
-          : h.map((_, u) => Math.tanh(xw(2 * U + u) + hr(h.map((hv, k) => r[k] * hv), 2 * U + u)));
-        h = h.map((hv, u) => z[u] * hv + (1 - z[u]) * hh[u]);
+          ? h.map((_, u) => Math.tanh(xw(2 * U + u) + r[u] * (hr(hd, 2 * U + u) + brec[2 * U + u])))
+          : h.map((_, u) => Math.tanh(xw(2 * U + u) + hr(hd.map((hv, k) => r[k] * hv), 2 * U + u)));
+        h = h.map((hv, u) => z[u] * hv + (1 - z[u]) * hh[u]);  // the undropped h_{t-1}
       }
       ys.push([...h]);
     }
@@ -61,11 +67,19 @@ describe.each([
   const b = rand(cell === 'gru' && resetAfter ? [2, G * U] : [G * U], 4);
   const h0 = rand([N, U], 5);
   const mask = gf.tensor([[1, 1, 0, 1], [0, 1, 1, 1], [1, 1, 1, 0]], undefined, { dtype: 'float64' });
+  // Keras's recurrent dropout values at rate 0.5: 0 or 2, some of each in every row
+  const rmask = gf.tensor([[2, 0], [0, 2], [2, 2]], undefined, { dtype: 'float64' });
 
-  test.each([[false, false], [true, false], [false, true], [true, true]])('forward equals Keras\'s equations (goBackwards %s, mask %s)', (goBackwards, masked) => {
-    const got = gf.rnn(x, W, R, b, { cell, resetAfter, goBackwards, h0, mask: masked ? mask : null });
+  test.each([
+    [false, false, false], [true, false, false], [false, true, false], [true, true, false],
+    [false, false, true], [true, true, true],
+  ])('forward equals Keras\'s equations (goBackwards %s, mask %s, recurrent mask %s)', (goBackwards, masked, dropped) => {
+    const got = gf.rnn(x, W, R, b, { cell, resetAfter, goBackwards, h0, mask: masked ? mask : null, recurrentMask: dropped ? rmask : null });
     const want = reference(cell, x.toArray() as number[][][], W.toArray() as number[][], R.toArray() as number[][],
-      b.toArray() as number[] | number[][], { resetAfter, goBackwards, h0: h0.toArray() as number[][], mask: masked ? mask.toArray() as number[][] : undefined });
+      b.toArray() as number[] | number[][], {
+        resetAfter, goBackwards, h0: h0.toArray() as number[][], mask: masked ? mask.toArray() as number[][] : undefined,
+        recurrentMask: dropped ? rmask.toArray() as number[][] : undefined,
+      });
     const yd = got.y.data;
     want.y.flat(2).forEach((v, i) => expect(yd[i]).toBeCloseTo(v, 12));
     want.h.flat().forEach((v, i) => expect(got.hT.data[i]).toBeCloseTo(v, 12));
@@ -76,6 +90,16 @@ describe.each([
     const inputs = [x, W, R, b, h0];
     for (const goBackwards of [false, true]) {
       const r = gf.gradcheck((xi, wi, ri, bi, hi) => gf.rnn(xi, wi, ri, bi, { cell, resetAfter, goBackwards, h0: hi, mask }).y.square().sum(), inputs);
+      expect(r.message).toBe('');
+      expect(r.ok).toBe(true);
+    }
+  });
+
+  test('gradcheck in float64 with a recurrent mask (Keras values and arbitrary ones), a mask and goBackwards', () => {
+    const inputs = [x, W, R, b, h0];
+    const arbitrary = rand([N, U], 6, 1.5);  // a plain factor: a mask applied twice would show
+    for (const [goBackwards, recurrentMask] of [[false, rmask], [true, rmask], [false, arbitrary]] as const) {
+      const r = gf.gradcheck((xi, wi, ri, bi, hi) => gf.rnn(xi, wi, ri, bi, { cell, resetAfter, goBackwards, h0: hi, mask, recurrentMask }).y.square().sum(), inputs);
       expect(r.message).toBe('');
       expect(r.ok).toBe(true);
     }
@@ -100,4 +124,64 @@ test('bad arguments are typed errors naming the cell and shapes', () => {
   expect(() => gf.rnn(x, gf.zeros([4, 2]), gf.zeros([2, 2]), null, { cell: 'simpleRNN', c0: gf.zeros([2, 2]) })).toThrow(/only an LSTM has a cell state/);
   expect(() => gf.rnn(x, gf.zeros([4, 2]), gf.zeros([2, 2]), null, { cell: 'simpleRNN', mask: gf.zeros([2, 4]) })).toThrow(/mask must have shape \[2, 3\]/);
   expect(() => gf.rnn(x, gf.zeros([4, 2]), gf.zeros([2, 2]), null, { cell: 'simpleRNN', activation: 'elu' as 'tanh' })).toThrow(/activation must be one of/);
+  expect(() => gf.rnn(x, gf.zeros([4, 8]), gf.zeros([2, 8]), null, { cell: 'lstm', recurrentMask: gf.zeros([2, 3]) }))
+    .toThrow(/lstm: recurrentMask must have shape \[2, 2\], got \[2, 3\]/);
+  expect(() => gf.rnn(x, gf.zeros([4, 8]), gf.zeros([2, 8]), null, { cell: 'lstm', recurrentMask: gf.zeros([2, 2], { dtype: 'float64' }) }))
+    .toThrow(/lstm: recurrentMask is float64 but the input is float32/);
+});
+
+describe('the addon\'s recurrentMask argument (native/binding/rnn.cc)', () => {
+  const b = kernels as unknown as Binding;
+  const raw = kernels as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const base: RnnConfig = {
+    cell: 'simpleRNN', N: 1, T: 2, In: 1, U: 1, activation: 'linear', recurrentActivation: 'linear',
+    resetAfter: false, goBackwards: false, zeroOutputForMask: false,
+  };
+
+  test('simpleRNN, linear, U = In = 1: hand-computed outputs and gradients with h_{t-1} * 0.5 before R', () => {
+    for (const F of [Float32Array, Float64Array]) {
+      const x = new F([1, 2]), W = new F([0.5]), R = new F([2]), bias = new F([0.25]), h0 = new F([1]), m = new F([0.5]);
+      const y = new F(2), hT = new F(1), ws = new F(b.rnnWorkspaceSize(base));
+      b.rnnForward(base, x, W, R, bias, h0, null, null, y, hT, null, ws, m);
+      // h1 = 1*0.5 + (1*0.5)*2 + 0.25 = 1.75, h2 = 2*0.5 + (1.75*0.5)*2 + 0.25 = 3
+      expect(Array.from(y)).toEqual([1.75, 3]);
+      expect(Array.from(hT)).toEqual([3]);
+      // loss = y1 + y2: dpre2 = 1, dh1 = 1 + 1*2*0.5 = 2 = dpre1, dh0 = 2*2*0.5 = 2
+      const dx = new F(2), dh0 = new F(1), dW = new F(1), dR = new F(1), db = new F(1);
+      b.rnnBackward(base, x, W, R, null, new F([1, 1]), null, null, ws, dx, dh0, null, dW, dR, db, m);
+      expect(Array.from(dx)).toEqual([1, 0.5]);
+      expect(Array.from(dh0)).toEqual([2]);
+      expect(Array.from(dW)).toEqual([4]);       // 1*2 + 2*1
+      expect(Array.from(dR)).toEqual([1.875]);   // (h0*0.5)*2 + (h1*0.5)*1
+      expect(Array.from(db)).toEqual([3]);
+      // null and absent are no recurrent dropout
+      b.rnnForward(base, x, W, R, bias, h0, null, null, y, hT, null, ws, null);
+      expect(Array.from(y)).toEqual([2.75, 6.75]);
+      b.rnnForward(base, x, W, R, bias, h0, null, null, y, hT, null, ws);
+      expect(Array.from(y)).toEqual([2.75, 6.75]);
+    }
+  });
+
+  test('a wrong recurrentMask throws naming it and the shapes', () => {
+    const x = new Float32Array(2), W = new Float32Array(1), R = new Float32Array(1), y = new Float32Array(2);
+    const ws = new Float32Array(b.rnnWorkspaceSize(base));
+    const two: RnnConfig = { ...base, N: 2, T: 1 };
+    const fwd = (c: RnnConfig, m: unknown): unknown => raw.rnnForward(c, x, W, R, null, null, null, null, y, null, null, ws, m);
+    const bwd = (m: unknown): unknown => raw.rnnBackward(base, x, W, R, null, null, null, null, ws, null, null, null,
+      new Float32Array(1), new Float32Array(1), null, m);
+    expect(() => fwd(two, new Float32Array(1))).toThrow(/^rnnForward: recurrentMask has 1 elements but simpleRNN N=2, T=1, In=1, U=1 needs 2$/);
+    // (the addon's errors come from Node's realm, not jest's: compared by name)
+    const name = (f: () => unknown): string => { try { f(); } catch (e) { return (e as Error).name; } return 'none'; };
+    expect(name(() => fwd(base, new Float64Array(1)))).toBe('TypeError');
+    expect(name(() => fwd(two, new Float32Array(1)))).toBe('RangeError');
+    expect(() => fwd(base, new Float64Array(1))).toThrow(/argument 'recurrentMask' is a Float64Array but x is a Float32Array/);
+    expect(() => fwd(base, new Int32Array(1))).toThrow(/argument 'recurrentMask' must be a Float32Array or Float64Array/);
+    expect(name(() => fwd(base, [1]))).toBe('TypeError');
+    expect(() => fwd(base, y.subarray(1))).toThrow(/^rnnForward: argument 'y' overlaps argument 'recurrentMask'/);
+    expect(() => fwd(base, ws.subarray(0, 1))).toThrow(/argument 'workspace' overlaps argument 'recurrentMask'/);
+    expect(() => raw.rnnForward(base, x, W, R, null, null, null, null, y, null, null, ws, null, null)).toThrow(/^rnnForward: expects 12 to 13 arguments, got 14$/);
+    expect(() => bwd(new Float32Array(0))).toThrow(/^rnnBackward: recurrentMask has 0 elements but simpleRNN N=1, T=2, In=1, U=1 needs 1$/);
+    expect(() => bwd(ws.subarray(0, 1))).toThrow(/^rnnBackward: argument 'workspace' overlaps argument 'recurrentMask'/);
+    expect(bwd(new Float32Array(1))).toBeUndefined();
+  });
 });
