@@ -728,7 +728,7 @@ describe('recurrent exports (native/binding/rnn.cc)', () => {
     expectError(() => fwd(base, [11, new Float32Array(ws.length - 1)]), 'RangeError', 'workspace has');
     expectError(() => fwd(base, [6, new Float32Array(1)]), 'TypeError', "argument 'c0' must be null for a simpleRNN");
     expectError(() => fwd(base, [10, new Float32Array(1)]), 'TypeError', "argument 'cT' must be null");
-    expectError(() => raw.rnnForward(base), 'TypeError', 'rnnForward: expects 12 arguments, got 1');
+    expectError(() => raw.rnnForward(base), 'TypeError', 'rnnForward: expects 12 to 13 arguments, got 1');
     expectError(() => raw.rnnBackward(base, x, W, R, null, null, null, new Float32Array(1), ws, null, null, null, W, R, null),
       'TypeError', "argument 'dcT' must be null");
     expectError(() => raw.rnnBackward(base, x, W, R, null, null, null, null, ws, null, null, null, new Float32Array(0), R, null),
