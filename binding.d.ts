@@ -221,7 +221,9 @@ export interface Binding {
   // writes hT = h0 and cT = c0 (zeros where null); rnnBackward writes dh0 = dhT, dc0 = dcT
   // (zeros where null) and zeroes dW, dR, db. The workspace needs >= rnnWorkspaceSize(cfg)
   // elements for both calls; its contents are never trusted (any values give wrong numbers, never
-  // a wrong address). recurrentMask (N,U), of x's type, last and optional in both calls: recurrent
+  // a wrong address). rnnBackward consumes the workspace (it writes the gates' gradients over the
+  // gates): pass it the workspace of the forward just run, and run rnnForward again before another
+  // rnnBackward. recurrentMask (N,U), of x's type, last and optional in both calls: recurrent
   // dropout, h_{t-1} times it wherever h_{t-1} multiplies R (GRU's state mix keeps the undropped
   // h_{t-1}); the backward must be given the forward's. Null or absent: none.
   /** Elements of the workspace rnnForward fills and rnnBackward reads (native/cpu/rnn.h). */

@@ -30,6 +30,7 @@ import type { RnnActivation, RnnCellName, RnnConfig } from '../../binding';
 import { kernels } from '../backend';
 import { record, isGradEnabled } from '../autograd';
 import { Tensor, FloatArray, allocateOutput } from '../tensor';
+import { retain } from '../memory';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 
 export type { RnnActivation, RnnCellName };
@@ -63,6 +64,45 @@ export interface RnnResult {
 /** Gates per cell: the G of kernel [in, G*units] (Keras's layout). */
 export const GATES: Record<RnnCellName, number> = { simpleRNN: 1, lstm: 4, gru: 3 };
 const ACTIVATIONS: readonly RnnActivation[] = ['tanh', 'sigmoid', 'hardSigmoid', 'hardSigmoidLegacy', 'relu', 'linear'];
+
+// ---- workspaces -----------------------------------------------------------------------------
+// The workspace (what the forward keeps for the backward: every step's gates and states, about
+// 10 * batch * time * units floats for an LSTM) is the op's own: no tensor exposes it. A fresh
+// one page-faults on first touch, which costs more than the gate math, and calls outside a
+// memory scope (a custom training loop, predict on one sequence) never get one from the
+// buffer pool. So the op recycles its workspaces itself: one is free again once the backward
+// has run (the native backward consumes it anyway, writing the gates' gradients over the
+// gates, so a second backward through the same graph runs the forward again into another), or
+// at once when no gradient is recorded. They are taken out of any open scope (retain), so the
+// scope never hands them to someone else. GRADFORGE_BUFFER_POOL=0 turns this off as well.
+// Anything that keeps a workspace beyond the call (an execution plan recorded for replay, a
+// kernel run on another thread) must not give it back here.
+const MAX_SPARE_BYTES = 256 * 1024 * 1024;
+const recycleWorkspaces = process.env.GRADFORGE_BUFFER_POOL !== '0';
+const spareWorkspaces: FloatArray[] = [];
+let spareBytes = 0;
+
+function takeWorkspace(dtype: 'float32' | 'float64', size: number, op: string): FloatArray {
+  for (let i = spareWorkspaces.length - 1; i >= 0; i--) {
+    const w = spareWorkspaces[i];
+    if (w.length === size && (w instanceof Float64Array) === (dtype === 'float64')) {
+      spareWorkspaces.splice(i, 1);
+      spareBytes -= w.byteLength;
+      return w;
+    }
+  }
+  const w = allocateOutput(dtype, size, op) as FloatArray;
+  if (recycleWorkspaces) retain(new Tensor(w, [size]));
+  return w;
+}
+
+/** Hands a workspace no graph needs any more back for the next call (the oldest go first). */
+function giveBackWorkspace(w: FloatArray): void {
+  if (!recycleWorkspaces || w.length === 0 || w.byteLength > MAX_SPARE_BYTES) return;
+  while (spareBytes + w.byteLength > MAX_SPARE_BYTES) spareBytes -= (spareWorkspaces.shift() as FloatArray).byteLength;
+  spareWorkspaces.push(w);
+  spareBytes += w.byteLength;
+}
 
 function expectShape(op: string, name: string, t: Tensor, want: number[]): void {
   if (t.rank !== want.length || t.shape.some((d, i) => d !== want[i])) {
@@ -117,15 +157,24 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
   const y = allocateOutput(dt, N * T * U, op, [N, T, U]) as FloatArray;
   const hT = allocateOutput(dt, N * U, op, [N, U]) as FloatArray;
   const cT = op === 'lstm' ? allocateOutput(dt, N * U, op, [N, U]) as FloatArray : null;
-  const workspace = allocateOutput(dt, kernels.rnnWorkspaceSize(cfg), op) as FloatArray;
+  const wsSize = kernels.rnnWorkspaceSize(cfg);
   const data = (t: Tensor | null): FloatArray | null => (t === null ? null : t.data as FloatArray);
   const rmask = data(recurrentMask);
-  kernels.rnnForward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, data(bias),
-    data(h0), data(c0), mask, y, hT, cT, workspace, rmask);
+  const forward = (yOut: FloatArray, hOut: FloatArray | null, cOut: FloatArray | null): FloatArray => {
+    const ws = takeWorkspace(dt, wsSize, op);
+    kernels.rnnForward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, data(bias),
+      data(h0), data(c0), mask, yOut, hOut, cOut, ws, rmask);
+    return ws;
+  };
+  let workspace: FloatArray | null = forward(y, hT, cT);
 
   const inputs = [x, kernel, recurrentKernel, bias, h0, c0].filter((t): t is Tensor => t !== null);
   const out = record(op, inputs, new Tensor(y, [N, T, U]), (gy) => {
     if (isGradEnabled()) throw new ValueError(`${op}: gradients of gradients (createGraph) are not supported for recurrent layers`);
+    // The first backward gives the workspace back; another one through the same graph
+    // recomputes it (the same inputs give the same workspace).
+    const ws = workspace ?? forward(allocateOutput(dt, N * T * U) as FloatArray, null, null);
+    workspace = null;
     const dx = allocateOutput(dt, x.size) as FloatArray;
     const dW = allocateOutput(dt, kernel.size) as FloatArray;
     const dR = allocateOutput(dt, recurrentKernel.size) as FloatArray;
@@ -133,12 +182,17 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
     const dh0 = h0 === null ? null : allocateOutput(dt, h0.size) as FloatArray;
     const dc0 = c0 === null ? null : allocateOutput(dt, c0.size) as FloatArray;
     kernels.rnnBackward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, mask,
-      gy.data as FloatArray, null, null, workspace, dx, dh0, dc0, dW, dR, db, rmask);
+      gy.data as FloatArray, null, null, ws, dx, dh0, dc0, dW, dR, db, rmask);
+    giveBackWorkspace(ws);
     const grads: Tensor[] = [new Tensor(dx, x.shape), new Tensor(dW, kernel.shape), new Tensor(dR, recurrentKernel.shape)];
     if (bias !== null) grads.push(new Tensor(db as FloatArray, bias.shape));
     if (h0 !== null) grads.push(new Tensor(dh0 as FloatArray, h0.shape));
     if (c0 !== null) grads.push(new Tensor(dc0 as FloatArray, c0.shape));
     return grads;
   });
+  if (out.gradFn === null) {  // nothing will read the workspace again
+    giveBackWorkspace(workspace);
+    workspace = null;
+  }
   return { y: out, hT: new Tensor(hT, [N, U]), cT: cT === null ? null : new Tensor(cT, [N, U]) };
 }

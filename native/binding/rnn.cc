@@ -10,7 +10,8 @@
 // It is not: policy or defaults (lib/ops/rnn.ts decides those, and draws the masks).
 //
 // Why an untrusted workspace is safe: rnn_backward reads the forward part of the workspace
-// (post-activation gates, h_{t-1}, c_{t-1} / r*h / h R_h + b) only as operands of float
+// (post-activation gates, h_{t-1}, c_{t-1} / r*h / h R_h + b; it then writes the gates'
+// gradients over the gates, so a backward consumes its forward) only as operands of float
 // arithmetic and GEMMs; every index and size in rnn.cc is computed from the config, never read
 // from the workspace, x or the masks (the mask is only compared with 0, the recurrent mask
 // only multiplied). So any bytes there (NaN, a concurrent writer on a SharedArrayBuffer) give

@@ -17,6 +17,8 @@
 #include "cpu/gemm.h"
 #include "cpu/reduce.h"
 #include "cpu/rnn_act.h"
+#include "cpu/rnn_grad.h"
+#include "cpu/scratch.h"
 #include "cpu/threadpool.h"
 
 namespace gf {
@@ -39,11 +41,14 @@ struct Layout {
   // (without one it is hprev); hcur, ccur (N, U) the running state; rec (N, GU) one step's
   // hd R + b_rec (GRU reset_after=true).
   int64_t gates, hprev, aux, hstate, hcur, ccur, rec, fwd_end;
-  // backward scratch: dgates (M, GU) gradient of the input-side pre-activations; drec (M, GU)
-  // of the recurrent-side ones (GRU reset_after=true; otherwise the same as dgates); dh, dc
-  // (N, U) running state gradients; drh (N, U, GRU) the gradient of r*hd (reset_after=false),
-  // or of hd (with an rmask), before rmask scales it into dh.
-  int64_t dgates, drec, dh, dc, drh, end;
+  // backward: dgates (M, GU) gradient of the input-side pre-activations, written over gates
+  // (step t's gates are read only by step t's gate pass, which reads each unit's gates before
+  // it writes their gradients); then scratch: drec (M, GU) the gradient of the recurrent-side
+  // ones (GRU reset_after=true; otherwise the same as dgates); dh, dc (N, U) running state
+  // gradients; drh (N, U, GRU) the gradient of r*hd (reset_after=false), or of hd (with an
+  // rmask), before rmask scales it into dh; dbn, dbn_rec (N, GU) per batch row, the sums over
+  // the steps of dgates and drec (reset_after), which db adds up at the end.
+  int64_t dgates, drec, dh, dc, drh, dbn, dbn_rec, end;
 };
 
 Layout layout(const RnnConfig& c) {
@@ -63,12 +68,14 @@ Layout layout(const RnnConfig& c) {
   L.ccur = o; if (lstm) o += NU;
   L.rec = o; if (ra) o += c.N * L.GU;
   L.fwd_end = o;
-  L.dgates = o; o += L.M * L.GU;
+  L.dgates = L.gates;
   L.drec = L.dgates;
   if (ra) { L.drec = o; o += L.M * L.GU; }
   L.dh = o; o += NU;
   L.dc = o; if (lstm) o += NU;
   L.drh = o; if (gru) o += NU;
+  L.dbn = o; o += c.N * L.GU;
+  L.dbn_rec = o; if (ra) o += c.N * L.GU;
   L.end = o;
   return L;
 }
@@ -127,46 +134,44 @@ void for_rows(AdaptiveParallel& site, int64_t N, int64_t width, RangeFn fn) {
   parallel_for(site, double(N) * double(width) * 8.0, N, 1, fn);
 }
 
-// The gate gradients of one row for the default activations (tanh, sigmoid), with the
-// derivatives written out so that the loop has no switch in it and the compiler vectorizes it;
-// the general loops in rnn_backward call act_grad per element, which it cannot. Same
-// arithmetic as those loops, so results do not depend on which runs. __restrict: the rows
-// never overlap (dg holds act(c_t) in its o slot on entry, read before it is overwritten).
+// The backward rows for the default activations (rnn_grad.h): the ISA's vector versions for
+// float, the plain loops for double.
 template <typename T>
-void lstm_gate_grads_tanh_sigmoid(const T* __restrict g, const T* __restrict cp, int64_t U,
-                                  T* __restrict dhr, T* __restrict dcr, T* __restrict dg) {
-  for (int64_t u = 0; u < U; ++u) {
-    const T i = g[u], f = g[U + u], gg = g[2 * U + u], o = g[3 * U + u];
-    const T ac = dg[3 * U + u];
-    const T dht = dhr[u];
-    const T dct = dcr[u] + dht * o * (T(1) - ac * ac);
-    dg[u] = dct * gg * (i * (T(1) - i));
-    dg[U + u] = dct * cp[u] * (f * (T(1) - f));
-    dg[2 * U + u] = dct * i * (T(1) - gg * gg);
-    dg[3 * U + u] = dht * ac * (o * (T(1) - o));
-    dcr[u] = dct * f;
-    dhr[u] = T(0);
-  }
+struct GradRows {
+  void (*lstm)(const T*, const T*, const T*, int64_t, T*, T*, T*);
+  void (*gru_reset_after)(const T*, const T*, const T*, const T*, int64_t, T*, T*, T*);
+  void (*gru_reset_before_zh)(const T*, const T*, const T*, int64_t, T*, T*);
+  void (*gru_reset_before_r)(const T*, const T*, T*, int64_t, T*, T*);
+  void (*simple_rnn)(const T*, const T*, int64_t, T*, T*);
+};
+
+GradRows<float> grad_rows(float) {
+  const RnnGradRowsF32 r = rnn_grad_rows_f32();
+  return {r.lstm, r.gru_reset_after, r.gru_reset_before_zh, r.gru_reset_before_r, r.simple_rnn};
 }
 
-template <typename T>
-void gru_reset_after_gate_grads_tanh_sigmoid(const T* __restrict g, const T* __restrict hp,
-                                             const T* __restrict rech, int64_t U,
-                                             T* __restrict dhr, T* __restrict dg,
-                                             T* __restrict dr) {
-  for (int64_t u = 0; u < U; ++u) {
-    const T z = g[u], r = g[U + u], hh = g[2 * U + u];
-    const T dht = dhr[u];
-    const T dph = dht * (T(1) - z) * (T(1) - hh * hh);
-    const T dpz = dht * (hp[u] - hh) * (z * (T(1) - z));
-    const T dpr = dph * rech[u] * (r * (T(1) - r));
-    dg[u] = dr[u] = dpz;
-    dg[U + u] = dr[U + u] = dpr;
-    dg[2 * U + u] = dph;
-    dr[2 * U + u] = dph * r;
-    dhr[u] = dht * z;
-  }
+GradRows<double> grad_rows(double) {
+  return {rnn_grad::lstm<double>, rnn_grad::gru_reset_after<double>,
+          rnn_grad::gru_reset_before_zh<double>, rnn_grad::gru_reset_before_r<double>,
+          rnn_grad::simple_rnn<double>};
 }
+
+// out (cols, rows) = a (rows, cols)^T, in 32 x 32 tiles so both sides stream through L1.
+template <typename T>
+void transpose(const T* a, int64_t rows, int64_t cols, T* out) {
+  constexpr int64_t B = 32;
+  for (int64_t i0 = 0; i0 < rows; i0 += B)
+    for (int64_t j0 = 0; j0 < cols; j0 += B) {
+      const int64_t i1 = std::min(rows, i0 + B), j1 = std::min(cols, j0 + B);
+      for (int64_t j = j0; j < j1; ++j)
+        for (int64_t i = i0; i < i1; ++i) out[j * rows + i] = a[i * cols + j];
+    }
+}
+
+// The backward's R^T, per calling thread, and one row's act(c_t) for the general LSTM loop,
+// per pool thread (each grows once and is reused by every later call).
+thread_local ScratchBuffer tl_rt;
+thread_local ScratchBuffer tl_acs;
 
 // y row of a masked step: zeros, or the carried state h (Keras 3's states[0]).
 template <typename T>
@@ -322,23 +327,50 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
   const bool lstm = cfg.cell == RnnCell::LSTM, gru = cfg.cell == RnnCell::GRU;
   const bool ra = gru && cfg.reset_after;
   const RnnActivation act = cfg.activation, rac = cfg.recurrent_activation;
+  // the Keras defaults have vectorized rows (rnn_grad.h, rnn_act.h); others the loops below
+  const bool dflt = act == RnnActivation::Tanh && (cfg.cell == RnnCell::SimpleRNN ||
+                                                   rac == RnnActivation::Sigmoid);
+  const GradRows<T> rows = grad_rows(T(0));
   const T* gates = workspace + L.gates;
   const T* hprev = workspace + L.hprev;
   const T* aux = workspace + L.aux;
   // GRU's state mix reads the undropped h_{t-1}: hstate with an rmask, else hprev itself
   const T* hstate = (gru && rmask) ? workspace + L.hstate : hprev;
-  T* dgates = workspace + L.dgates;
+  T* dgates = workspace + L.dgates;  // == gates: each step's gradients replace its gates
   T* drec = workspace + L.drec;
   T* dh = workspace + L.dh;
   T* dc = workspace + L.dc;
   T* drh = workspace + L.drh;
+  T* dbn = workspace + L.dbn;
+  T* dbn_rec = workspace + L.dbn_rec;
   const int64_t NU = N * U;
+  if (db) {
+    std::fill(dbn, dbn + N * GU, T(0));
+    if (ra) std::fill(dbn_rec, dbn_rec + N * GU, T(0));
+  }
+  // db's share of row n at this step: its (kept) gate gradients, while they are in cache
+  auto add_db = [&](int64_t n, const T* dg, const T* dr) {
+    if (!db) return;
+    T* a = dbn + n * GU;
+    for (int64_t k = 0; k < GU; ++k) a[k] += dg[k];
+    if (dr) {
+      T* b = dbn_rec + n * GU;
+      for (int64_t k = 0; k < GU; ++k) b[k] += dr[k];
+    }
+  };
 
   if (dhT) copy_elems(dh, dhT, NU); else std::fill(dh, dh + NU, T(0));
   if (lstm) {
     if (dcT) copy_elems(dc, dcT, NU); else std::fill(dc, dc + NU, T(0));
   }
   const int64_t ldg = Tn * GU, ldh = Tn * U;
+  // R^T (GU, U), made once: the per-step products with R^T then read it untransposed, which
+  // the GEMM packs with row copies instead of a strided gather every step.
+  T* RT = nullptr;
+  if (N > 0 && Tn > 0) {
+    RT = static_cast<T*>(tl_rt.get(sizeof(T) * static_cast<size_t>(GU * U)));
+    transpose(R, U, GU, RT);
+  }
   static AdaptiveParallel site_a, site_b;
 
   for (int64_t s = Tn - 1; s >= 0 && N > 0; --s) {
@@ -349,47 +381,62 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
     const T* aux_t = aux + t * U;
     T* dg_t = dgates + t * GU;
     T* dr_t = drec + t * GU;
-    // Adds dy[n, s] to dh[n] and returns whether step s of row n is kept; for a masked step
-    // zeroes its gate gradients instead (the state was carried, and y[n, s] was the carried h
-    // or zeros, so dh[n] passes on unchanged plus, unless zero_output_for_mask, dy[n, s]).
-    auto start_row = [&](int64_t n) {
-      const bool kept = !mask || mask[n * Tn + t] != 0;
-      if (dy && (kept || !cfg.zero_output_for_mask)) {
-        const T* d = dy + (n * Tn + s) * U;
+    auto dy_row = [&](int64_t n) -> const T* { return dy ? dy + (n * Tn + s) * U : nullptr; };
+    // Whether step s of row n is kept. A masked step carried the state, and y[n, s] was the
+    // carried h or zeros: dh[n] passes on unchanged plus, unless zero_output_for_mask,
+    // dy[n, s]; its gate gradients are zero.
+    auto kept = [&](int64_t n) {
+      if (!mask || mask[n * Tn + t] != 0) return true;
+      const T* d = dy_row(n);
+      if (d && !cfg.zero_output_for_mask) {
         T* dhr = dh + n * U;
         for (int64_t u = 0; u < U; ++u) dhr[u] += d[u];
       }
-      if (kept) return true;
       std::fill(dg_t + n * ldg, dg_t + n * ldg + GU, T(0));
       if (ra) std::fill(dr_t + n * ldg, dr_t + n * ldg + GU, T(0));
       return false;
+    };
+    // dh[n] += dy[n, s] (the general loops; the default rows add it themselves)
+    auto add_dy = [&](int64_t n) {
+      if (const T* d = dy_row(n)) {
+        T* dhr = dh + n * U;
+        for (int64_t u = 0; u < U; ++u) dhr[u] += d[u];
+      }
     };
 
     if (cfg.cell == RnnCell::SimpleRNN || lstm) {
       for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
-          if (!start_row(n)) continue;
+          if (!kept(n)) continue;
           const T* g = g_t + n * ldg;
-          T* dg = dg_t + n * ldg;
+          T* dg = dg_t + n * ldg;  // the same row: gradients over gates
           T* dhr = dh + n * U;
           if (!lstm) {
-            for (int64_t u = 0; u < U; ++u) {
-              dg[u] = (dhr[u]) * act_grad(act, g[u]);
-              dhr[u] = T(0);
+            if (dflt) {
+              rows.simple_rnn(g, dy_row(n), U, dhr, dg);
+            } else {
+              add_dy(n);
+              for (int64_t u = 0; u < U; ++u) {
+                dg[u] = dhr[u] * act_grad(act, g[u]);
+                dhr[u] = T(0);
               }
+            }
+            add_db(n, dg, nullptr);
             continue;
           }
           const T* cp = aux_t + n * ldh;
           T* dcr = dc + n * U;
-          // act(c_t), recomputed as one span in dg's o slot; the loop reads each before
-          // overwriting it.
-          T* acs = dg + 3 * U;
-          for (int64_t u = 0; u < U; ++u) acs[u] = g[U + u] * cp[u] + g[u] * g[2 * U + u];
-          act_span(act, acs, U);
-          if (act == RnnActivation::Tanh && rac == RnnActivation::Sigmoid) {
-            lstm_gate_grads_tanh_sigmoid(g, cp, U, dhr, dcr, dg);
+          if (dflt) {
+            rows.lstm(g, cp, dy_row(n), U, dhr, dcr, dg);
+            add_db(n, dg, nullptr);
             continue;
           }
+          add_dy(n);
+          // act(c_t), recomputed as one span (as the forward computed it) in this thread's
+          // scratch: dg's slots are the gates the loop still reads
+          T* acs = static_cast<T*>(tl_acs.get(sizeof(T) * static_cast<size_t>(U)));
+          for (int64_t u = 0; u < U; ++u) acs[u] = g[U + u] * cp[u] + g[u] * g[2 * U + u];
+          act_span(act, acs, U);
           for (int64_t u = 0; u < U; ++u) {
             const T i = g[u], f = g[U + u], gg = g[2 * U + u], o = g[3 * U + u];
             const T ac = acs[u];
@@ -402,12 +449,13 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
             dcr[u] = dct * f;
             dhr[u] = T(0);
           }
+          add_db(n, dg, nullptr);
         }
       });
       // dh_{t-1} (N, U) += dG_t (N, GU) R^T: the gate pass zeroed dh's kept rows, so after
       // the GEMM they hold d(hd), which rmask scales into dh_{t-1}; a masked row's dG row is
       // zero and its dh row (the carried gradient) is left alone.
-      gemm<T>(false, true, N, U, GU, T(1), dg_t, ldg, R, GU, T(1), dh, U);
+      gemm<T>(false, false, N, U, GU, T(1), dg_t, ldg, RT, U, T(1), dh, U);
       if (rmask) {
         for (int64_t n = 0; n < N; ++n) {
           if (mask && mask[n * Tn + t] == 0) continue;
@@ -419,11 +467,13 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
     } else if (!ra) {
       for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
-          if (!start_row(n)) continue;
+          if (!kept(n)) continue;
           const T* g = g_t + n * ldg;
           const T* hs = hs_t + n * ldh;  // the undropped h_{t-1}
           T* dg = dg_t + n * ldg;
           T* dhr = dh + n * U;
+          if (dflt) { rows.gru_reset_before_zh(g, hs, dy_row(n), U, dhr, dg); continue; }
+          add_dy(n);
           for (int64_t u = 0; u < U; ++u) {
             const T z = g[u], hh = g[2 * U + u];
             const T dht = dhr[u];
@@ -434,43 +484,51 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
         }
       });
       // d(r*hd) (N, U) = dG_h (N, U) R_h^T (rows of masked steps are zero)
-      gemm<T>(false, true, N, U, U, T(1), dg_t + 2 * U, ldg, R + 2 * U, GU, T(0), drh, U);
+      gemm<T>(false, false, N, U, U, T(1), dg_t + 2 * U, ldg, RT + 2 * U * U, U, T(0), drh, U);
+      // d(hd) through r*hd: straight into dh without an rmask, else kept in drh
+      T* dh_direct = rmask ? nullptr : dh;
       for_rows(site_b, N, U, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
           const T* g = g_t + n * ldg;
           const T* hp = hp_t + n * ldh;  // hd
           T* d = drh + n * U;
           T* dg = dg_t + n * ldg;
-          T* dhr = dh + n * U;
-          for (int64_t u = 0; u < U; ++u) {
-            const T r = g[U + u];
-            dg[U + u] = d[u] * hp[u] * act_grad(rac, r);
-            // d(hd) through r*hd: straight into dh without an rmask, else kept in drh
-            if (rmask) d[u] *= r; else dhr[u] += d[u] * r;
+          T* dhr = dh_direct ? dh_direct + n * U : nullptr;
+          if (dflt) {
+            rows.gru_reset_before_r(g, hp, d, U, dhr, dg);
+          } else {
+            for (int64_t u = 0; u < U; ++u) {
+              const T r = g[U + u];
+              dg[U + u] = d[u] * hp[u] * act_grad(rac, r);
+              if (dhr) dhr[u] += d[u] * r; else d[u] *= r;
+            }
           }
+          if (!mask || mask[n * Tn + t] != 0) add_db(n, dg, nullptr);
         }
       });
       if (rmask) {
         // d(hd) (N, U) = drh + dG_zr R_zr^T; dh_{t-1} += rmask * d(hd)
-        gemm<T>(false, true, N, U, 2 * U, T(1), dg_t, ldg, R, GU, T(1), drh, U);
+        gemm<T>(false, false, N, U, 2 * U, T(1), dg_t, ldg, RT, U, T(1), drh, U);
         for (int64_t i = 0; i < NU; ++i) dh[i] += drh[i] * rmask[i];
       } else {
-        gemm<T>(false, true, N, U, 2 * U, T(1), dg_t, ldg, R, GU, T(1), dh, U);
+        gemm<T>(false, false, N, U, 2 * U, T(1), dg_t, ldg, RT, U, T(1), dh, U);
       }
     } else {
       for_rows(site_a, N, GU, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
-          if (!start_row(n)) continue;
+          if (!kept(n)) continue;
           const T* g = g_t + n * ldg;
           const T* hp = hs_t + n * ldh;  // the undropped h_{t-1}
           const T* rech = aux_t + n * ldh;
           T* dg = dg_t + n * ldg;
           T* dr = dr_t + n * ldg;
           T* dhr = dh + n * U;
-          if (act == RnnActivation::Tanh && rac == RnnActivation::Sigmoid) {
-            gru_reset_after_gate_grads_tanh_sigmoid(g, hp, rech, U, dhr, dg, dr);
+          if (dflt) {
+            rows.gru_reset_after(g, hp, rech, dy_row(n), U, dhr, dg, dr);
+            add_db(n, dg, dr);
             continue;
           }
+          add_dy(n);
           for (int64_t u = 0; u < U; ++u) {
             const T z = g[u], r = g[U + u], hh = g[2 * U + u];
             const T dht = dhr[u];
@@ -483,14 +541,15 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
             dr[2 * U + u] = dph * r;
             dhr[u] = dht * z;
           }
+          add_db(n, dg, dr);
         }
       });
       if (rmask) {
         // d(hd) (N, U) = dRec R^T; dh_{t-1} += rmask * d(hd) (masked rows: d(hd) is zero)
-        gemm<T>(false, true, N, U, GU, T(1), dr_t, ldg, R, GU, T(0), drh, U);
+        gemm<T>(false, false, N, U, GU, T(1), dr_t, ldg, RT, U, T(0), drh, U);
         for (int64_t i = 0; i < NU; ++i) dh[i] += drh[i] * rmask[i];
       } else {
-        gemm<T>(false, true, N, U, GU, T(1), dr_t, ldg, R, GU, T(1), dh, U);
+        gemm<T>(false, false, N, U, GU, T(1), dr_t, ldg, RT, U, T(1), dh, U);
       }
     }
   }
@@ -498,7 +557,7 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
   if (lstm && dc0) copy_elems(dc0, dc, NU);
 
   // Weight gradients over all timesteps. beta = 0 overwrites (and K = M = 0 gives zeros).
-  // dx (M, In) = dG (M, GU) W^T;  dW (In, GU) = x^T dG;  dR (U, GU) = Hprev^T dG_rec.
+  // dx (M, In) = dG (M, GU) W^T;  dW (In, GU) = x^T dG;  dR (U, GU) = Hd^T dG_rec.
   if (dx && M > 0) gemm<T>(false, true, M, In, GU, T(1), dgates, GU, W, GU, T(0), dx, In);
   gemm<T>(true, false, In, GU, M, T(1), x, In, dgates, GU, T(0), dW, GU);
   if (gru && !ra) {
@@ -509,8 +568,8 @@ void rnn_backward(const RnnConfig& cfg, const T* x, const T* W, const T* R,
   }
   if (db) {
     if (M > 0) {
-      reduce<T>(ReduceOp::Sum, dgates, 1, M, GU, db);
-      if (ra) reduce<T>(ReduceOp::Sum, drec, 1, M, GU, db + GU);
+      reduce<T>(ReduceOp::Sum, dbn, 1, N, GU, db);
+      if (ra) reduce<T>(ReduceOp::Sum, dbn_rec, 1, N, GU, db + GU);
     } else {
       std::fill(db, db + (ra ? 2 : 1) * GU, T(0));
     }

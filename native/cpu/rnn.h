@@ -56,11 +56,13 @@
 // fills the first rnn_forward_workspace_size(cfg) elements with what backward reads (the
 // post-activation gates, hd = h_{t-1} * rmask of every step, and per cell c_{t-1} (LSTM),
 // r*hd (GRU reset_after=false) or hd R_h + b_rec_h (GRU reset_after=true), and for GRU with
-// rmask the undropped h_{t-1} too); rnn_backward reads them and
-// uses the rest as scratch. The same workspace (with its forward part unchanged) must be passed
-// to the backward of that forward; an inference-only forward may be given just
-// rnn_forward_workspace_size(cfg) elements. The buffer is the caller's: the kernels allocate
-// nothing per step (bias column sums use reduce.h).
+// rmask the undropped h_{t-1} too); rnn_backward reads them, writes the gates' gradients over
+// the gates (one buffer fewer to fill and to fault in) and uses the rest as scratch. So a
+// backward consumes its forward: the workspace must come straight from the forward of that
+// call, and a second backward needs the forward run again. An inference-only forward may be
+// given just rnn_forward_workspace_size(cfg) elements. The buffer is the caller's: the kernels
+// allocate nothing per step (bias column sums use reduce.h; R^T for the backward's per-step
+// products lives in a per-thread scratch buffer that grows once).
 // ----------------------------------------------------------------------------------------------
 //
 // Threads: the GEMMs split as gemm.h decides; the fused passes split rows (batch entries) over

@@ -1,12 +1,17 @@
-// AVX-512F float sigmoid / tanh spans for the recurrent gate passes (see rnn_act.h).
+// AVX-512F float sigmoid / tanh spans and backward gate-gradient rows for the recurrent gate
+// passes (see rnn_act.h; the rows' formulas are rnn_grad.h's).
 // Compiled with -mavx512f (and -mavx2 -mfma); called only when cpu_features reports AVX-512F,
 // AVX-512VL, AVX2 and FMA (rnn_act.cc). Every helper has internal linkage and an avx512 name,
 // and this file includes no header with inline code, so no AVX-512 code can be folded into a
 // baseline function. Not here: the choice of version (rnn_act.cc).
 // GCC 12 reports -Wmaybe-uninitialized inside avx512fintrin.h for intrinsics whose unmasked
 // form passes _mm512_undefined_*() as the (ignored) merge source; a false positive.
+// fp-contract=off: GCC (GNU C++ mode) would otherwise fuse a multiply and an add written as
+// two intrinsics into one FMA; the gradient rows must round as the scalar loops do (the
+// activations' FMAs are explicit _mm512_fmadd_ps and stay).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC optimize("fp-contract=off")
 #endif
 #include <immintrin.h>
 
@@ -78,7 +83,116 @@ inline __m512 rnn_act_avx512_tanh_vec(__m512 x) {
   return _mm512_mask_blend_ps(nan, y, x);
 }
 
+// The first `rem` lanes (all 16 when rem >= 16).
+inline __mmask16 rnn_act_avx512_lanes(int64_t rem) {
+  return rem >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << rem) - 1u);
+}
+inline __m512 rnn_act_avx512_ld(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+inline void rnn_act_avx512_st(__mmask16 m, float* p, __m512 v) { _mm512_mask_storeu_ps(p, m, v); }
+// dh + dy (dy nullptr: dh + 0, as the scalar loop adds, so that -0 becomes +0 alike)
+inline __m512 rnn_act_avx512_dht(__mmask16 m, const float* dh, const float* dy) {
+  return _mm512_add_ps(rnn_act_avx512_ld(m, dh),
+                       dy ? rnn_act_avx512_ld(m, dy) : _mm512_setzero_ps());
+}
+// y * (1 - y): the sigmoid's derivative from its output
+inline __m512 rnn_act_avx512_dsig(__m512 y) {
+  return _mm512_mul_ps(y, _mm512_sub_ps(_mm512_set1_ps(1.0f), y));
+}
+// 1 - y*y: tanh's derivative from its output
+inline __m512 rnn_act_avx512_dtanh(__m512 y) {
+  return _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(y, y));
+}
+
 }  // namespace
+
+void rnn_act_avx512_lstm_grad_f32(const float* g, const float* cp, const float* dy, int64_t U,
+                                  float* dh, float* dc, float* dg) {
+  for (int64_t u = 0; u < U; u += 16) {
+    const __mmask16 m = rnn_act_avx512_lanes(U - u);
+    const __m512 i = rnn_act_avx512_ld(m, g + u), f = rnn_act_avx512_ld(m, g + U + u);
+    const __m512 gg = rnn_act_avx512_ld(m, g + 2 * U + u), o = rnn_act_avx512_ld(m, g + 3 * U + u);
+    const __m512 c_prev = rnn_act_avx512_ld(m, cp + u);
+    const __m512 ac = rnn_act_avx512_tanh_vec(
+        _mm512_add_ps(_mm512_mul_ps(f, c_prev), _mm512_mul_ps(i, gg)));
+    const __m512 dht = rnn_act_avx512_dht(m, dh + u, dy ? dy + u : nullptr);
+    const __m512 dct = _mm512_add_ps(rnn_act_avx512_ld(m, dc + u),
+                                     _mm512_mul_ps(_mm512_mul_ps(dht, o), rnn_act_avx512_dtanh(ac)));
+    rnn_act_avx512_st(m, dg + u, _mm512_mul_ps(_mm512_mul_ps(dct, gg), rnn_act_avx512_dsig(i)));
+    rnn_act_avx512_st(m, dg + U + u,
+                      _mm512_mul_ps(_mm512_mul_ps(dct, c_prev), rnn_act_avx512_dsig(f)));
+    rnn_act_avx512_st(m, dg + 2 * U + u,
+                      _mm512_mul_ps(_mm512_mul_ps(dct, i), rnn_act_avx512_dtanh(gg)));
+    rnn_act_avx512_st(m, dg + 3 * U + u,
+                      _mm512_mul_ps(_mm512_mul_ps(dht, ac), rnn_act_avx512_dsig(o)));
+    rnn_act_avx512_st(m, dc + u, _mm512_mul_ps(dct, f));
+    rnn_act_avx512_st(m, dh + u, _mm512_setzero_ps());
+  }
+}
+
+void rnn_act_avx512_gru_reset_after_grad_f32(const float* g, const float* hs, const float* rech,
+                                             const float* dy, int64_t U, float* dh, float* dg,
+                                             float* dr) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t u = 0; u < U; u += 16) {
+    const __mmask16 m = rnn_act_avx512_lanes(U - u);
+    const __m512 z = rnn_act_avx512_ld(m, g + u), r = rnn_act_avx512_ld(m, g + U + u);
+    const __m512 hh = rnn_act_avx512_ld(m, g + 2 * U + u);
+    const __m512 dht = rnn_act_avx512_dht(m, dh + u, dy ? dy + u : nullptr);
+    const __m512 dph = _mm512_mul_ps(_mm512_mul_ps(dht, _mm512_sub_ps(one, z)), rnn_act_avx512_dtanh(hh));
+    const __m512 dpz = _mm512_mul_ps(
+        _mm512_mul_ps(dht, _mm512_sub_ps(rnn_act_avx512_ld(m, hs + u), hh)), rnn_act_avx512_dsig(z));
+    const __m512 dpr = _mm512_mul_ps(_mm512_mul_ps(dph, rnn_act_avx512_ld(m, rech + u)),
+                                     rnn_act_avx512_dsig(r));
+    rnn_act_avx512_st(m, dg + u, dpz);
+    rnn_act_avx512_st(m, dr + u, dpz);
+    rnn_act_avx512_st(m, dg + U + u, dpr);
+    rnn_act_avx512_st(m, dr + U + u, dpr);
+    rnn_act_avx512_st(m, dg + 2 * U + u, dph);
+    rnn_act_avx512_st(m, dr + 2 * U + u, _mm512_mul_ps(dph, r));
+    rnn_act_avx512_st(m, dh + u, _mm512_mul_ps(dht, z));
+  }
+}
+
+void rnn_act_avx512_gru_reset_before_zh_grad_f32(const float* g, const float* hs,
+                                                 const float* dy, int64_t U, float* dh,
+                                                 float* dg) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t u = 0; u < U; u += 16) {
+    const __mmask16 m = rnn_act_avx512_lanes(U - u);
+    const __m512 z = rnn_act_avx512_ld(m, g + u), hh = rnn_act_avx512_ld(m, g + 2 * U + u);
+    const __m512 dht = rnn_act_avx512_dht(m, dh + u, dy ? dy + u : nullptr);
+    rnn_act_avx512_st(m, dg + 2 * U + u,
+                      _mm512_mul_ps(_mm512_mul_ps(dht, _mm512_sub_ps(one, z)), rnn_act_avx512_dtanh(hh)));
+    rnn_act_avx512_st(m, dg + u,
+                      _mm512_mul_ps(_mm512_mul_ps(dht, _mm512_sub_ps(rnn_act_avx512_ld(m, hs + u), hh)),
+                                    rnn_act_avx512_dsig(z)));
+    rnn_act_avx512_st(m, dh + u, _mm512_mul_ps(dht, z));
+  }
+}
+
+void rnn_act_avx512_gru_reset_before_r_grad_f32(const float* g, const float* hd, float* drh,
+                                                int64_t U, float* dh, float* dg) {
+  for (int64_t u = 0; u < U; u += 16) {
+    const __mmask16 m = rnn_act_avx512_lanes(U - u);
+    const __m512 r = rnn_act_avx512_ld(m, g + U + u), d = rnn_act_avx512_ld(m, drh + u);
+    rnn_act_avx512_st(m, dg + U + u, _mm512_mul_ps(_mm512_mul_ps(d, rnn_act_avx512_ld(m, hd + u)),
+                                                   rnn_act_avx512_dsig(r)));
+    if (dh)
+      rnn_act_avx512_st(m, dh + u, _mm512_add_ps(rnn_act_avx512_ld(m, dh + u), _mm512_mul_ps(d, r)));
+    else
+      rnn_act_avx512_st(m, drh + u, _mm512_mul_ps(d, r));
+  }
+}
+
+void rnn_act_avx512_simple_rnn_grad_f32(const float* g, const float* dy, int64_t U, float* dh,
+                                        float* dg) {
+  for (int64_t u = 0; u < U; u += 16) {
+    const __mmask16 m = rnn_act_avx512_lanes(U - u);
+    const __m512 dht = rnn_act_avx512_dht(m, dh + u, dy ? dy + u : nullptr);
+    rnn_act_avx512_st(m, dg + u, _mm512_mul_ps(dht, rnn_act_avx512_dtanh(rnn_act_avx512_ld(m, g + u))));
+    rnn_act_avx512_st(m, dh + u, _mm512_setzero_ps());
+  }
+}
 
 void rnn_act_avx512_sigmoid_f32(const float* x, float* y, int64_t n) {
   int64_t i = 0;

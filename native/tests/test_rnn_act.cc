@@ -2,15 +2,21 @@
 // for every version this CPU can run, a dense sweep over [-20, 20], a log sweep of small
 // magnitudes, random values, the saturating ends, NaN, signed zero, and every length 0..70
 // in place and out of place (tails must not write past n).
+// The backward gate-gradient rows (rnn_act.h's RnnGradRowsF32): every version gives the bits of
+// rnn_grad.h's scalar loops (the LSTM's with the same ISA's tanh of c_t) for every U in 0..70
+// and a few long rows, with and without dy, with signed zeros, in place (dg == g, as rnn.cc
+// calls them) as out of place, and writes nothing past U.
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "cpu/cpu_features.h"
 #include "cpu/rnn_act.h"
+#include "cpu/rnn_grad.h"
 #include "test_util.h"
 
 using namespace gf;
@@ -139,6 +145,127 @@ void check_lengths(GemmKernel isa) {
   }
 }
 
+// A row buffer of n values with sentinels around it, so a write past either end shows.
+struct Row {
+  static constexpr int64_t kPad = 17;
+  std::vector<float> v;
+  Row(int64_t n, double lo, double hi) : v(random_vec<float>(n + 2 * kPad, lo, hi)) {
+    for (int64_t i = 0; i < kPad; ++i) v[i] = v[v.size() - 1 - i] = 7.0f;
+    if (n > 2) v[kPad] = 0.0f, v[kPad + 1] = -0.0f;  // signed zeros go through as the loops do
+  }
+  float* p() { return v.data() + kPad; }
+};
+
+bool same_bits(const Row& a, const Row& b) {
+  return a.v.size() == b.v.size() && std::memcmp(a.v.data(), b.v.data(), a.v.size() * 4) == 0;
+}
+
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+// The first n values of two rows have the same bits, and a's sentinels are intact.
+bool same_prefix(const Row& a, const Row& b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (bits(a.v[Row::kPad + i]) != bits(b.v[Row::kPad + i])) return false;
+  for (int64_t i = 0; i < Row::kPad; ++i)
+    if (a.v[i] != 7.0f || a.v[a.v.size() - 1 - i] != 7.0f) return false;
+  return true;
+}
+
+// rnn_grad::lstm with act(c_t) from the given ISA's tanh span (the vector rows recompute it
+// with their own tanh; the scalar template uses std::tanh).
+void lstm_row_ref(GemmKernel isa, const float* g, const float* cp, const float* dy, int64_t U,
+                  float* dh, float* dc, float* dg) {
+  std::vector<float> ac(U);
+  for (int64_t u = 0; u < U; ++u) ac[u] = g[U + u] * cp[u] + g[u] * g[2 * U + u];
+  tanh_span_f32_isa(isa, ac.data(), ac.data(), U);
+  for (int64_t u = 0; u < U; ++u) {
+    const float i = g[u], f = g[U + u], gg = g[2 * U + u], o = g[3 * U + u];
+    const float dht = dh[u] + (dy ? dy[u] : 0.0f);
+    const float dct = dc[u] + dht * o * (1.0f - ac[u] * ac[u]);
+    dg[u] = dct * gg * (i * (1.0f - i));
+    dg[U + u] = dct * cp[u] * (f * (1.0f - f));
+    dg[2 * U + u] = dct * i * (1.0f - gg * gg);
+    dg[3 * U + u] = dht * ac[u] * (o * (1.0f - o));
+    dc[u] = dct * f;
+    dh[u] = 0.0f;
+  }
+}
+
+void check_grad_rows(GemmKernel isa) {
+  const std::string tag = gemm_kernel_name(isa);
+  const RnnGradRowsF32 rows = rnn_grad_rows_f32_isa(isa);
+  std::vector<int64_t> lengths;
+  for (int64_t U = 0; U <= 70; ++U) lengths.push_back(U);
+  lengths.push_back(256);
+  lengths.push_back(1001);
+  for (int64_t U : lengths) {
+    for (bool with_dy : {true, false}) {
+      const std::string what = tag + " U=" + std::to_string(U) + (with_dy ? " dy" : " no dy");
+      // gates: sigmoid outputs in (0, 1), tanh outputs in (-1, 1), states and gradients in (-2, 2)
+      Row g(4 * U, 0.0, 1.0), cp(U, -2, 2), hs(U, -2, 2), rech(U, -2, 2), dy(U, -1, 1);
+      for (int64_t u = 0; u < U; ++u) g.p()[2 * U + u] = 2.0f * g.p()[2 * U + u] - 1.0f;
+      const float* pdy = with_dy ? dy.p() : nullptr;
+      Row dh(U, -2, 2), dc(U, -2, 2), dg(4 * U, -1, 1), dr(3 * U, -1, 1);
+      {  // LSTM
+        Row dh1 = dh, dc1 = dc, dg1 = dg, dh2 = dh, dc2 = dc, dg2 = dg;
+        rows.lstm(g.p(), cp.p(), pdy, U, dh1.p(), dc1.p(), dg1.p());
+        lstm_row_ref(isa, g.p(), cp.p(), pdy, U, dh2.p(), dc2.p(), dg2.p());
+        check(same_bits(dh1, dh2) && same_bits(dc1, dc2) && same_bits(dg1, dg2), "lstm row " + what);
+        Row dh3 = dh, dc3 = dc, in = g;
+        rows.lstm(in.p(), cp.p(), pdy, U, dh3.p(), dc3.p(), in.p());
+        check(same_bits(dh3, dh1) && same_bits(dc3, dc1) && same_prefix(in, dg1, 4 * U), "lstm row in place " + what);
+      }
+      {  // GRU reset_after
+        Row dh1 = dh, dg1 = dg, dr1 = dr, dh2 = dh, dg2 = dg, dr2 = dr;
+        rows.gru_reset_after(g.p(), hs.p(), rech.p(), pdy, U, dh1.p(), dg1.p(), dr1.p());
+        rnn_grad::gru_reset_after<float>(g.p(), hs.p(), rech.p(), pdy, U, dh2.p(), dg2.p(), dr2.p());
+        check(same_bits(dh1, dh2) && same_bits(dg1, dg2) && same_bits(dr1, dr2), "gru reset_after row " + what);
+        Row dh3 = dh, dr3 = dr, in = g;
+        rows.gru_reset_after(in.p(), hs.p(), rech.p(), pdy, U, dh3.p(), in.p(), dr3.p());
+        check(same_bits(dh3, dh1) && same_bits(dr3, dr1) && same_prefix(in, dg1, 3 * U),
+              "gru reset_after row in place " + what);
+      }
+      {  // GRU reset_before, both halves; the second with dh and without (d(hd) kept in drh)
+        Row dh1 = dh, dg1 = dg, dh2 = dh, dg2 = dg;
+        rows.gru_reset_before_zh(g.p(), hs.p(), pdy, U, dh1.p(), dg1.p());
+        rnn_grad::gru_reset_before_zh<float>(g.p(), hs.p(), pdy, U, dh2.p(), dg2.p());
+        check(same_bits(dh1, dh2) && same_bits(dg1, dg2), "gru reset_before z, h row " + what);
+        Row in = g, dh3 = dh;
+        rows.gru_reset_before_zh(in.p(), hs.p(), pdy, U, dh3.p(), in.p());
+        bool ok = same_bits(dh3, dh1);
+        for (int64_t u = 0; u < U; ++u)  // z and h~ slots written, r's still the gate
+          ok = ok && bits(in.p()[u]) == bits(dg1.p()[u]) && bits(in.p()[2 * U + u]) == bits(dg1.p()[2 * U + u]) &&
+               bits(in.p()[U + u]) == bits(g.p()[U + u]);
+        rows.gru_reset_before_r(in.p(), hs.p(), rech.p(), U, dh3.p(), in.p());
+        Row d4 = rech, dh4 = dh1, dg4 = dg1;
+        rows.gru_reset_before_r(g.p(), hs.p(), d4.p(), U, dh4.p(), dg4.p());
+        for (int64_t u = 0; u < 3 * U; ++u) ok = ok && bits(in.p()[u]) == bits(dg4.p()[u]);
+        check(ok && same_bits(dh3, dh4), "gru reset_before rows in place " + what);
+        for (bool to_dh : {true, false}) {
+          Row d1 = rech, d2 = rech, e1 = dh, e2 = dh, f1 = dg, f2 = dg;
+          rows.gru_reset_before_r(g.p(), hs.p(), d1.p(), U, to_dh ? e1.p() : nullptr, f1.p());
+          rnn_grad::gru_reset_before_r<float>(g.p(), hs.p(), d2.p(), U, to_dh ? e2.p() : nullptr, f2.p());
+          check(same_bits(d1, d2) && same_bits(e1, e2) && same_bits(f1, f2),
+                "gru reset_before r row " + what + (to_dh ? " into dh" : " into drh"));
+        }
+      }
+      {  // SimpleRNN
+        Row dh1 = dh, dg1 = dg, dh2 = dh, dg2 = dg;
+        rows.simple_rnn(rech.p(), pdy, U, dh1.p(), dg1.p());
+        rnn_grad::simple_rnn<float>(rech.p(), pdy, U, dh2.p(), dg2.p());
+        check(same_bits(dh1, dh2) && same_bits(dg1, dg2), "simpleRNN row " + what);
+        Row dh3 = dh, in = rech;
+        rows.simple_rnn(in.p(), pdy, U, dh3.p(), in.p());
+        check(same_bits(dh3, dh1) && same_prefix(in, dg1, U), "simpleRNN row in place " + what);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -152,6 +279,7 @@ int main() {
     for (const Fn& fn : kFns) check_accuracy(isa, fn, xs);
     check_special(isa);
     check_lengths(isa);
+    check_grad_rows(isa);
   }
   // The dispatched entry points run the chosen version.
   std::vector<float> a(xs.size()), b(xs.size());

@@ -260,14 +260,14 @@ function rnnWorkspace(c) {
   const lstm = c.cell === 'lstm', gru = c.cell === 'gru', ra = gru && c.resetAfter;
   const G = lstm ? 4 : gru ? 3 : 1, GU = G * c.U, M = c.N * c.T, MU = M * c.U, NU = c.N * c.U;
   return M * GU + MU + (lstm || gru ? MU : 0) + (gru ? MU : 0) + NU + (lstm ? NU : 0) + (ra ? c.N * GU : 0) + // forward part
-    M * GU + (ra ? M * GU : 0) + NU + (lstm ? NU : 0) + (gru ? NU : 0); // backward scratch
+    (ra ? M * GU : 0) + NU + (lstm ? NU : 0) + (gru ? NU : 0) + c.N * GU + (ra ? c.N * GU : 0); // backward scratch (dgates over the gates)
 }
 
 function rnnBases() {
   const r0 = fc.record({
     t: ty, cell: fc.constantFrom(...RNN_CELLS), N: small(0, 2), T: small(0, 3), In: small(0, 3), U: small(0, 3),
     act: fc.constantFrom(...RNN_ACTIVATIONS), rac: fc.constantFrom(...RNN_ACTIVATIONS), ra: fc.boolean(), gb: fc.boolean(), zo: fc.boolean(),
-    opt: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+    opt: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), rm: fc.integer({ min: 0, max: 2 }),
   }).map((r) => {
     const fields = { cell: r.cell, N: r.N, T: r.T, In: r.In, U: r.U, activation: r.act, recurrentActivation: r.rac,
       resetAfter: r.ra, goBackwards: r.gb, zeroOutputForMask: r.zo };
@@ -286,18 +286,20 @@ function rnnBases() {
     rnnForward: r0.map(({ r, cfg, z, lstm }) => {
       const o = r.opt, c0 = lstm && o[2], cT = lstm && o[5];
       return spec('rnnForward', [cfg, FA(r.t, z.x), FA(r.t, z.W, 2), FA(r.t, z.R, 3), opt(o[0], r.t, z.b, 4), opt(o[1], r.t, z.st, 5),
-        opt(c0, r.t, z.st, 6), mask(o[3], z.mask), FA(r.t, z.y, 7), opt(o[4], r.t, z.st, 8), opt(cT, r.t, z.st, 9), FA(r.t, z.ws, 10)],
+        opt(c0, r.t, z.st, 6), mask(o[3], z.mask), FA(r.t, z.y, 7), opt(o[4], r.t, z.st, 8), opt(cT, r.t, z.st, 9), FA(r.t, z.ws, 10),
+        ...(r.rm === 0 ? [] : [opt(r.rm === 2, r.t, z.st, 11)])],
       needsOf('rnnForward', { x: z.x, W: z.W, R: z.R, b: o[0] ? z.b : 0, h0: o[1] ? z.st : 0, c0: c0 ? z.st : 0, mask: o[3] ? z.mask : 0,
-        y: z.y, hT: o[4] ? z.st : 0, cT: cT ? z.st : 0, workspace: z.ws }));
+        y: z.y, hT: o[4] ? z.st : 0, cT: cT ? z.st : 0, workspace: z.ws, ...(r.rm === 2 ? { recurrentMask: z.st } : {}) }));
     }),
     rnnBackward: r0.map(({ r, cfg, z, lstm }) => {
       const o = r.opt, dcT = lstm && o[3], dc0 = lstm && o[6];
       return spec('rnnBackward', [cfg, FA(r.t, z.x), FA(r.t, z.W, 2), FA(r.t, z.R, 3), mask(o[0], z.mask), opt(o[1], r.t, z.y, 4),
         opt(o[2], r.t, z.st, 5), opt(dcT, r.t, z.st, 6), FA(r.t, z.ws, 7), opt(o[4], r.t, z.x, 8), opt(o[5], r.t, z.st, 9),
-        opt(dc0, r.t, z.st, 10), FA(r.t, z.W, 11), FA(r.t, z.R, 12), opt(o[7], r.t, z.b, 13)],
+        opt(dc0, r.t, z.st, 10), FA(r.t, z.W, 11), FA(r.t, z.R, 12), opt(o[7], r.t, z.b, 13),
+        ...(r.rm === 0 ? [] : [opt(r.rm === 2, r.t, z.st, 14)])],
       needsOf('rnnBackward', { x: z.x, W: z.W, R: z.R, mask: o[0] ? z.mask : 0, dy: o[1] ? z.y : 0, dhT: o[2] ? z.st : 0,
         dcT: dcT ? z.st : 0, workspace: z.ws, dx: o[4] ? z.x : 0, dh0: o[5] ? z.st : 0, dc0: dc0 ? z.st : 0, dW: z.W, dR: z.R,
-        db: o[7] ? z.b : 0 }));
+        db: o[7] ? z.b : 0, ...(r.rm === 2 ? { recurrentMask: z.st } : {}) }));
     }),
   };
 }

@@ -116,6 +116,23 @@ test('LSTM: gradient to the initial cell state c0, and zeroOutputForMask', () =>
   expect(Array.from(y.data.subarray(1 * U, 2 * U))).toEqual([0, 0]);  // sample 0, step 1 masked
 });
 
+test('workspaces are recycled: a second backward through one graph, and calls in between, give the same gradients', () => {
+  for (const cell of ['lstm', 'gru', 'simpleRNN'] as const) {
+    const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+    const x = rand([3, 5, 2], 21), W = rand([2, G * 4], 22).setRequiresGrad(true), R = rand([4, G * 4], 23).setRequiresGrad(true);
+    const rmask = gf.tensor(Float64Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 0 : 1.5)), [3, 4]);
+    const loss = gf.rnn(x, W, R, null, { cell, recurrentMask: rmask }).y.square().sum();
+    loss.backward();
+    const first = [Array.from(W.grad!.data), Array.from(R.grad!.data)];
+    // other calls of the same size take and give back the workspace meanwhile
+    for (let i = 0; i < 3; i++) gf.rnn(rand([3, 5, 2], 30 + i), W, R, null, { cell }).y.sum().backward();
+    gf.noGrad(() => gf.rnn(x, W, R, null, { cell }));
+    W.zeroGrad(); R.zeroGrad();
+    loss.backward();  // the first backward gave its workspace back: the forward runs again
+    expect([Array.from(W.grad!.data), Array.from(R.grad!.data)]).toEqual(first);
+  }
+});
+
 test('bad arguments are typed errors naming the cell and shapes', () => {
   const x = gf.zeros([2, 3, 4]);
   expect(() => gf.rnn(gf.zeros([2, 4]), gf.zeros([4, 8]), gf.zeros([2, 8]), null, { cell: 'lstm' })).toThrow(/lstm: input must be \[batch, time, features\]/);
