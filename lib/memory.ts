@@ -159,6 +159,29 @@ export function take(dtype: DType, size: number, zero = true, op?: string, shape
   return a;
 }
 
+/**
+ * Storage for an op's own scratch that outlives the call but is never a tensor's (the
+ * recurrent op's workspace, kept from its forward to its backward): drawn from the pool
+ * whether or not a scope is open, recorded in none, not zeroed. Hand it back with giveBack
+ * when nothing will read it again, or drop it and the garbage collector has it.
+ */
+export function takeScratch(dtype: DType, size: number, op?: string): TypedArray {
+  if (size * 8 > maxTensorBytes) checkLimit(dtype, size, op);
+  if (enabled && size * 4 >= MIN_POOLED_BYTES) {
+    const a = free.get(key(dtype, size))?.pop();
+    if (a !== undefined) {
+      pooledBytes -= a.byteLength;
+      return a;
+    }
+  }
+  return create(dtype, size, op);
+}
+
+/** Returns scratch from takeScratch to the pool for later allocations (the caller keeps no reference). */
+export function giveBack(a: TypedArray): void {
+  if (enabled && a.byteLength >= MIN_POOLED_BYTES) release(a, dtypeOfArray(a));
+}
+
 /** Takes t's storage out of the open scope so that it survives the scope's end. */
 export function retain(t: Tensor): void {
   for (const s of scopes) s.delete(t.data);

@@ -30,7 +30,7 @@ import type { RnnActivation, RnnCellName, RnnConfig } from '../../binding';
 import { kernels } from '../backend';
 import { record, isGradEnabled } from '../autograd';
 import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { retain } from '../memory';
+import { giveBack, takeScratch } from '../memory';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 
 export type { RnnActivation, RnnCellName };
@@ -70,38 +70,14 @@ const ACTIVATIONS: readonly RnnActivation[] = ['tanh', 'sigmoid', 'hardSigmoid',
 // 10 * batch * time * units floats for an LSTM) is the op's own: no tensor exposes it. A fresh
 // one page-faults on first touch, which costs more than the gate math, and calls outside a
 // memory scope (a custom training loop, predict on one sequence) never get one from the
-// buffer pool. So the op recycles its workspaces itself: one is free again once the backward
-// has run (the native backward consumes it anyway, writing the gates' gradients over the
-// gates, so a second backward through the same graph runs the forward again into another), or
-// at once when no gradient is recorded. They are taken out of any open scope (retain), so the
-// scope never hands them to someone else. GRADFORGE_BUFFER_POOL=0 turns this off as well.
-// Anything that keeps a workspace beyond the call (an execution plan recorded for replay, a
-// kernel run on another thread) must not give it back here.
-const MAX_SPARE_BYTES = 256 * 1024 * 1024;
-const recycleWorkspaces = process.env.GRADFORGE_BUFFER_POOL !== '0';
-const spareWorkspaces: FloatArray[] = [];
-let spareBytes = 0;
-
+// buffer pool. So the op takes it as pooled scratch (lib/memory's takeScratch) and gives it
+// back once the backward has run (the native backward consumes it anyway, writing the gates'
+// gradients over the gates, so a second backward through the same graph runs the forward
+// again into another), or at once when no gradient is recorded. GRADFORGE_BUFFER_POOL=0 turns
+// this off with the rest of the pool. Anything that keeps a workspace beyond the call (an
+// execution plan recorded for replay, a kernel run on another thread) must not give it back.
 function takeWorkspace(dtype: 'float32' | 'float64', size: number, op: string): FloatArray {
-  for (let i = spareWorkspaces.length - 1; i >= 0; i--) {
-    const w = spareWorkspaces[i];
-    if (w.length === size && (w instanceof Float64Array) === (dtype === 'float64')) {
-      spareWorkspaces.splice(i, 1);
-      spareBytes -= w.byteLength;
-      return w;
-    }
-  }
-  const w = allocateOutput(dtype, size, op) as FloatArray;
-  if (recycleWorkspaces) retain(new Tensor(w, [size]));
-  return w;
-}
-
-/** Hands a workspace no graph needs any more back for the next call (the oldest go first). */
-function giveBackWorkspace(w: FloatArray): void {
-  if (!recycleWorkspaces || w.length === 0 || w.byteLength > MAX_SPARE_BYTES) return;
-  while (spareBytes + w.byteLength > MAX_SPARE_BYTES) spareBytes -= (spareWorkspaces.shift() as FloatArray).byteLength;
-  spareWorkspaces.push(w);
-  spareBytes += w.byteLength;
+  return takeScratch(dtype, size, op) as FloatArray;
 }
 
 function expectShape(op: string, name: string, t: Tensor, want: number[]): void {
@@ -183,7 +159,7 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
     const dc0 = c0 === null ? null : allocateOutput(dt, c0.size) as FloatArray;
     kernels.rnnBackward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, mask,
       gy.data as FloatArray, null, null, ws, dx, dh0, dc0, dW, dR, db, rmask);
-    giveBackWorkspace(ws);
+    giveBack(ws);
     const grads: Tensor[] = [new Tensor(dx, x.shape), new Tensor(dW, kernel.shape), new Tensor(dR, recurrentKernel.shape)];
     if (bias !== null) grads.push(new Tensor(db as FloatArray, bias.shape));
     if (h0 !== null) grads.push(new Tensor(dh0 as FloatArray, h0.shape));
@@ -191,7 +167,7 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
     return grads;
   });
   if (out.gradFn === null) {  // nothing will read the workspace again
-    giveBackWorkspace(workspace);
+    giveBack(workspace);
     workspace = null;
   }
   return { y: out, hT: new Tensor(hT, [N, U]), cT: cT === null ? null : new Tensor(cT, [N, U]) };
