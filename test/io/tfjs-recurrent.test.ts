@@ -42,9 +42,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as gf from '../../lib';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
-type TfModel = import('@tensorflow/tfjs').LayersModel;
+import { maxAbsDiff, tf, tfPredict, TfModel } from '../util/tfjs';
 type TfArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
 
 const warn = console.warn;
@@ -55,13 +53,6 @@ beforeAll(async () => {
 afterAll(() => { console.warn = warn; });
 
 const VOCAB = 11, DIM = 5, T = 7, BATCH = 4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
 
 /** Deterministic ids in [0, VOCAB), every id used. */
 function ids(seed: number): number[] {
@@ -304,15 +295,6 @@ for (const k of ['lstm', 'gru'] as BiKind[]) {
   for (const mode of ['concat', 'sum', 'mul', 'ave'] as Merge[]) for (const rs of [false, true]) biCases.push([k, mode, rs]);
 }
 
-async function tfPredictFloat(model: TfModel, x: gf.Tensor): Promise<Float32Array> {
-  const t = tf.tensor(Float32Array.from(x.data), [...x.shape]);
-  const y = model.predict(t) as import('@tensorflow/tfjs').Tensor;
-  const out = (await y.data()) as Float32Array;
-  t.dispose();
-  y.dispose();
-  return out;
-}
-
 function gfBidirectional(kind: BiKind, mergeMode: Merge, returnSequences: boolean): gf.Sequential {
   const layer = kind === 'lstm' ? gf.layers.lstm({ units: 4, returnSequences }) : gf.layers.gru({ units: 4, returnSequences, resetAfter: false });
   return gf.sequential([gf.layers.bidirectional({ layer, mergeMode, inputShape: [T, DIM] }), gf.layers.dense({ units: 3 })]);
@@ -339,7 +321,7 @@ describe('Bidirectional: gradforge -> TensorFlow.js', () => {
     expect(tm.weights.map((w) => w.originalName)).toEqual(a.weightSpecs!.map((s) => s.name));
     for (const seed of [1, 2]) {
       const x = gf.randn([BATCH, T, DIM], { seed });
-      expect(maxAbsDiff(await tfPredictFloat(tm, x), m.predict(x).data)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(await tfPredict(tm, x), m.predict(x).data)).toBeLessThanOrEqual(1e-5);
     }
     tm.dispose();
   });
@@ -355,11 +337,11 @@ describe('Bidirectional: TensorFlow.js -> gradforge', () => {
     if (kind === 'gru') expect(b.innerConfig.reset_after).toBe(false);
     for (const seed of [3, 4]) {
       const x = gf.randn([BATCH, T, DIM], { seed });
-      expect(maxAbsDiff(m.predict(x).data, await tfPredictFloat(tm, x))).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(m.predict(x).data, await tfPredict(tm, x))).toBeLessThanOrEqual(1e-5);
     }
     const back = await tf.loadLayersModel(tf.io.fromMemory((await m.save(gf.io.toMemory())) as never));
     const x = gf.randn([BATCH, T, DIM], { seed: 5 });
-    expect(maxAbsDiff(await tfPredictFloat(back, x), await tfPredictFloat(tm, x))).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(await tfPredict(back, x), await tfPredict(tm, x))).toBeLessThanOrEqual(1e-5);
     back.dispose();
     tm.dispose();
   });
@@ -398,9 +380,9 @@ describe('TimeDistributed, both ways', () => {
     expect(m.layers.map((l) => l.className)).toEqual(['LSTM', 'TimeDistributed']);
     expect(m.outputShape).toEqual([null, T, 2]);
     const x = gf.randn([BATCH, T, DIM], { seed: 8 });
-    expect(maxAbsDiff(m.predict(x).data, await tfPredictFloat(tm, x))).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(m.predict(x).data, await tfPredict(tm, x))).toBeLessThanOrEqual(1e-5);
     const back = await tf.loadLayersModel(tf.io.fromMemory((await m.save(gf.io.toMemory())) as never));
-    expect(maxAbsDiff(await tfPredictFloat(back, x), await tfPredictFloat(tm, x))).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(await tfPredict(back, x), await tfPredict(tm, x))).toBeLessThanOrEqual(1e-5);
     back.dispose();
     tm.dispose();
   });
@@ -473,7 +455,7 @@ describe('what TensorFlow.js writes for the wrappers', () => {
     randomizeTf(tm, 950);
     const m = await gf.loadModel(gf.io.fromMemory((await tfSave(tm)) as never));
     const x = gf.randn([BATCH, T, DIM], { seed: 9 });
-    const d = maxAbsDiff(m.predict(x).data, await tfPredictFloat(tm, x));
+    const d = maxAbsDiff(m.predict(x).data, await tfPredict(tm, x));
     tm.dispose();
     expect(d).toBeLessThanOrEqual(1e-5);
   });

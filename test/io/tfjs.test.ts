@@ -5,8 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as gf from '../../lib';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
+import { maxAbsDiff, tf, tfPredict } from '../util/tfjs';
 
 // tfjs greets Node users with a hint to install tfjs-node; keep the test output clean
 const warn = console.warn;
@@ -15,22 +14,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 afterAll(() => { console.warn = warn; });
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-
-async function tfPredict(model: import('@tensorflow/tfjs').LayersModel, x: gf.Tensor): Promise<Float32Array> {
-  const t = tf.tensor(Float32Array.from(x.data), [...x.shape]);
-  const y = model.predict(t) as import('@tensorflow/tfjs').Tensor;
-  const out = (await y.data()) as Float32Array;
-  t.dispose();
-  y.dispose();
-  return out;
-}
 
 test('a trained gradforge MLP loads in TensorFlow.js (tf.io.fromMemory) and predicts the same', async () => {
   gf.setSeed(31);

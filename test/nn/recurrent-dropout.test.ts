@@ -9,49 +9,17 @@
 import * as gf from '../../lib';
 import { ValueError } from '../../lib/errors';
 import { rngFor } from '../../lib/random';
-
-const sig = (v: number): number => 1 / (1 + Math.exp(-v));
+import { kerasRnnReference } from '../util/keras-rnn';
 
 type Cell = 'simpleRNN' | 'lstm' | 'gru';
 
-/** Keras's cells, one step at a time, with the input mask xm [N][F] and the recurrent mask hm [N][U]. */
+/** Keras's cells (test/util/keras-rnn) with the input mask xm [N][F] applied to x first, as Keras's input dropout does. */
 function keras(cell: Cell, resetAfter: boolean, x: number[][][], W: number[][], R: number[][], b: number[] | number[][],
                xm: number[][] | null, hm: number[][] | null, seqMask: number[][] | null, goBackwards: boolean): number[][][] {
-  const N = x.length, T = x[0].length, U = R.length;
-  const bin = Array.isArray(b[0]) ? (b as number[][])[0] : (b as number[]);
-  const brec = Array.isArray(b[0]) ? (b as number[][])[1] : new Array(bin.length).fill(0);
-  const ys: number[][][] = [];
-  for (let n = 0; n < N; n++) {
-    let h = new Array(U).fill(0), c = new Array(U).fill(0);
-    const out: number[][] = [];
-    for (let s = 0; s < T; s++) {
-      const t = goBackwards ? T - 1 - s : s;
-      if (seqMask && seqMask[n][t] === 0) { out.push([...h]); continue; }
-      const xi = x[n][t].map((v, f) => (xm ? v * xm[n][f] : v));
-      const hd = h.map((v, u) => (hm ? v * hm[n][u] : v));
-      const xw = (j: number): number => xi.reduce((a, v, k) => a + v * W[k][j], 0) + bin[j];
-      const hr = (hv: number[], j: number): number => hv.reduce((a, v, k) => a + v * R[k][j], 0);
-      if (cell === 'simpleRNN') {
-        h = h.map((_, u) => Math.tanh(xw(u) + hr(hd, u)));
-      } else if (cell === 'lstm') {
-        const g = (k: number, u: number): number => xw(k * U + u) + hr(hd, k * U + u);
-        const i = h.map((_, u) => sig(g(0, u))), f = h.map((_, u) => sig(g(1, u)));
-        const cc = h.map((_, u) => Math.tanh(g(2, u))), o = h.map((_, u) => sig(g(3, u)));
-        c = c.map((cv, u) => f[u] * cv + i[u] * cc[u]);
-        h = h.map((_, u) => o[u] * Math.tanh(c[u]));
-      } else {
-        const z = h.map((_, u) => sig(xw(u) + hr(hd, u) + brec[u]));
-        const r = h.map((_, u) => sig(xw(U + u) + hr(hd, U + u) + brec[U + u]));
-        const hh = resetAfter
-          ? h.map((_, u) => Math.tanh(xw(2 * U + u) + r[u] * (hr(hd, 2 * U + u) + brec[2 * U + u])))
-          : h.map((_, u) => Math.tanh(xw(2 * U + u) + hr(hd.map((v, k) => r[k] * v), 2 * U + u)));
-        h = h.map((v, u) => z[u] * v + (1 - z[u]) * hh[u]);
-      }
-      out.push([...h]);
-    }
-    ys.push(out);
-  }
-  return ys;
+  const dropped = xm === null ? x : x.map((row, n) => row.map((step) => step.map((v, f) => v * xm[n][f])));
+  return kerasRnnReference(cell, dropped, W, R, b, {
+    resetAfter, goBackwards, mask: seqMask ?? undefined, recurrentMask: hm ?? undefined,
+  }).y;
 }
 
 /** The masks the layer draws after gf.setSeed(seed): the input mask [N][F] first, then the recurrent one [N][U]. */
