@@ -179,21 +179,15 @@ void rnn_act_avx2_simple_rnn_grad_f32(const float* g, const float* dy, int64_t U
 }
 
 void rnn_act_avx2_sigmoid_f32(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, rnn_act_avx2_sigmoid_vec(_mm256_loadu_ps(x + i)));
-  if (i < n) {
-    const __m256i m = rnn_act_avx2_tail_mask(n - i);
-    _mm256_maskstore_ps(y + i, m, rnn_act_avx2_sigmoid_vec(_mm256_maskload_ps(x + i, m)));
-  }
+  rnn_act_avx2_rows(n, [&](int64_t i, const auto& mem) {
+    mem.st(y + i, rnn_act_avx2_sigmoid_vec(mem.ld(x + i)));
+  });
 }
 
 void rnn_act_avx2_tanh_f32(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, rnn_act_avx2_tanh_vec(_mm256_loadu_ps(x + i)));
-  if (i < n) {
-    const __m256i m = rnn_act_avx2_tail_mask(n - i);
-    _mm256_maskstore_ps(y + i, m, rnn_act_avx2_tanh_vec(_mm256_maskload_ps(x + i, m)));
-  }
+  rnn_act_avx2_rows(n, [&](int64_t i, const auto& mem) {
+    mem.st(y + i, rnn_act_avx2_tanh_vec(mem.ld(x + i)));
+  });
 }
 
 }  // namespace gf

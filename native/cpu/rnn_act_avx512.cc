@@ -195,20 +195,16 @@ void rnn_act_avx512_simple_rnn_grad_f32(const float* g, const float* dy, int64_t
 }
 
 void rnn_act_avx512_sigmoid_f32(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, rnn_act_avx512_sigmoid_vec(_mm512_loadu_ps(x + i)));
-  if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
-    _mm512_mask_storeu_ps(y + i, m, rnn_act_avx512_sigmoid_vec(_mm512_maskz_loadu_ps(m, x + i)));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = rnn_act_avx512_lanes(n - i);
+    rnn_act_avx512_st(m, y + i, rnn_act_avx512_sigmoid_vec(rnn_act_avx512_ld(m, x + i)));
   }
 }
 
 void rnn_act_avx512_tanh_f32(const float* x, float* y, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, rnn_act_avx512_tanh_vec(_mm512_loadu_ps(x + i)));
-  if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
-    _mm512_mask_storeu_ps(y + i, m, rnn_act_avx512_tanh_vec(_mm512_maskz_loadu_ps(m, x + i)));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = rnn_act_avx512_lanes(n - i);
+    rnn_act_avx512_st(m, y + i, rnn_act_avx512_tanh_vec(rnn_act_avx512_ld(m, x + i)));
   }
 }
 
