@@ -92,6 +92,22 @@ export interface BackendInfo {
   build: string;
 }
 
+/** An execution plan made by planEnd (native/plan): opaque; the garbage collector frees it. */
+export interface PlanHandle { readonly __gradforgePlan: never }
+/** One queued or running planRunAsync execution, for planCancel. */
+export interface PlanRunHandle { readonly __gradforgePlanRun: never }
+/** What planInfo reports about a plan. */
+export interface PlanInfo {
+  /** The recorded kernel calls in order, e.g. ['gemm', 'gemm', 'softmax']. */
+  kernels: string[];
+  /** Bytes of one execution's arena (intermediates and input copies). */
+  arenaBytes: number;
+  inputs: number;
+  weights: number;
+  outputBytes: number;
+}
+export type AnyTypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
 export interface Binding {
   backendInfo(): BackendInfo;
   /** Resize the thread pool; n >= 1. */
@@ -238,6 +254,34 @@ export interface Binding {
               dy: FloatArray | null, dhT: FloatArray | null, dcT: FloatArray | null, workspace: FloatArray,
               dx: FloatArray | null, dh0: FloatArray | null, dc0: FloatArray | null,
               dW: FloatArray, dR: FloatArray, db: FloatArray | null, recurrentMask?: FloatArray | null): void;
+
+  // ---- execution plans (native/binding/plan.cc, native/plan) ----
+  // planBegin starts recording this thread's kernel calls (each still runs as usual); planEnd
+  // stops and analyses the recording against the arrays the caller will bind at each run: the
+  // inputs and the weights (read in place, any memory of the same byte sizes later), and the
+  // output (copied out). It returns the plan, or a string saying why the recording cannot be
+  // replayed (a kernel read memory that JavaScript computed between kernels, a backward or
+  // optimizer kernel ran, a kernel wrote into an input or a weight, no kernel wrote the output).
+  // A run binds arrays of exactly the recorded byte sizes (a RangeError otherwise); the output
+  // must not share memory with what the run reads.
+  /** Starts recording on this thread; an Error if a recording already runs here. */
+  planBegin(): void;
+  /** Stops and discards this thread's recording (nothing if none runs). */
+  planAbort(): void;
+  planEnd(inputs: AnyTypedArray[], weights: AnyTypedArray[], output: AnyTypedArray): PlanHandle | string;
+  planInfo(plan: PlanHandle): PlanInfo;
+  /** Replays the plan on this thread. */
+  planRun(plan: PlanHandle, inputs: AnyTypedArray[], weights: AnyTypedArray[], output: AnyTypedArray): void;
+  /**
+   * Replays the plan on the libuv pool: the inputs are copied before this returns; the weights
+   * and the output are pinned (and must not be detached or written until done runs). done runs
+   * on this thread: (null, false) when the output is written, (message, false) when a kernel
+   * failed, (null, true) when planCancel cancelled the run before it started.
+   */
+  planRunAsync(plan: PlanHandle, inputs: AnyTypedArray[], weights: AnyTypedArray[], output: AnyTypedArray,
+               done: (error: string | null, cancelled: boolean) => void): PlanRunHandle;
+  /** Cancels a run that has not started; true if it was (its done then reports cancelled). */
+  planCancel(run: PlanRunHandle): boolean;
 }
 
 declare const binding: Binding;

@@ -174,14 +174,19 @@ Value Gemm(const Info& info) {
       !check_matrix(c, B, "B", "ldb", tb ? N : K, tb ? K : N, ldb, b_dims) ||
       !check_matrix(c, C, "C", "ldc", M, N, ldc, c_dims) || !c.outputs_apart({&C}, {&A, &B, &bias}))
     return c.undef();
-  by_float_type(A.type, [&](auto zero) {
-    using T = decltype(zero);
-    GemmEpilogue<T> epi;
-    epi.bias = has_bias ? bias.as<T>() : nullptr;
-    epi.act = act;
-    gemm<T>(ta, tb, M, N, K, static_cast<T>(alpha), A.as<T>(), lda, B.as<T>(), ldb,
-            static_cast<T>(beta), C.as<T>(), ldc, epi);
-  });
+  const DType type = A.type;
+  c.step("gemm", {{&A, kRead}, {&B, kRead}, {&bias, kRead}, {&C, beta == 0 ? kWrite : kReadWrite}},
+         [=](void* const* p) {
+           by_float_type(type, [&](auto zero) {
+             using T = decltype(zero);
+             GemmEpilogue<T> epi;
+             epi.bias = static_cast<const T*>(p[2]);  // null without a bias
+             epi.act = act;
+             gemm<T>(ta, tb, M, N, K, static_cast<T>(alpha), static_cast<const T*>(p[0]), lda,
+                     static_cast<const T*>(p[1]), ldb, static_cast<T>(beta), static_cast<T*>(p[3]),
+                     ldc, epi);
+           });
+         });
   return c.undef();
 }
 
@@ -204,10 +209,14 @@ Value Unary(const Info& info) {
       !c.number(4, "beta", &beta) || !c.same_length(x, "x", out, "out") ||
       !c.outputs_apart({&out}, {&x}, Alias::Exact))
     return c.undef();
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    unary_forward<T>(op, x.as<T>(), out.as<T>(), x.length, static_cast<T>(alpha),
-                     static_cast<T>(beta));
+  const DType type = x.type;
+  const int64_t n = x.length;
+  c.step("unary", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      unary_forward<T>(op, static_cast<T*>(p[0]), static_cast<T*>(p[1]), n, static_cast<T>(alpha),
+                       static_cast<T>(beta));
+    });
   });
   return c.undef();
 }
@@ -283,10 +292,13 @@ Value Binary(const Info& info) {
       !c.outputs_apart({&out}, {&b}, bs.size == os.size ? Alias::Exact : Alias::None))
     return c.undef();
   if (os.size == 0) return c.undef();  // other dims may be huge: nothing to loop over
-  by_float_type(a.type, [&](auto zero) {
-    using T = decltype(zero);
-    binary_forward<T>(op, a.as<T>(), as.dims, as.rank, b.as<T>(), bs.dims, bs.rank, out.as<T>(),
-                      os.dims, os.rank);
+  const DType type = a.type;
+  c.step("binary", {{&a, kRead}, {&b, kRead}, {&out, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      binary_forward<T>(op, static_cast<T*>(p[0]), as.dims, as.rank, static_cast<T*>(p[1]), bs.dims,
+                        bs.rank, static_cast<T*>(p[2]), os.dims, os.rank);
+    });
   });
   return c.undef();
 }
@@ -323,9 +335,12 @@ Value Reduce(const Info& info) {
       !c.outputs_apart({&out}, {&x}))
     return c.undef();
   if (out_count == 0) return c.undef();  // then x is empty too; outer or inner may be huge
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    reduce<T>(op, x.as<T>(), outer, n, inner, out.as<T>());
+  const DType type = x.type;
+  c.step("reduce", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      reduce<T>(op, static_cast<T*>(p[0]), outer, n, inner, static_cast<T*>(p[1]));
+    });
   });
   return c.undef();
 }
@@ -353,9 +368,12 @@ Value ArgReduce(const Info& info) {
       !c.outputs_apart({&out}, {&x}))
     return c.undef();
   if (out_count == 0) return c.undef();  // then x is empty too; outer or inner may be huge
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    arg_reduce<T>(op, x.as<T>(), outer, n, inner, out.as<int32_t>());
+  const DType type = x.type;
+  c.step("argReduce", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      arg_reduce<T>(op, static_cast<T*>(p[0]), outer, n, inner, static_cast<int32_t*>(p[1]));
+    });
   });
   return c.undef();
 }
@@ -377,9 +395,12 @@ Value Softmax(const Info& info) {
       !c.outputs_apart({&out}, {&x}, Alias::Exact))  // row by row: in place is fine
     return c.undef();
   if (count == 0) return c.undef();
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    softmax_forward<T>(x.as<T>(), rows, cols, out.as<T>(), log);
+  const DType type = x.type;
+  c.step("softmax", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      softmax_forward<T>(static_cast<T*>(p[0]), rows, cols, static_cast<T*>(p[1]), log);
+    });
   });
   return c.undef();
 }
@@ -441,11 +462,14 @@ Value Permute(const Info& info) {
       !c.need(out, "out", shape.size, "shape=" + shape.str()) || !c.outputs_apart({&out}, {&x}))
     return c.undef();
   if (shape.size == 0) return c.undef();
-  switch (x.type) {
-    case DType::F32: permute<float>(x.as<float>(), shape.dims, perm, shape.rank, out.as<float>()); break;
-    case DType::F64: permute<double>(x.as<double>(), shape.dims, perm, shape.rank, out.as<double>()); break;
-    case DType::I32: permute<int32_t>(x.as<int32_t>(), shape.dims, perm, shape.rank, out.as<int32_t>()); break;
-  }
+  const DType type = x.type;
+  c.step("permute", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+    switch (type) {
+      case DType::F32: permute<float>(static_cast<float*>(p[0]), shape.dims, perm, shape.rank, static_cast<float*>(p[1])); break;
+      case DType::F64: permute<double>(static_cast<double*>(p[0]), shape.dims, perm, shape.rank, static_cast<double*>(p[1])); break;
+      case DType::I32: permute<int32_t>(static_cast<int32_t*>(p[0]), shape.dims, perm, shape.rank, static_cast<int32_t*>(p[1])); break;
+    }
+  });
   return c.undef();
 }
 
@@ -545,21 +569,23 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"gemm", guard<Gemm>},
       {"fmaPeak", guard<FmaPeak>},
       {"unary", guard<Unary>},
-      {"unaryBackward", guard<UnaryBackward>},
+      {"unaryBackward", unrecordable<UnaryBackward>},
       {"binary", guard<Binary>},
       {"reduce", guard<Reduce>},
       {"argReduce", guard<ArgReduce>},
       {"softmax", guard<Softmax>},
-      {"softmaxBackward", guard<SoftmaxBackward>},
+      {"softmaxBackward", unrecordable<SoftmaxBackward>},
       {"permute", guard<Permute>},
-      {"sgdStep", guard<SgdStep>},
-      {"adamStep", guard<AdamStep>},
-      {"rmspropStep", guard<RmspropStep>},
-      {"adagradStep", guard<AdagradStep>},
+      {"sgdStep", unrecordable<SgdStep>},
+      {"adamStep", unrecordable<AdamStep>},
+      {"rmspropStep", unrecordable<RmspropStep>},
+      {"adagradStep", unrecordable<AdagradStep>},
   };
-  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  for (const Entry& e : entries)
+    exports.Set(e.name, Napi::Function::New(env, e.fn, e.name, const_cast<char*>(e.name)));
   add_cnn_exports(env, exports);  // native/binding/cnn.cc
   add_rnn_exports(env, exports);  // native/binding/rnn.cc
+  add_plan_exports(env, exports);  // native/binding/plan.cc
   return exports;
 }
 

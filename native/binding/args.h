@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "cpu/gemm.h"
+#include "plan/plan.h"
 
 namespace gf {
 namespace binding {
@@ -137,6 +138,17 @@ void by_float_type(DType t, F&& f) {
   if (t == DType::F64) f(double{});
   else f(float{});
 }
+
+// An array operand of a kernel call, for Call::step: the checked view and how the kernel
+// uses it (what the plan analysis needs to know).
+struct Operand {
+  const ArrayView* array;
+  plan::Access access;
+};
+constexpr plan::Access kRead = plan::Access::Read;
+constexpr plan::Access kWrite = plan::Access::Write;
+constexpr plan::Access kReadWrite = plan::Access::ReadWrite;
+constexpr size_t kMaxOperands = 16;
 
 // One native call's arguments. Usage:  Call c(info, "gemm"); if (!c.count(13)) return c.undef();
 class Call {
@@ -381,7 +393,51 @@ class Call {
 
   std::string arg(const char* name) const { return std::string("argument '") + name + "'"; }
 
+  // Runs a checked kernel call: fn(ptrs) with ptrs[i] the data of operands[i] (null for an
+  // absent one). While this thread records a plan (native/plan), the call is also appended to
+  // the recording, so fn must capture by value everything but the pointers: it runs again at
+  // every replay, on other threads too.
+  template <typename F>
+  void step(const char* kernel, std::initializer_list<Operand> operands, const F& fn) const {
+    void* ptrs[kMaxOperands] = {};
+    size_t n = 0;
+    for (const Operand& o : operands) ptrs[n++] = o.array->data;
+    fn(static_cast<void* const*>(ptrs));
+    if (plan::Recording* rec = plan::active_recording()) record(rec, kernel, operands, fn);
+  }
+
  private:
+  template <typename F>
+  void record(plan::Recording* rec, const char* kernel, std::initializer_list<Operand> operands,
+              const F& fn) const {
+    plan::RecordedStep s;
+    s.kernel = kernel;
+    s.fn = fn;
+    for (const Operand& o : operands) {
+      plan::RecordedOperand r;
+      r.access = o.access;
+      const ArrayView& a = *o.array;
+      if (a.handle != nullptr && a.data != nullptr) {
+        r.ptr = static_cast<const uint8_t*>(a.data);
+        r.bytes = a.length * (a.bytes ? 1 : dtype_bytes(a.type));
+        // the allocation holding it: views of one ArrayBuffer must share one region
+        napi_typedarray_type type;
+        size_t length = 0, offset = 0;
+        void* data = nullptr;
+        napi_value ab = nullptr;
+        void* ab_data = nullptr;
+        size_t ab_bytes = 0;
+        if (napi_get_typedarray_info(env_, a.handle, &type, &length, &data, &ab, &offset) == napi_ok &&
+            napi_get_arraybuffer_info(env_, ab, &ab_data, &ab_bytes) == napi_ok) {
+          r.buffer = static_cast<const uint8_t*>(ab_data);
+          r.buffer_bytes = static_cast<int64_t>(ab_bytes);
+        }
+      }
+      s.operands.push_back(r);
+    }
+    rec->steps.push_back(std::move(s));
+  }
+
   // One napi_get_typedarray_info call per array (type, length and data together), and the
   // error text built only on failure: small kernels are called many thousand times a second.
   bool typed_array(size_t i, const char* name, ArrayView* out, bool f32, bool f64,

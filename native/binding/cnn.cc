@@ -106,10 +106,14 @@ Value Conv2dForward(const Info& info) {
   GemmActivation act = GemmActivation::Linear;
   if (c.length() > 5 && !activation_arg(c, 5, &act)) return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    conv2d_forward<T>(g.s, x.as<T>(), w.as<T>(), has_bias ? bias.as<T>() : nullptr, y.as<T>(),
-                      act);
+  const DType type = x.type;
+  const Conv2dShape s = g.s;
+  c.step("conv2dForward", {{&x, kRead}, {&w, kRead}, {&bias, kRead}, {&y, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      conv2d_forward<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<T*>(p[2]),
+                        static_cast<T*>(p[3]), act);
+    });
   });
   return c.undef();
 }
@@ -124,9 +128,14 @@ Value Conv2dBackwardInput(const Info& info) {
       !c.need(dx, "dx", g.x, conv_str(g.s)) || !c.outputs_apart({&dx}, {&dy, &w}))
     return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
-  by_float_type(dy.type, [&](auto zero) {
-    using T = decltype(zero);
-    conv2d_backward_input<T>(g.s, dy.as<T>(), w.as<T>(), dx.as<T>());
+  // also conv2dTranspose's forward, so plans record it
+  const DType type = dy.type;
+  const Conv2dShape s = g.s;
+  c.step("conv2dBackwardInput", {{&dy, kRead}, {&w, kRead}, {&dx, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      conv2d_backward_input<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<T*>(p[2]));
+    });
   });
   return c.undef();
 }
@@ -212,9 +221,13 @@ Value MaxPool2dForward(const Info& info) {
       !c.need(am, "argmax", g.y, pool_str(g.s)) || !c.outputs_apart({&y, &am}, {&x}))
     return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    maxpool2d_forward<T>(g.s, x.as<T>(), y.as<T>(), am.as<int32_t>());
+  const DType type = x.type;
+  const auto s = g.s;
+  c.step("maxPool2dForward", {{&x, kRead}, {&y, kWrite}, {&am, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      maxpool2d_forward<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<int32_t*>(p[2]));
+    });
   });
   return c.undef();
 }
@@ -246,9 +259,13 @@ Value AvgPool2dForward(const Info& info) {
       !c.need(y, "y", g.y, pool_str(g.s)) || !c.outputs_apart({&y}, {&x}))
     return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    avgpool2d_forward<T>(g.s, x.as<T>(), y.as<T>());
+  const DType type = x.type;
+  const auto s = g.s;
+  c.step("avgPool2dForward", {{&x, kRead}, {&y, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      avgpool2d_forward<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]));
+    });
   });
   return c.undef();
 }
@@ -299,10 +316,13 @@ Value GlobalPool2dForward(const Info& info) {
   }
   if (!c.outputs_apart({&y, &am}, {&x})) return c.undef();
   if (ny == 0) return c.undef();  // N or C is 0 (then x is empty too); the other may be huge
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    if (is_max) global_maxpool2d_forward<T>(N, HW, C, x.as<T>(), y.as<T>(), am.as<int32_t>());
-    else global_avgpool2d_forward<T>(N, HW, C, x.as<T>(), y.as<T>());
+  const DType type = x.type;
+  c.step("globalPool2dForward", {{&x, kRead}, {&y, kWrite}, {&am, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      if (is_max) global_maxpool2d_forward<T>(N, HW, C, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<int32_t*>(p[2]));
+      else global_avgpool2d_forward<T>(N, HW, C, static_cast<T*>(p[0]), static_cast<T*>(p[1]));
+    });
   });
   return c.undef();
 }
@@ -360,9 +380,12 @@ Value UpSampling2dForward(const Info& info) {
       !c.need(y, "y", big, "N*H*sh*W*sw*C") || !c.outputs_apart({&y}, {&x}))
     return c.undef();
   if (small == 0) return c.undef();  // N = 0: nothing to read or write
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    upsampling2d_forward<T>(d[0], d[1], d[2], d[3], d[4], d[5], mode, x.as<T>(), y.as<T>());
+  const DType type = x.type;
+  c.step("upSampling2dForward", {{&x, kRead}, {&y, kWrite}}, [=](void* const* p) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      upsampling2d_forward<T>(d[0], d[1], d[2], d[3], d[4], d[5], mode, static_cast<T*>(p[0]), static_cast<T*>(p[1]));
+    });
   });
   return c.undef();
 }
@@ -457,12 +480,16 @@ Value BatchNormInference(const Info& info) {
       !c.outputs_apart({&y}, {&x, &gamma, &beta, &mm, &mv}))
     return c.undef();
   if (C == 0) return c.undef();  // every array is empty; M may be huge
-  by_float_type(x.type, [&](auto zero) {
-    using T = decltype(zero);
-    batchnorm_forward_inference<T>(M, C, x.as<T>(), hg ? gamma.as<T>() : nullptr,
-                                   hb ? beta.as<T>() : nullptr, mm.as<T>(), mv.as<T>(), eps,
-                                   y.as<T>());
-  });
+  const DType type = x.type;
+  c.step("batchNormInference", {{&x, kRead}, {&gamma, kRead}, {&beta, kRead}, {&mm, kRead}, {&mv, kRead}, {&y, kWrite}},
+         [=](void* const* p) {
+           by_float_type(type, [&](auto zero) {
+             using T = decltype(zero);
+             batchnorm_forward_inference<T>(M, C, static_cast<T*>(p[0]), static_cast<T*>(p[1]),
+                                            static_cast<T*>(p[2]), static_cast<T*>(p[3]),
+                                            static_cast<T*>(p[4]), eps, static_cast<T*>(p[5]));
+           });
+         });
   return c.undef();
 }
 
@@ -535,21 +562,22 @@ void add_cnn_exports(Napi::Env env, Napi::Object exports) {
   const Entry entries[] = {
       {"conv2dForward", guard<Conv2dForward>},
       {"conv2dBackwardInput", guard<Conv2dBackwardInput>},
-      {"conv2dBackwardFilter", guard<Conv2dBackwardFilter>},
+      {"conv2dBackwardFilter", unrecordable<Conv2dBackwardFilter>},
       {"maxPool2dForward", guard<MaxPool2dForward>},
-      {"maxPool2dBackward", guard<MaxPool2dBackward>},
+      {"maxPool2dBackward", unrecordable<MaxPool2dBackward>},
       {"avgPool2dForward", guard<AvgPool2dForward>},
-      {"avgPool2dBackward", guard<AvgPool2dBackward>},
+      {"avgPool2dBackward", unrecordable<AvgPool2dBackward>},
       {"globalPool2dForward", guard<GlobalPool2dForward>},
-      {"globalPool2dBackward", guard<GlobalPool2dBackward>},
+      {"globalPool2dBackward", unrecordable<GlobalPool2dBackward>},
       {"upSampling2dForward", guard<UpSampling2dForward>},
-      {"upSampling2dBackward", guard<UpSampling2dBackward>},
-      {"batchNormTrain", guard<BatchNormTrain>},
+      {"upSampling2dBackward", unrecordable<UpSampling2dBackward>},
+      {"batchNormTrain", unrecordable<BatchNormTrain>},
       {"batchNormInference", guard<BatchNormInference>},
-      {"batchNormBackward", guard<BatchNormBackward>},
-      {"batchNormBackwardInference", guard<BatchNormBackwardInference>},
+      {"batchNormBackward", unrecordable<BatchNormBackward>},
+      {"batchNormBackwardInference", unrecordable<BatchNormBackwardInference>},
   };
-  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  for (const Entry& e : entries)
+    exports.Set(e.name, Napi::Function::New(env, e.fn, e.name, const_cast<char*>(e.name)));
 }
 
 }  // namespace binding

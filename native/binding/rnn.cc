@@ -188,14 +188,21 @@ Value RnnForward(const Info& info) {
       !c.outputs_apart({&y, &hT, &cT, &ws}, {&x, &W, &R, &b, &h0, &c0, &mask, &rmask}))
     return c.undef();
   if (g.cfg.U == 0 || g.cfg.N == 0) return c.undef();  // nothing to write (see the top)
-  by_float_type(x.type, [&](auto zero) {
+  const DType type = x.type;
+  const auto cfg = g.cfg;
+  c.step("rnnForward",
+         {{&x, kRead}, {&W, kRead}, {&R, kRead}, {&b, kRead}, {&h0, kRead}, {&c0, kRead},
+          {&mask, kRead}, {&rmask, kRead}, {&y, kWrite}, {&hT, kWrite}, {&cT, kWrite},
+          {&ws, kWrite}},
+         [=](void* const* p) {
+  by_float_type(type, [&](auto zero) {
     using T = decltype(zero);
-    rnn_forward<T>(g.cfg, x.as<T>(), W.as<T>(), R.as<T>(), has_b ? b.as<T>() : nullptr,
-                   has_h0 ? h0.as<T>() : nullptr, has_c0 ? c0.as<T>() : nullptr,
-                   has_mask ? mask.as<uint8_t>() : nullptr, has_rmask ? rmask.as<T>() : nullptr,
-                   y.as<T>(),
-                   has_hT ? hT.as<T>() : nullptr, has_cT ? cT.as<T>() : nullptr, ws.as<T>());
+    rnn_forward<T>(cfg, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<T*>(p[2]),
+                   static_cast<T*>(p[3]), static_cast<T*>(p[4]), static_cast<T*>(p[5]),
+                   static_cast<uint8_t*>(p[6]), static_cast<T*>(p[7]), static_cast<T*>(p[8]),
+                   static_cast<T*>(p[9]), static_cast<T*>(p[10]), static_cast<T*>(p[11]));
   });
+         });
   return c.undef();
 }
 
@@ -264,7 +271,8 @@ void add_rnn_exports(Napi::Env env, Napi::Object exports) {
   exports.Set("rnnWorkspaceSize",
               Napi::Function::New(env, guard<RnnWorkspaceSize>, "rnnWorkspaceSize"));
   exports.Set("rnnForward", Napi::Function::New(env, guard<RnnForward>, "rnnForward"));
-  exports.Set("rnnBackward", Napi::Function::New(env, guard<RnnBackward>, "rnnBackward"));
+  exports.Set("rnnBackward", Napi::Function::New(env, unrecordable<RnnBackward>, "rnnBackward",
+                                                 const_cast<char*>("rnnBackward")));
 }
 
 }  // namespace binding

@@ -1,0 +1,337 @@
+// N-API exports of execution plans (native/plan): record a forward pass, turn it into a plan,
+// replay it synchronously or as async work on the libuv pool (see binding.d.ts).
+// The async path: the call itself (on the JS thread) checks every array, copies the inputs
+// into the execution's own arena and pins the weights and the output array with references;
+// the execute step touches no JS value; the completion (on the JS thread again) drops the
+// references and calls back. A queued execution can be cancelled; a started one runs to the end.
+#include <napi.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "binding/args.h"
+#include "binding/guard.h"
+#include "plan/plan.h"
+
+namespace gf {
+namespace binding {
+namespace {
+
+using Info = Napi::CallbackInfo;
+using Value = Napi::Value;
+
+// Tags that tell a plan External and an execution External from any other object.
+constexpr napi_type_tag kPlanTag = {0x6766706c616e3031ULL, 0x9d1f3c5a7b2e4d60ULL};
+constexpr napi_type_tag kRunTag = {0x6766727573796e63ULL, 0x3a7c9e2f4b6d1805ULL};
+
+struct PlanBox {
+  std::shared_ptr<plan::Plan> plan;
+};
+
+bool plan_arg(const Call& c, const Info& info, size_t i, std::shared_ptr<plan::Plan>* out) {
+  napi_value v = info[i];
+  bool tagged = false;
+  napi_valuetype t;
+  if (napi_typeof(c.env(), v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(c.env(), v, &kPlanTag, &tagged) != napi_ok || !tagged)
+    return c.type_error("argument 'plan' must be a plan from planEnd, got " + describe(info[i]));
+  void* data = nullptr;
+  napi_get_value_external(c.env(), v, &data);
+  *out = static_cast<PlanBox*>(data)->plan;
+  return true;
+}
+
+// A typed array of any element type as bytes (its data pointer, length in bytes, the value).
+struct Bytes {
+  uint8_t* data = nullptr;
+  int64_t bytes = 0;
+  napi_value value = nullptr;
+};
+
+bool bytes_of(const Call& c, napi_value v, const std::string& what, Bytes* out) {
+  bool is_ta = false;
+  napi_is_typedarray(c.env(), v, &is_ta);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (!is_ta || napi_get_typedarray_info(c.env(), v, &type, &length, &data, nullptr, nullptr) != napi_ok)
+    return c.type_error(what + " must be a typed array, got " + describe(Napi::Value(c.env(), v)));
+  int64_t elem = 1;
+  switch (type) {
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+    case napi_float32_array: case napi_int32_array: case napi_uint32_array: elem = 4; break;
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    default: elem = 1; break;
+  }
+  out->data = static_cast<uint8_t*>(data);
+  out->bytes = static_cast<int64_t>(length) * elem;
+  out->value = v;
+  return true;
+}
+
+// An Array of typed arrays.
+bool bytes_list(const Call& c, const Info& info, size_t i, const char* name, std::vector<Bytes>* out) {
+  if (!info[i].IsArray()) return c.type_error(c.arg(name) + " must be an array of typed arrays, got " + describe(info[i]));
+  Napi::Array a = info[i].As<Napi::Array>();
+  const uint32_t n = a.Length();
+  out->resize(n);
+  for (uint32_t k = 0; k < n; ++k) {
+    Napi::Value e = a.Get(k);
+    if (c.env().IsExceptionPending()) return false;
+    if (!bytes_of(c, e, std::string(name) + "[" + std::to_string(k) + "]", &(*out)[k])) return false;
+  }
+  return true;
+}
+
+// The arrays of one run must have the sizes the plan was made for, and the output must not
+// share memory with anything it reads (it is written at the very end, but the caller could
+// pass an input as the output).
+bool check_binding(const Call& c, const plan::Plan& p, const std::vector<Bytes>& ins,
+                   const std::vector<Bytes>& exts, const Bytes& out) {
+  if (ins.size() != p.input_count())
+    return c.range_error("the plan takes " + std::to_string(p.input_count()) + " inputs, got " + std::to_string(ins.size()));
+  if (exts.size() != p.external_count())
+    return c.range_error("the plan reads " + std::to_string(p.external_count()) + " weights, got " + std::to_string(exts.size()));
+  for (size_t i = 0; i < ins.size(); ++i)
+    if (ins[i].bytes != p.input_bytes(i))
+      return c.range_error("inputs[" + std::to_string(i) + "] has " + std::to_string(ins[i].bytes) +
+                           " bytes but the plan was recorded with " + std::to_string(p.input_bytes(i)));
+  for (size_t i = 0; i < exts.size(); ++i)
+    if (exts[i].bytes != p.external_bytes(i))
+      return c.range_error("weights[" + std::to_string(i) + "] has " + std::to_string(exts[i].bytes) +
+                           " bytes but the plan was recorded with " + std::to_string(p.external_bytes(i)));
+  if (out.bytes != p.output_bytes())
+    return c.range_error("output has " + std::to_string(out.bytes) + " bytes but the plan produces " +
+                         std::to_string(p.output_bytes()));
+  auto apart = [&](const Bytes& b) { return out.bytes == 0 || b.bytes == 0 || out.data + out.bytes <= b.data || b.data + b.bytes <= out.data; };
+  for (const Bytes& b : ins) if (!apart(b)) return c.range_error("output shares memory with an input");
+  for (const Bytes& b : exts) if (!apart(b)) return c.range_error("output shares memory with a weight");
+  return true;
+}
+
+Value PlanBegin(const Info& info) {
+  Call c(info, "planBegin");
+  if (!c.count(0)) return c.undef();
+  if (!plan::begin_recording()) {
+    Napi::Error::New(c.env(), "planBegin: a recording is already running on this thread").ThrowAsJavaScriptException();
+  }
+  return c.undef();
+}
+
+Value PlanAbort(const Info& info) {
+  Call c(info, "planAbort");
+  if (!c.count(0)) return c.undef();
+  plan::end_recording();
+  return c.undef();
+}
+
+Value PlanEnd(const Info& info) {
+  Call c(info, "planEnd");
+  std::unique_ptr<plan::Recording> rec = plan::end_recording();
+  if (!c.count(3)) return c.undef();
+  if (!rec) {
+    Napi::Error::New(c.env(), "planEnd: no recording is running on this thread (planBegin first)").ThrowAsJavaScriptException();
+    return c.undef();
+  }
+  std::vector<Bytes> ins, exts;
+  Bytes out;
+  if (!bytes_list(c, info, 0, "inputs", &ins) || !bytes_list(c, info, 1, "weights", &exts) ||
+      !bytes_of(c, info[2], c.arg("output"), &out))
+    return c.undef();
+  std::vector<plan::Span> in_spans, ext_spans;
+  for (const Bytes& b : ins) in_spans.push_back({b.data, b.bytes});
+  for (const Bytes& b : exts) ext_spans.push_back({b.data, b.bytes});
+  std::string why;
+  std::shared_ptr<plan::Plan> p = plan::Plan::create(std::move(*rec), in_spans, ext_spans, {out.data, out.bytes}, &why);
+  if (!p) return Napi::String::New(c.env(), why);
+  auto* box = new PlanBox{std::move(p)};  // owned by the External: its finalizer deletes it
+  napi_value ext;
+  napi_create_external(c.env(), box, [](napi_env, void* data, void*) { delete static_cast<PlanBox*>(data); }, nullptr, &ext);
+  napi_type_tag_object(c.env(), ext, &kPlanTag);
+  napi_adjust_external_memory(c.env(), box->plan->arena_bytes(), nullptr);
+  return Napi::Value(c.env(), ext);
+}
+
+Value PlanInfo(const Info& info) {
+  Call c(info, "planInfo");
+  std::shared_ptr<plan::Plan> p;
+  if (!c.count(1) || !plan_arg(c, info, 0, &p)) return c.undef();
+  Napi::Object o = Napi::Object::New(c.env());
+  Napi::Array k = Napi::Array::New(c.env(), p->kernels().size());
+  for (size_t i = 0; i < p->kernels().size(); ++i) k.Set(static_cast<uint32_t>(i), p->kernels()[i]);
+  o.Set("kernels", k);
+  o.Set("arenaBytes", static_cast<double>(p->arena_bytes()));
+  o.Set("inputs", static_cast<double>(p->input_count()));
+  o.Set("weights", static_cast<double>(p->external_count()));
+  o.Set("outputBytes", static_cast<double>(p->output_bytes()));
+  return o;
+}
+
+Value PlanRun(const Info& info) {
+  Call c(info, "planRun");
+  std::shared_ptr<plan::Plan> p;
+  std::vector<Bytes> ins, exts;
+  Bytes out;
+  if (!c.count(4) || !plan_arg(c, info, 0, &p) || !bytes_list(c, info, 1, "inputs", &ins) ||
+      !bytes_list(c, info, 2, "weights", &exts) || !bytes_of(c, info[3], c.arg("output"), &out) ||
+      !check_binding(c, *p, ins, exts, out))
+    return c.undef();
+  if (plan::Recording* rec = plan::active_recording()) rec->refuse("a plan ran during the recording");
+  std::vector<const uint8_t*> in_ptrs, ext_ptrs;
+  for (const Bytes& b : ins) in_ptrs.push_back(b.data);
+  for (const Bytes& b : exts) ext_ptrs.push_back(b.data);
+  std::unique_ptr<plan::Arena> arena = p->take_arena();
+  p->run(arena.get(), in_ptrs.data(), ext_ptrs.data(), out.data);
+  p->give_arena(std::move(arena));
+  return c.undef();
+}
+
+// One async execution. Created and destroyed on the JS thread; execute() alone runs on a
+// libuv thread and reads only what the JS thread prepared before queueing it.
+struct AsyncRun {
+  napi_env env = nullptr;
+  napi_async_work work = nullptr;
+  std::shared_ptr<plan::Plan> plan;
+  std::unique_ptr<plan::Arena> arena;
+  std::vector<const uint8_t*> inputs;    // copies in the arena
+  std::vector<const uint8_t*> externals; // the weights' memory, pinned by refs
+  uint8_t* output = nullptr;             // the output array's memory, pinned by a ref
+  std::vector<napi_ref> refs;            // weights, output
+  napi_ref callback = nullptr;
+  std::string error;                     // set by execute() when a kernel threw
+  bool done = false;                     // completion ran (the token stays valid after)
+};
+
+// The token that planRunAsync returns: owns the AsyncRun until the JS side drops it and the
+// run has completed, whichever is later.
+struct RunToken {
+  std::shared_ptr<AsyncRun> run;
+};
+
+void execute_run(napi_env, void* data) {
+  AsyncRun* r = static_cast<RunToken*>(data)->run.get();
+  try {
+    r->plan->run(r->arena.get(), r->inputs.data(), r->externals.data(), r->output);
+  } catch (const std::exception& e) {
+    r->error = std::string("gradforge native error: ") + e.what();
+  } catch (...) {
+    r->error = "gradforge native error: unknown C++ exception";
+  }
+}
+
+void complete_run(napi_env env, napi_status status, void* data) {
+  // the token's shared_ptr keeps the run alive; this one keeps it alive through the callback
+  std::shared_ptr<AsyncRun> self = static_cast<RunToken*>(data)->run;
+  delete static_cast<RunToken*>(data);
+  AsyncRun& r = *self;
+  r.done = true;
+  r.plan->give_arena(std::move(r.arena));
+  for (napi_ref ref : r.refs) napi_delete_reference(env, ref);
+  r.refs.clear();
+  napi_delete_async_work(env, r.work);
+  r.work = nullptr;
+  napi_value cb, global, argv[2];
+  napi_get_reference_value(env, r.callback, &cb);
+  napi_delete_reference(env, r.callback);
+  r.callback = nullptr;
+  napi_get_global(env, &global);
+  if (status == napi_cancelled) {
+    napi_get_null(env, &argv[0]);
+    napi_get_boolean(env, true, &argv[1]);
+  } else {
+    if (r.error.empty() && status == napi_ok) napi_get_null(env, &argv[0]);
+    else napi_create_string_utf8(env, r.error.empty() ? "plan execution failed" : r.error.c_str(), NAPI_AUTO_LENGTH, &argv[0]);
+    napi_get_boolean(env, false, &argv[1]);
+  }
+  if (cb != nullptr) napi_call_function(env, global, cb, 2, argv, nullptr);  // an exception it throws surfaces as uncaught
+}
+
+Value PlanRunAsync(const Info& info) {
+  Call c(info, "planRunAsync");
+  std::shared_ptr<plan::Plan> p;
+  std::vector<Bytes> ins, exts;
+  Bytes out;
+  if (!c.count(5) || !plan_arg(c, info, 0, &p) || !bytes_list(c, info, 1, "inputs", &ins) ||
+      !bytes_list(c, info, 2, "weights", &exts) || !bytes_of(c, info[3], c.arg("output"), &out) ||
+      !check_binding(c, *p, ins, exts, out))
+    return c.undef();
+  if (!info[4].IsFunction()) return c.type_error("argument 'done' must be a function, got " + describe(info[4])), c.undef();
+  auto run = std::make_shared<AsyncRun>();
+  AsyncRun& r = *run;
+  r.env = c.env();
+  r.plan = p;
+  r.arena = p->take_arena();
+  // inputs copied now: the caller may change its arrays as soon as this returns
+  for (size_t i = 0; i < ins.size(); ++i) {
+    uint8_t* dst = p->input_copy(r.arena.get(), i);
+    if (ins[i].bytes > 0) std::memcpy(dst, ins[i].data, static_cast<size_t>(ins[i].bytes));
+    r.inputs.push_back(dst);
+  }
+  for (const Bytes& b : exts) r.externals.push_back(b.data);
+  r.output = out.data;
+  auto pin = [&](napi_value v) {
+    napi_ref ref;
+    napi_create_reference(c.env(), v, 1, &ref);
+    r.refs.push_back(ref);
+  };
+  for (const Bytes& b : exts) pin(b.value);
+  pin(out.value);
+  napi_create_reference(c.env(), info[4], 1, &r.callback);
+  napi_value name;
+  napi_create_string_utf8(c.env(), "gradforge:plan", NAPI_AUTO_LENGTH, &name);
+  auto* token_for_work = new RunToken{run};  // deleted by complete_run
+  if (napi_create_async_work(c.env(), nullptr, name, execute_run, complete_run, token_for_work, &r.work) != napi_ok ||
+      napi_queue_async_work(c.env(), r.work) != napi_ok) {
+    delete token_for_work;
+    p->give_arena(std::move(r.arena));
+    for (napi_ref ref : r.refs) napi_delete_reference(c.env(), ref);
+    napi_delete_reference(c.env(), r.callback);
+    if (r.work) napi_delete_async_work(c.env(), r.work);
+    Napi::Error::New(c.env(), "planRunAsync: could not queue the work").ThrowAsJavaScriptException();
+    return c.undef();
+  }
+  // the token JS holds for planCancel
+  auto* token = new RunToken{run};
+  napi_value ext;
+  napi_create_external(c.env(), token, [](napi_env, void* data, void*) { delete static_cast<RunToken*>(data); }, nullptr, &ext);
+  napi_type_tag_object(c.env(), ext, &kRunTag);
+  return Napi::Value(c.env(), ext);
+}
+
+Value PlanCancel(const Info& info) {
+  Call c(info, "planCancel");
+  if (!c.count(1)) return c.undef();
+  napi_value v = info[0];
+  bool tagged = false;
+  napi_valuetype t;
+  if (napi_typeof(c.env(), v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(c.env(), v, &kRunTag, &tagged) != napi_ok || !tagged)
+    return c.type_error("argument 'run' must be a token from planRunAsync, got " + describe(info[0])), c.undef();
+  void* data = nullptr;
+  napi_get_value_external(c.env(), v, &data);
+  AsyncRun& r = *static_cast<RunToken*>(data)->run;
+  // true: it had not started, and its completion reports it cancelled
+  const bool cancelled = !r.done && r.work != nullptr && napi_cancel_async_work(c.env(), r.work) == napi_ok;
+  return Napi::Boolean::New(c.env(), cancelled);
+}
+
+}  // namespace
+
+void add_plan_exports(Napi::Env env, Napi::Object exports) {
+  struct Entry {
+    const char* name;
+    Napi::Function::Callback fn;
+  };
+  const Entry entries[] = {
+      {"planBegin", guard<PlanBegin>},       {"planAbort", guard<PlanAbort>},
+      {"planEnd", guard<PlanEnd>},           {"planInfo", guard<PlanInfo>},
+      {"planRun", guard<PlanRun>},           {"planRunAsync", guard<PlanRunAsync>},
+      {"planCancel", guard<PlanCancel>},
+  };
+  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+}
+
+}  // namespace binding
+}  // namespace gf
