@@ -356,10 +356,12 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
   // Packing pays for itself by reuse: a packed A micro-panel is read once per B micro-panel,
   // a packed B micro-panel once per A micro-panel. With at most two column panels (N <= 2 NR)
   // A is read straight from the caller's matrix; with one (N <= NR, e.g. 10 logits) B is too,
-  // unaligned and masked at the edge. Wider B stays packed even for small M: read in place,
+  // unaligned and masked at the edge. Wider B stays packed for larger M: read in place,
   // its rows (ldb apart, often a multiple of 512 bytes) fall into a few L1 sets and evict the
   // A micro-panel; measured, 64x784x128 ran ~25% slower unpacked.
-  const bool direct_b = uk.strided && !transB && N <= nr;
+  // With a single A micro-panel (M <= MR: batch-1 inference, a GEMV) every B micro-panel is
+  // used once, so packing B would only double the traffic: B is read in place then too.
+  const bool direct_b = uk.strided && !transB && (N <= nr || M <= mr);
   const bool direct_a = uk.strided && N <= 2 * nr;
   T* bpack = direct_b ? nullptr : static_cast<T*>(tl_pack_b.get(
       sizeof(T) * KC * ((std::min(NC, N) + nr - 1) / nr * nr)));
