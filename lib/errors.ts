@@ -27,6 +27,19 @@ export class ModelFormatError extends GradforgeError {}
 /** A device that is missing or that cannot run the request. */
 export class DeviceError extends GradforgeError {}
 
+/**
+ * An operation given an AbortSignal that was aborted before its result was delivered
+ * (`predictAsync(x, {signal})`, a batcher request). Its name is 'AbortError', as fetch's and
+ * Node's own, so `e.name === 'AbortError'` checks work too.
+ */
+export class AbortError extends GradforgeError {}
+
+/** A bounded queue (gf.serving.batcher's) that is full: the request was refused, not queued. */
+export class QueueFullError extends GradforgeError {}
+
+/** A request that did not complete within its timeout (gf.serving.batcher's `timeoutMs`). */
+export class TimeoutError extends GradforgeError {}
+
 /** Formats a shape the way error messages show it: [32, 784]. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

@@ -5,7 +5,7 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd';
 export { gradcheck } from './gradcheck';
 export type { GradcheckOptions, GradcheckResult } from './gradcheck';
 export { setSeed, Rng } from './random';
-export { GradforgeError, ShapeError, DTypeError, ValueError, ModelFormatError, DeviceError } from './errors';
+export { GradforgeError, ShapeError, DTypeError, ValueError, ModelFormatError, DeviceError, AbortError, QueueFullError, TimeoutError } from './errors';
 export { backendInfo, setNumThreads } from './backend';
 export { setMaxTensorBytes, getMaxTensorBytes } from './memory';
 export type { BackendInfo } from './backend';
@@ -40,7 +40,8 @@ export * as optimizers from './optim';
 export { Optimizer } from './optim/optimizer';
 
 export { Sequential, sequential } from './models/sequential';
-export type { CompileArgs, PredictArgs } from './models/sequential';
+export type { CompileArgs, PredictArgs, PredictAsyncArgs } from './models/sequential';
+export { setExecutionPlans, executionPlansEnabled } from './models/plans';
 export type { FitArgs } from './models/training';
 export * as callbacks from './callbacks';
 export { History, Callback } from './models/callbacks';

@@ -242,3 +242,19 @@ export function setBufferPoolEnabled(on: boolean): boolean {
 export function pooledBufferBytes(): number {
   return pooledBytes;
 }
+
+// Every in-place write of a weight by the library (optimizer steps, batch norm's moving
+// statistics in training, assign/setWeights, a GAN's frozen-state restore) counts here.
+// predictAsync reads weights on another thread: while this count stands still, its snapshot
+// of the weights equals the live ones (see lib/models/plans).
+let weightWrites = 0;
+
+/** @internal Notes that the library is about to write some weight in place. */
+export function noteWeightWrite(): void {
+  weightWrites++;
+}
+
+/** @internal How many weight writes noteWeightWrite has counted. */
+export function weightWriteCount(): number {
+  return weightWrites;
+}

@@ -21,4 +21,12 @@ export function backendInfo(): BackendInfo {
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new ValueError(`setNumThreads: n must be an integer >= 1, got ${n}`);
   native.setNumThreads(n);
+  threads = native.backendInfo().numThreads;
+}
+
+let threads = native.backendInfo().numThreads;
+
+/** The native pool's thread count (as backendInfo().numThreads, without building the object). */
+export function numThreads(): number {
+  return threads;
 }

@@ -8,6 +8,7 @@
  * Both are undone in a finally, so an exception mid-step leaves the network as it was.
  */
 import type { Sequential } from '../models/sequential';
+import { noteWeightWrite } from '../memory';
 
 /** Runs fn with `model` frozen as described above. */
 export function whileFrozen<T>(model: Sequential, fn: () => T): T {
@@ -19,6 +20,7 @@ export function whileFrozen<T>(model: Sequential, fn: () => T): T {
     return fn();
   } finally {
     params.forEach((p, i) => { p.requiresGrad = required[i]; });
+    noteWeightWrite();
     for (const s of state) s.data.set(s.copy);
   }
 }

@@ -23,7 +23,8 @@ import { softmax } from '../ops/softmax';
 import { withScope } from '../memory';
 import { sigmoid } from '../ops/elementwise';
 import { History } from './callbacks';
-import { fitLoop, FitArgs } from './training';
+import { fitLoop, FitArgs, trainOnBatch } from './training';
+import { ModelPlans, PlannableModel, PlanStatus } from './plans';
 import { TrainingPart, claimTraining, isClaimed } from './training-guard';
 import { getHandler } from '../io/router';
 import { modelToArtifacts, modelTopology } from '../io/serialize';
@@ -47,6 +48,11 @@ export interface PredictArgs {
   batchSize?: number;
 }
 
+export interface PredictAsyncArgs extends PredictArgs {
+  /** Aborting it rejects the call with an AbortError (a queued batch never starts). */
+  signal?: AbortSignal;
+}
+
 /** A compiled model's loss, metrics and optimizer, resolved from the compile arguments. */
 export interface CompiledState {
   optimizer: Optimizer;
@@ -66,6 +72,19 @@ export class Sequential {
   stopTraining = false;
   private compiled: CompiledState | null = null;
   private builtInputShape: Shape | null = null;
+  private readonly plans = new ModelPlans();
+  // what the plan cache records and replays: predict's forward, and evaluate's (logits when
+  // the loss is fused with the last activation); `layers` lets it notice a changed model
+  private readonly outputsForward: PlannableModel = {
+    run: (x) => this.applyWithMask(x, { training: false }),
+    weightTensors: () => this.weights.map((v) => v.value),
+    layers: () => this.layers,
+  };
+  private readonly logitsForward: PlannableModel = {
+    run: (x) => this.applyWithMask(x, { training: false, logits: true }),
+    weightTensors: () => this.weights.map((v) => v.value),
+    layers: () => this.layers,
+  };
 
   constructor(args: SequentialArgs = {}) {
     this.name = args.name ?? uniqueLayerName('Sequential');
@@ -82,6 +101,7 @@ export class Sequential {
     }
     if (this.layers.includes(layer)) throw new ValueError(`${this.name}.add: layer ${layer.name} is already in the model`);
     this.layers.push(layer);
+    this.plans.clear();
     const first = this.layers[0].batchInputShape;
     if (first !== undefined) this.build(first);
   }
@@ -281,7 +301,7 @@ export class Sequential {
         withScope(() => {
           const xb = sliceRows(x, start, end);
           const yb = sliceRows(y, start, end);
-          const { output, mask } = this.applyWithMask(xb, { training: false, logits: fused });
+          const { output, mask } = this.plans.forward(xb, fused ? 'logits' : 'outputs', fused ? this.logitsForward : this.outputsForward);
           const step = batchStatistics(c, yb, output, mask, fused);
           step.values.forEach((v, k) => { totals[k] += v * step.weights[k]; counts[k] += step.weights[k]; });
         });
@@ -306,10 +326,74 @@ export class Sequential {
     return noGrad(() => withScope(() => {
       const parts: Tensor[] = [];
       for (let start = 0; start < n; start += batchSize) {
-        parts.push(withScope(() => this.apply(sliceRows(x, start, Math.min(n, start + batchSize)), { training: false }), (p) => [p]));
+        parts.push(withScope(() => this.plans.forward(sliceRows(x, start, Math.min(n, start + batchSize)), 'outputs', this.outputsForward).output, (p) => [p]));
       }
       return parts.length === 1 ? parts[0] : concat(parts, 0);
     }, (result) => [result]));
+  }
+
+  /**
+   * predict without blocking the event loop: each batch replays the model's execution plan on
+   * libuv's thread pool, and the result is bit-identical to predict's. The first call for an
+   * input shape records the plan, which runs that batch op by op on the calling thread, as does
+   * a model that plans cannot replay (see predictPlanStatus). Several calls may run at once;
+   * each reads the weights as they were when it was called (a fit running meanwhile changes
+   * nothing it computes). An aborted signal rejects with gf.AbortError: at once when already
+   * aborted, else before its next batch starts.
+   * @example const probs = await model.predictAsync(x, {signal: AbortSignal.timeout(100)})
+   */
+  async predictAsync(x: Tensor, args: PredictAsyncArgs = {}): Promise<Tensor> {
+    if (!(x instanceof Tensor)) throw new ValueError('predictAsync: x must be a Tensor');
+    if (x.rank === 0) throw new ShapeError('predictAsync: x needs a batch dimension, got a scalar');
+    const batchSize = checkBatchSize('predictAsync', args.batchSize ?? 32);
+    const n = x.shape[0];
+    if (n === 0) throw new ShapeError(`predictAsync: x is empty (shape ${fmtShape(x.shape)})`);
+    const parts: Tensor[] = [];
+    for (let start = 0; start < n; start += batchSize) {
+      const xb = sliceRows(x, start, Math.min(n, start + batchSize));
+      // the synchronous part (lookup, or recording) in a scope; an async run holds no pooled storage
+      const r = noGrad(() => withScope(() => this.plans.forwardAsync(xb, 'outputs', this.outputsForward, args.signal),
+        (v) => (v instanceof Tensor ? [v] : [])));
+      parts.push(r instanceof Tensor ? r : await r);
+    }
+    return parts.length === 1 ? parts[0] : noGrad(() => concat(parts, 0));
+  }
+
+  /**
+   * The outputs for one batch (predict with the whole of x as the batch), as in Keras.
+   * @example const y = model.predictOnBatch(xb)
+   */
+  predictOnBatch(x: Tensor): Tensor {
+    if (!(x instanceof Tensor)) throw new ValueError('predictOnBatch: x must be a Tensor');
+    return this.predict(x, { batchSize: Math.max(1, x.rank === 0 ? 1 : x.shape[0]) });
+  }
+
+  /**
+   * [loss, ...metrics] on one batch with dropout off (evaluate with the whole of x as the
+   * batch), as Keras's test_on_batch; always an array, like evaluate.
+   * @example const [loss, acc] = model.testOnBatch(xb, yb)
+   */
+  testOnBatch(x: Tensor, y: Tensor): number[] {
+    checkXY('testOnBatch', x, y);
+    return this.evaluate(x, y, { batchSize: x.shape[0] });
+  }
+
+  /**
+   * One gradient step on the batch (x, y), through the same path as fit (autograd, the
+   * compiled loss and optimizer); returns [loss, ...metrics] of the batch as computed before
+   * the step, as Keras's train_on_batch. Refused while a fit trains this model.
+   * @example for (const [xb, yb] of batches) console.log(model.trainOnBatch(xb, yb))
+   */
+  trainOnBatch(x: Tensor, y: Tensor, args: { sampleWeight?: Tensor } = {}): number[] {
+    return trainOnBatch(this, x, y, args.sampleWeight);
+  }
+
+  /**
+   * @internal Whether predict's batches of this shape replay an execution plan, and if not,
+   * why (null before the first predict of that shape).
+   */
+  predictPlanStatus(batchShape: readonly number[]): PlanStatus | null {
+    return this.plans.status('outputs', batchShape);
   }
 
   /**

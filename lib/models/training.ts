@@ -13,6 +13,7 @@ import { warnNonFiniteLoss } from './warnings';
 import { ProgressBar } from './progress';
 import { sliceRows } from '../ops/shape';
 import { withScope } from '../memory';
+import { claimTraining } from './training-guard';
 
 export interface FitArgs {
   /** Passes over the data (default 1). */
@@ -207,6 +208,21 @@ export async function fitLoop(model: Sequential, xIn: Tensor, yIn: Tensor, args:
   }
   await runHook(callbacks, 'onTrainEnd', {});
   return history;
+}
+
+/** Sequential.trainOnBatch: one step of fit's on (x, y); [loss, ...metrics]. */
+export function trainOnBatch(model: Sequential, x: Tensor, y: Tensor, sampleWeight?: Tensor): number[] {
+  model.requireCompiled('trainOnBatch');
+  checkXY('trainOnBatch', x, y);
+  if (sampleWeight !== undefined && (!(sampleWeight instanceof Tensor) || sampleWeight.size !== x.shape[0])) {
+    throw new ShapeError(`trainOnBatch: sampleWeight must be a Tensor of ${x.shape[0]} weights (one per sample), got ${sampleWeight instanceof Tensor ? fmtShape(sampleWeight.shape) : String(sampleWeight)}`);
+  }
+  const release = claimTraining('trainOnBatch', `model '${model.name}'`, model.trainingParts());
+  try {
+    return withScope(() => trainStep(model, x, y, model.fusedOutput(), sampleWeight)).values;
+  } finally {
+    release();
+  }
 }
 
 /** One gradient step on a batch; returns its loss and metrics with their weights. */

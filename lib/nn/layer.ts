@@ -14,7 +14,7 @@
  */
 import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
-import { retain } from '../memory';
+import { retain, noteWeightWrite } from '../memory';
 
 let initializerOverride: Initializer | null = null;
 
@@ -101,6 +101,7 @@ export class LayerVariable {
       throw new ShapeError(`assign ${this.name}: shape ${fmtShape(t.shape)} differs from ${fmtShape(this.value.shape)}`);
     }
     // in place, so optimizer state keyed by this tensor stays attached
+    noteWeightWrite();
     this.value.data.set(t.data);
   }
 }

@@ -35,6 +35,7 @@ import { ShapeError, ValueError, fmtShape } from '../errors';
 import { rnn, GATES, RnnActivation, RnnCellName } from '../ops/rnn';
 import { mul } from '../ops/elementwise';
 import { slice, reshape } from '../ops/shape';
+import { isGradEnabled } from '../autograd';
 import { rngFor } from '../random';
 import { Layer, LayerArgs, LayerVariable, CallContext, Initializer, Regularizer, Shape } from './layer';
 import { getInitializer, serializeInitializer, InitializerConfig } from './initializers';
@@ -204,7 +205,10 @@ abstract class RecurrentLayer extends Layer {
     });
     if (this.stateful) this.states = { h: hT, c: cT };
     if (this.returnSequences) return y;
-    if (T === 0) return hT;  // no step: the initial state
+    // no step: the initial state. Without gradients hT itself: it is y's last step bit for bit
+    // (masked steps carry their output here, zeroOutputForMask is off) and the kernel wrote
+    // it, so an execution plan can replay it
+    if (T === 0 || !isGradEnabled()) return hT;
     // the last step's output, as a slice of y so the gradient flows (it equals hT)
     return reshape(slice(y, [0, T - 1, 0], [N, 1, this.units]), [N, this.units]);
   }

@@ -12,6 +12,7 @@ import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocateOutput } from '../tensor';
 import { requireFloat } from './elementwise';
+import { noteWeightWrite } from '../memory';
 
 export interface BatchNormOptions {
   /** Scale per channel (omit for 1, as Keras scale=false). */
@@ -70,6 +71,7 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
     if (M === 0) throw new ShapeError(`${op}: cannot compute batch statistics of an empty batch ${fmtShape(x.shape)}`);
     const mean = allocateOutput(x.dtype, C) as FloatArray;
     const invStd = allocateOutput(x.dtype, C) as FloatArray;
+    noteWeightWrite(); // the moving statistics, in place
     kernels.batchNormTrain(M, C, x.data as FloatArray, g, b, epsilon, momentum, y, mean, invStd,
       movingMean.data as FloatArray, movingVar.data as FloatArray);
     return record(op, inputs, new Tensor(y, x.shape), (gy) => {

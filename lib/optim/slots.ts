@@ -17,6 +17,7 @@
 import { Tensor, FloatArray } from '../tensor';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Optimizer, OptimizerArgs, OptimizerState, ParamGrad } from './optimizer';
+import { noteWeightWrite } from '../memory';
 
 export type { OptimizerArgs, OptimizerState, ParamGrad };
 
@@ -115,6 +116,7 @@ export abstract class SlotOptimizer extends Optimizer {
    * @example opt.applyGradients([{param: w, grad: w.grad}])
    */
   applyGradients(pairs: readonly (ParamGrad | MaybeParamGrad)[]): void {
+    noteWeightWrite();
     if (this.schedule !== null) this.learningRate = this.schedule.at(this.iterations);
     checkHyper(this.label, 'learningRate', this.learningRate, 0, Infinity);
     if (!Array.isArray(pairs)) throw new ValueError(`${this.label}.applyGradients: expected an array of {param, grad}`);

@@ -1,0 +1,272 @@
+// Execution plans for a model's forward pass (docs/ARCHITECTURE.md, "Execution plans").
+//
+// It is: per model, a bounded cache of native plans keyed by the input shape (and by what the
+// forward computes: predict's outputs, or evaluate's logits); the first forward of a shape runs
+// op by op while native/plan records its kernel calls, later ones replay the plan in one native
+// call, on this thread (forward) or on the libuv pool (forwardAsync). A recording that cannot
+// be replayed faithfully (JavaScript computed something between kernels: masks, embedding
+// lookups) is remembered with its reason, and that shape keeps running op by op.
+// It is not: the forward pass itself (the model's layers are), nor a scheduler of anything but
+// plan executions.
+//
+// Concurrency. Async executions take the native thread pool one at a time: at most
+// floor(cores / threads) run at once (so 2 with 1 thread each on 2 cores, 1 with 2 threads),
+// the rest wait here, in order, without occupying libuv threads; a kernel that finds the pool
+// busy runs on its own thread (native/cpu/threadpool). Each execution has its own arena.
+// Async executions read a snapshot of the weights, copied when the library has written any
+// weight since the last snapshot (noteWeightWrite), so a fit running meanwhile neither sees nor
+// disturbs them: a predictAsync sees the weights of the moment it was called.
+import * as os from 'os';
+import type { PlanHandle, PlanRunHandle } from '../../binding';
+import { kernels, numThreads } from '../backend';
+import { AbortError, DeviceError } from '../errors';
+import { weightWriteCount } from '../memory';
+import { Tensor, TypedArray } from '../tensor';
+
+let enabled = !['0', 'false', 'off', 'no'].includes((process.env.GRADFORGE_PLANS ?? '').trim().toLowerCase());
+
+/**
+ * Turns execution plans on or off (like GRADFORGE_PLANS=0); returns the old setting. With
+ * plans off, predict, evaluate and predictAsync run op by op on the calling thread (the
+ * results are bit-identical either way).
+ * @example const was = gf.setExecutionPlans(false);
+ */
+export function setExecutionPlans(on: boolean): boolean {
+  const old = enabled;
+  enabled = on;
+  return old;
+}
+
+/** Whether execution plans are on. */
+export function executionPlansEnabled(): boolean {
+  return enabled;
+}
+
+/** What a model offers the plan cache: its op-by-op forward and the weights it reads. */
+export interface PlannableModel {
+  /** The op-by-op forward of a float32 batch: output, and the mask reaching it (or null). */
+  run(x: Tensor): { output: Tensor; mask: Tensor | null };
+  /** Every weight the forward may read (trainable or not), in a fixed order. */
+  weightTensors(): Tensor[];
+  /** The layers, in order: a plan recorded with other layers is recorded again. */
+  layers(): readonly object[];
+}
+
+/** A forward's result: the output and the mask reaching it (null from a plan). */
+export interface ForwardResult {
+  output: Tensor;
+  mask: Tensor | null;
+}
+
+/** Whether a shape has a plan, and if not why (for tests and diagnostics). */
+export interface PlanStatus {
+  planned: boolean;
+  reason: string;
+  kernels: string[];
+  arenaBytes: number;
+}
+
+interface PlanEntry {
+  plan: PlanHandle | null;
+  reason: string;
+  outShape: readonly number[];
+  outSize: number;
+  weightLengths: number[];
+  layers: readonly object[];
+}
+
+/** The plans of one model. */
+export class ModelPlans {
+  /** Shapes kept per model: a server sees a few batch sizes; a caller of many shapes should batch. */
+  static readonly MAX_ENTRIES = 16;
+  private readonly entries = new Map<string, PlanEntry>();
+  private snapshot: { version: number; sources: TypedArray[]; copies: TypedArray[] } | null = null;
+
+  /** Forgets every plan (the layers changed). */
+  clear(): void {
+    this.entries.clear();
+    this.snapshot = null;
+  }
+
+  /** The forward for x, by plan when there is one. */
+  forward(x: Tensor, variant: string, model: PlannableModel): ForwardResult {
+    if (!enabled) return model.run(x);
+    const xf = x.dtype === 'float32' ? x : x.cast('float32');
+    const weights = model.weightTensors();
+    const key = keyOf(variant, xf);
+    const e = this.lookup(key, weights, model);
+    if (e === undefined) return this.record(key, xf, model);
+    if (e.plan === null) return model.run(xf);
+    const out = new Float32Array(e.outSize);
+    kernels.planRun(e.plan, [xf.data], weights.map((w) => w.data), out);
+    return { output: new Tensor(out, e.outShape), mask: null };
+  }
+
+  /**
+   * forward off this thread: the plan runs on the libuv pool while the event loop goes on.
+   * The first call for a shape records (op by op, here); a shape that cannot be planned runs
+   * op by op here too: then the output comes back at once, else a promise of it. Nothing the
+   * promise waits for is pooled storage of the caller's scope (the input is copied).
+   */
+  forwardAsync(x: Tensor, variant: string, model: PlannableModel, signal?: AbortSignal): Tensor | Promise<Tensor> {
+    throwIfAborted(signal);
+    if (!enabled) return model.run(x).output;
+    const xf = x.dtype === 'float32' ? x : x.cast('float32');
+    const weights = model.weightTensors();
+    const key = keyOf(variant, xf);
+    const e = this.lookup(key, weights, model);
+    if (e === undefined) return this.record(key, xf, model).output;
+    if (e.plan === null) return model.run(xf).output;
+    const shape = e.outShape;
+    return runQueued(e.plan, xf.data, this.weightSnapshot(weights), e.outSize, signal).then((out) => new Tensor(out, shape));
+  }
+
+  /** @internal Whether the forward of this shape is planned, and if not why; null before its first run. */
+  status(variant: string, shape: readonly number[]): PlanStatus | null {
+    const e = this.entries.get(`${variant}|${shape.join(',')}`);
+    if (e === undefined) return null;
+    if (e.plan === null) return { planned: false, reason: e.reason, kernels: [], arenaBytes: 0 };
+    const info = kernels.planInfo(e.plan);
+    return { planned: true, reason: '', kernels: info.kernels, arenaBytes: info.arenaBytes };
+  }
+
+  private lookup(key: string, weights: readonly Tensor[], model: PlannableModel): PlanEntry | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    // other layers, or layers rebuilt with other weights: record again
+    const layers = model.layers();
+    if (e.weightLengths.length !== weights.length || e.weightLengths.some((n, i) => n !== weights[i].data.length) ||
+        e.layers.length !== layers.length || e.layers.some((l, i) => l !== layers[i])) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    // most recently used last, so eviction drops the least recently used
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e;
+  }
+
+  private record(key: string, x: Tensor, model: PlannableModel): ForwardResult {
+    kernels.planBegin();
+    let result: ForwardResult;
+    try {
+      result = model.run(x);
+    } catch (err) {
+      kernels.planAbort();
+      throw err;
+    }
+    // the forward may have built the model: its weights exist only now
+    const weights = model.weightTensors();
+    const { output, mask } = result;
+    let plan: PlanHandle | null = null;
+    let reason = '';
+    if (mask !== null) reason = 'the output carries a mask, which plans do not return';
+    else if (output.dtype !== 'float32') reason = `the output is ${output.dtype}, plans return float32`;
+    if (reason !== '') {
+      kernels.planAbort();
+    } else {
+      const r = kernels.planEnd([x.data], weights.map((w) => w.data), output.data);
+      if (typeof r === 'string') reason = r;
+      else plan = r;
+    }
+    this.entries.set(key, {
+      plan, reason, outShape: [...output.shape], outSize: output.size,
+      weightLengths: weights.map((w) => w.data.length), layers: [...model.layers()],
+    });
+    while (this.entries.size > ModelPlans.MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+    return result;
+  }
+
+  /** Copies of the weights, made again only when the library wrote a weight since the last ones. */
+  private weightSnapshot(weights: readonly Tensor[]): TypedArray[] {
+    const s = this.snapshot;
+    const version = weightWriteCount();
+    if (s !== null && s.version === version && s.sources.length === weights.length && s.sources.every((a, i) => a === weights[i].data)) {
+      return s.copies;
+    }
+    const sources = weights.map((w) => w.data);
+    this.snapshot = { version, sources, copies: sources.map((a) => a.slice()) };
+    return this.snapshot.copies;
+  }
+}
+
+function keyOf(variant: string, x: Tensor): string {
+  return `${variant}|${x.shape.join(',')}`;
+}
+
+function abortError(signal: AbortSignal | undefined): AbortError {
+  const reason: unknown = signal?.reason;
+  const why = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
+  return new AbortError(`predictAsync: aborted${why ? ` (${why})` : ''}`);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+// ---- the queue of async executions ----------------------------------------------------------
+
+const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** Async executions allowed at once: enough to fill the cores, each using the pool's threads. */
+function concurrency(): number {
+  return Math.max(1, Math.floor(cores / numThreads()));
+}
+
+function startWaiting(): void {
+  while (running < concurrency() && waiting.length > 0) waiting.shift()!();
+}
+
+/** Runs a plan on the libuv pool when a slot is free; resolves to its output. */
+function runQueued(plan: PlanHandle, input: TypedArray, weights: TypedArray[], outSize: number, signal: AbortSignal | undefined): Promise<Float32Array> {
+  return new Promise<Float32Array>((resolve, reject) => {
+    const out = new Float32Array(outSize);
+    let token: PlanRunHandle | null = null;
+    let queued: (() => void) | null = null;
+    let source = input;
+    const detach = (): void => signal?.removeEventListener('abort', onAbort);
+    const onAbort = (): void => {
+      if (queued !== null) {
+        const i = waiting.indexOf(queued);
+        if (i >= 0) waiting.splice(i, 1);
+        queued = null;
+        detach();
+        reject(abortError(signal));
+      } else if (token !== null) {
+        // cancelled if not started (done then says so); a started run finishes and is refused below
+        kernels.planCancel(token);
+      }
+    };
+    const start = (): void => {
+      queued = null;
+      running++;
+      try {
+        token = kernels.planRunAsync(plan, [source], weights, out, (error, cancelled) => {
+          running--;
+          token = null;
+          detach();
+          startWaiting();
+          if (cancelled || signal?.aborted) reject(abortError(signal));
+          else if (error !== null) reject(new DeviceError(`predictAsync: ${error}`));
+          else resolve(out);
+        });
+      } catch (err) {
+        running--;
+        detach();
+        startWaiting();
+        reject(err);
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (running < concurrency()) {
+      start();
+    } else {
+      // the caller may change its array once predictAsync returns: keep what it was
+      source = input.slice();
+      queued = start;
+      waiting.push(start);
+    }
+  });
+}
