@@ -455,6 +455,28 @@ void set_gemm_parallel(GemmParallel p) {
   g_parallel_policy.store(static_cast<int>(p), std::memory_order_relaxed);
 }
 
+// Products of at most kFewRows rows with B not transposed (batch-1..8 inference, a GEMV): on
+// AVX-512, one pass over B in place by gemm_avx512_rows, on the calling thread. Such a product
+// is bound by reading B, which packing would double.
+// Returns false where it does not apply (the blocked path runs).
+constexpr int64_t kFewRows = 8;
+// B above this many bytes is worth the pool: a large GEMV (1x4096x4096, 64 MiB) streams from
+// memory, which two cores read faster than one; the blocked path splits it.
+constexpr double kFewRowsMaxBBytes = 4.0 * 1024 * 1024;
+
+bool few_rows(float*, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+              int64_t lda, bool transA, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M > kFewRows || transB || current_gemm_kernel() != GemmKernel::Avx512) return false;
+  if (static_cast<double>(K) * static_cast<double>(N) * sizeof(float) > kFewRowsMaxBBytes && num_threads() > 1) return false;
+  gemm_avx512_rows(static_cast<int>(M), K, N, A, transA ? 1 : lda, transA ? lda : 1, B, ldb, C, ldc,
+                   alpha, beta);
+  return true;
+}
+bool few_rows(double*, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, bool,
+              const double*, int64_t, double, double*, int64_t) {
+  return false;
+}
+
 template <typename T>
 void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
@@ -462,6 +484,10 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) {
     scale_c(M, N, beta, C, ldc);
+    if (!epi.empty()) apply_epilogue(epi, C, ldc, M, N);
+    return;
+  }
+  if (few_rows(static_cast<T*>(nullptr), transB, M, N, K, alpha, A, lda, transA, B, ldb, beta, C, ldc)) {
     if (!epi.empty()) apply_epilogue(epi, C, ldc, M, N);
     return;
   }

@@ -14,6 +14,7 @@
 // Not here: packing, blocking, threads (gemm.cc).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "cpu/gemm_microkernels.h"
@@ -118,6 +119,67 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
   }
 }
 
+
+// ---- few rows: C (m <= 8 rows) = alpha * A B + beta C, B read in place ---------------------
+// A GEMV-like product (batch-1 inference) is bound by streaming B. The tiles above keep 2-4
+// zmm per row and walk B one 32-64-column panel at a time: with one row that is a chain of
+// dependent FMAs per panel and B rows ldb apart. Here a block of up to 24 zmm per row spans up
+// to 384 columns, so each B row is read once, contiguously, by independent FMAs.
+template <int M, int NV>
+void avx512_rows_block(int64_t K, const float* __restrict a, int64_t a_rs, int64_t a_ks,
+                       const float* __restrict b, int64_t ldb, float* c, int64_t ldc, float alpha,
+                       float beta, int n) {
+  __m512 acc[M][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 24
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  __mmask16 mask[NV];
+#pragma GCC unroll 24
+  for (int v = 0; v < NV; ++v) mask[v] = lane_mask(n - 16 * v);
+  for (int64_t k = 0; k < K; ++k) {
+    const float* brow = b + k * ldb;
+    __m512 av[M];
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) av[i] = _mm512_set1_ps(a[i * a_rs + k * a_ks]);
+#pragma GCC unroll 24
+    for (int v = 0; v < NV; ++v) {
+      const __m512 bv = _mm512_maskz_loadu_ps(mask[v], brow + 16 * v);
+#pragma GCC unroll 8
+      for (int i = 0; i < M; ++i) acc[i][v] = _mm512_fmadd_ps(av[i], bv, acc[i][v]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 24
+    for (int v = 0; v < NV; ++v) {
+      float* cp = c + i * ldc + 16 * v;
+      __m512 r = _mm512_mul_ps(va, acc[i][v]);
+      // beta == 0: C is not read (NaN in C does not propagate), as BLAS defines
+      if (beta != 0.f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cp), r);
+      _mm512_mask_storeu_ps(cp, mask[v], r);
+    }
+}
+
+// Zmm per row for m rows: the accumulators take at most 24 of the 32 registers.
+template <int M>
+void avx512_rows(int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
+                 int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+  constexpr int NV = 24 / M;
+  constexpr int64_t cols = 16 * NV;
+  int64_t j = 0;
+  for (; j + cols <= N; j += cols)
+    avx512_rows_block<M, NV>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, static_cast<int>(cols));
+  // the rest in blocks of 4 zmm (a masked block of NV zmm would stream B rows it does not need)
+  for (; j < N; j += 64) {
+    const int n = static_cast<int>(std::min<int64_t>(64, N - j));
+    if (n > 32) avx512_rows_block<M, 4>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
+    else if (n > 16) avx512_rows_block<M, 2>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
+    else avx512_rows_block<M, 1>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
+  }
+}
+
 using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
                         int64_t, float, float, int);
 
@@ -152,6 +214,20 @@ void gemm_avx512_24x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, c
                        int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n) {
   using T = decltype(make_table<1>(std::make_integer_sequence<int, 24>{}));
   T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+}
+
+void gemm_avx512_rows(int m, int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_ks,
+                      const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+  switch (m) {
+    case 1: avx512_rows<1>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+    case 2: avx512_rows<2>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+    case 3: avx512_rows<3>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+    case 4: avx512_rows<4>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+    case 5: avx512_rows<5>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+    case 6: avx512_rows<6>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+    case 7: avx512_rows<7>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+    default: avx512_rows<8>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+  }
 }
 
 }  // namespace gf

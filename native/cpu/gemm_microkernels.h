@@ -29,4 +29,9 @@ void gemm_avx512_6x64(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, co
 void gemm_avx512_24x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
                        int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
 
+// C (m rows, 1 <= m <= 8) = alpha * A B + beta * C over all of K and N at once, B read in
+// place (row k at b + k * ldb, not transposed); A's element (i, k) at a[i * a_rs + k * a_ks].
+void gemm_avx512_rows(int m, int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_ks,
+                      const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta);
+
 }  // namespace gf

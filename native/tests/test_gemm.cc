@@ -170,6 +170,13 @@ std::vector<Case> small_cases() {
   add(1000, 32, 9);
   add(255, 100, 33);
   add(29, 47, 300);
+  // Few rows (M <= 8: gemm_avx512_rows reads B in place over all of K): every row count, with
+  // N crossing its column blocks (16 * (24 / M) columns, then 64-column tails) and K odd.
+  for (int64_t m = 1; m <= 9; ++m) {
+    add(m, 385, 37);
+    add(m, 47, 129);
+    add(m, 1000, 5);
+  }
   // alpha = 0 with NaN in A: C = beta * C, A never read.
   cases.push_back({17, 33, 7, false, true, 0.0, 0.5, 1});
   cases.push_back({17, 33, 7, true, false, 0.0, 0.0, 0});
