@@ -75,7 +75,7 @@ Recording* active_recording() { return tl_recording.get(); }
 
 bool begin_recording() {
   if (tl_recording) return false;
-  tl_recording.reset(new Recording());
+  tl_recording = std::make_unique<Recording>();
   return true;
 }
 
@@ -103,6 +103,9 @@ std::shared_ptr<Plan> Plan::create(Recording&& rec, const std::vector<Span>& inp
   std::map<const uint8_t*, int32_t> by_buffer;
   std::vector<Written> written;
   std::vector<const uint8_t*> region_base;  // recorded start of each intermediate's buffer
+  // its size: the largest allocation recorded at that address (the garbage collector may free
+  // a buffer during the pass and a later one may start at the same address)
+  std::vector<int64_t> region_bytes;
 
   // Resolves a recorded pointer to (region, offset); false with *why when it cannot.
   auto resolve = [&](const uint8_t* ptr, int64_t bytes, const uint8_t* buffer, int64_t buffer_bytes,
@@ -134,13 +137,15 @@ std::shared_ptr<Plan> Plan::create(Recording&& rec, const std::vector<Span>& inp
     int32_t r;
     if (it == by_buffer.end()) {
       r = static_cast<int32_t>(p.regions_.size());
-      p.regions_.push_back({Kind::Intermediate, -1, p.arena_bytes_});
-      p.arena_bytes_ += align_up(buffer_bytes);
+      p.regions_.push_back({Kind::Intermediate, -1, 0});
       by_buffer.emplace(buffer, r);
       written.emplace_back();
       region_base.push_back(buffer);
+      region_bytes.push_back(buffer_bytes);
     } else {
       r = it->second;
+      int64_t& size = region_bytes[r - first_intermediate];
+      size = std::max(size, buffer_bytes);
     }
     *out = {r, ptr - buffer};
     return true;
@@ -195,10 +200,7 @@ std::shared_ptr<Plan> Plan::create(Recording&& rec, const std::vector<Span>& inp
   } else {
     int32_t r = -1;
     for (size_t i = 0; i < region_base.size(); ++i) {
-      const Region& reg = p.regions_[first_intermediate + i];
-      (void)reg;
       const uint8_t* b = region_base[i];
-      // region sizes are only known through the operands that touched them: coverage decides
       if (output.ptr >= b && written[i].covers(output.ptr - b, output.ptr - b + output.bytes)) {
         r = first_intermediate + static_cast<int32_t>(i);
         break;
@@ -212,7 +214,11 @@ std::shared_ptr<Plan> Plan::create(Recording&& rec, const std::vector<Span>& inp
   }
   p.output_bytes_ = output.bytes;
 
-  // Room for input copies after the intermediates (async runs copy their inputs in).
+  // The arena: the intermediates, then room for input copies (async runs copy their inputs in).
+  for (size_t i = 0; i < region_bytes.size(); ++i) {
+    p.regions_[first_intermediate + i].offset = p.arena_bytes_;
+    p.arena_bytes_ += align_up(region_bytes[i]);
+  }
   for (const Span& s : inputs) {
     p.input_copy_offset_.push_back(p.arena_bytes_);
     p.arena_bytes_ += align_up(s.bytes);
@@ -252,7 +258,7 @@ std::unique_ptr<Arena> Plan::take_arena() {
       return a;
     }
   }
-  return std::unique_ptr<Arena>(new Arena(arena_bytes_));
+  return std::make_unique<Arena>(arena_bytes_);
 }
 
 void Plan::give_arena(std::unique_ptr<Arena> a) {
