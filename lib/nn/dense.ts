@@ -9,8 +9,7 @@
  */
 import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
-import { matmul, linear } from '../ops/matmul';
-import { add } from '../ops/elementwise';
+import { linear } from '../ops/matmul';
 import { Shape, CallContext } from './layer';
 import { KernelLayer, KernelLayerArgs } from './kernel-layer';
 
@@ -49,13 +48,11 @@ export class Dense extends KernelLayer {
       throw new ShapeError(`${this.name}: expected input [..., ${inDim}] (rank >= 2), got ${fmtShape(x.shape)}`);
     }
     const bias = this.bias === null ? null : this.bias.value;
-    // relu and linear ride in the GEMM's store; other activations run as their own op.
+    // the bias, and relu, ride in the GEMM's store; other activations run as their own op
     if (this.activationName === 'relu' || this.activationName === 'linear') {
       return linear(x, kernel.value, bias, this.activationName);
     }
-    let y = matmul(x, kernel.value);
-    if (bias !== null) y = add(y, bias);
-    return this.activate(y, ctx);
+    return this.activate(linear(x, kernel.value, bias, 'linear'), ctx);
   }
 
   override computeOutputShape(inputShape: Shape): Shape {
