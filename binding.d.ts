@@ -276,10 +276,11 @@ export interface Binding {
    * Replays the plan on the libuv pool: the inputs are copied before this returns; the weights
    * and the output are pinned (and must not be detached or written until done runs). done runs
    * on this thread: (null, false) when the output is written, (message, false) when a kernel
-   * failed, (null, true) when planCancel cancelled the run before it started.
+   * failed, (null, true) when planCancel cancelled the run before it started; seconds is how
+   * long the execution itself ran (0 when it did not).
    */
   planRunAsync(plan: PlanHandle, inputs: AnyTypedArray[], weights: AnyTypedArray[], output: AnyTypedArray,
-               done: (error: string | null, cancelled: boolean) => void): PlanRunHandle;
+               done: (error: string | null, cancelled: boolean, seconds: number) => void): PlanRunHandle;
   /** Cancels a run that has not started; true if it was (its done then reports cancelled). */
   planCancel(run: PlanRunHandle): boolean;
 }

@@ -13,6 +13,10 @@
 // floor(cores / threads) run at once (so 2 with 1 thread each on 2 cores, 1 with 2 threads),
 // the rest wait here, in order, without occupying libuv threads; a kernel that finds the pool
 // busy runs on its own thread (native/cpu/threadpool). Each execution has its own arena.
+// A plan that runs in under INLINE_SECONDS (its mean of recent runs) is not worth the pool:
+// handing it to a libuv thread and back costs more than it takes (tens of microseconds of
+// wake-ups on each side). predictAsync runs it on this thread from a setImmediate, as
+// onnxruntime-node's run() runs everything; the event loop is held for that long only.
 // Async executions read a snapshot of the weights, copied when the library has written any
 // weight since the last snapshot (noteWeightWrite), so a fit running meanwhile neither sees nor
 // disturbs them: a predictAsync sees the weights of the moment it was called.
@@ -73,6 +77,15 @@ interface PlanEntry {
   outSize: number;
   weightLengths: number[];
   layers: readonly object[];
+  /** Mean seconds of recent executions (first: the recording's op-by-op pass, an over-estimate). */
+  seconds: number;
+}
+
+/** Below this mean execution time predictAsync runs a plan on this thread (see the top). */
+export const INLINE_SECONDS = 50e-6;
+
+function noteSeconds(e: PlanEntry, seconds: number): void {
+  e.seconds += 0.2 * (seconds - e.seconds);
 }
 
 /** The plans of one model. */
@@ -98,7 +111,9 @@ export class ModelPlans {
     if (e === undefined) return this.record(key, xf, model);
     if (e.plan === null) return model.run(xf);
     const out = new Float32Array(e.outSize);
+    const t0 = performance.now();
     kernels.planRun(e.plan, [xf.data], weights.map((w) => w.data), out);
+    noteSeconds(e, (performance.now() - t0) / 1e3);
     return { output: new Tensor(out, e.outShape), mask: null };
   }
 
@@ -118,7 +133,8 @@ export class ModelPlans {
     if (e === undefined) return this.record(key, xf, model).output;
     if (e.plan === null) return model.run(xf).output;
     const shape = e.outShape;
-    return runQueued(e.plan, xf.data, this.weightSnapshot(weights), e.outSize, signal).then((out) => new Tensor(out, shape));
+    const run = e.seconds < INLINE_SECONDS ? runSoon : runQueued;
+    return run(e, xf.data, this.weightSnapshot(weights), signal).then((out) => new Tensor(out, shape));
   }
 
   /** @internal Whether the forward of this shape is planned, and if not why; null before its first run. */
@@ -149,12 +165,14 @@ export class ModelPlans {
   private record(key: string, x: Tensor, model: PlannableModel): ForwardResult {
     kernels.planBegin();
     let result: ForwardResult;
+    const t0 = performance.now();
     try {
       result = model.run(x);
     } catch (err) {
       kernels.planAbort();
       throw err;
     }
+    const seconds = (performance.now() - t0) / 1e3;
     // the forward may have built the model: its weights exist only now
     const weights = model.weightTensors();
     const { output, mask } = result;
@@ -171,7 +189,7 @@ export class ModelPlans {
     }
     this.entries.set(key, {
       plan, reason, outShape: [...output.shape], outSize: output.size,
-      weightLengths: weights.map((w) => w.data.length), layers: [...model.layers()],
+      weightLengths: weights.map((w) => w.data.length), layers: [...model.layers()], seconds,
     });
     while (this.entries.size > ModelPlans.MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
     return result;
@@ -219,10 +237,31 @@ function startWaiting(): void {
   while (running < concurrency() && waiting.length > 0) waiting.shift()!();
 }
 
-/** Runs a plan on the libuv pool when a slot is free; resolves to its output. */
-function runQueued(plan: PlanHandle, input: TypedArray, weights: TypedArray[], outSize: number, signal: AbortSignal | undefined): Promise<Float32Array> {
+/** Runs a tiny plan on this thread after the event loop's next turn; resolves to its output. */
+function runSoon(e: PlanEntry, input: TypedArray, weights: TypedArray[], signal: AbortSignal | undefined): Promise<Float32Array> {
+  const plan = e.plan!;
+  const source = input.slice(); // the caller may change its array once predictAsync returns
   return new Promise<Float32Array>((resolve, reject) => {
-    const out = new Float32Array(outSize);
+    setImmediate(() => {
+      if (signal?.aborted) return reject(abortError(signal));
+      try {
+        const out = new Float32Array(e.outSize);
+        const t0 = performance.now();
+        kernels.planRun(plan, [source], weights, out);
+        noteSeconds(e, (performance.now() - t0) / 1e3);
+        resolve(out);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** Runs a plan on the libuv pool when a slot is free; resolves to its output. */
+function runQueued(e: PlanEntry, input: TypedArray, weights: TypedArray[], signal: AbortSignal | undefined): Promise<Float32Array> {
+  const plan = e.plan!;
+  return new Promise<Float32Array>((resolve, reject) => {
+    const out = new Float32Array(e.outSize);
     let token: PlanRunHandle | null = null;
     let queued: (() => void) | null = null;
     let source = input;
@@ -243,8 +282,9 @@ function runQueued(plan: PlanHandle, input: TypedArray, weights: TypedArray[], o
       queued = null;
       running++;
       try {
-        token = kernels.planRunAsync(plan, [source], weights, out, (error, cancelled) => {
+        token = kernels.planRunAsync(plan, [source], weights, out, (error, cancelled, seconds) => {
           running--;
+          if (seconds > 0) noteSeconds(e, seconds);
           token = null;
           detach();
           startWaiting();

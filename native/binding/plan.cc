@@ -6,6 +6,7 @@
 // references and calls back. A queued execution can be cancelled; a started one runs to the end.
 #include <napi.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -201,6 +202,7 @@ struct AsyncRun {
   std::vector<napi_ref> refs;            // weights, output
   napi_ref callback = nullptr;
   std::string error;                     // set by execute() when a kernel threw
+  double seconds = 0;                    // how long execute() ran
   bool done = false;                     // completion ran (the token stays valid after)
 };
 
@@ -212,8 +214,10 @@ struct RunToken {
 
 void execute_run(napi_env, void* data) {
   AsyncRun* r = static_cast<RunToken*>(data)->run.get();
+  const auto t0 = std::chrono::steady_clock::now();
   try {
     r->plan->run(r->arena.get(), r->inputs.data(), r->externals.data(), r->output);
+    r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } catch (const std::exception& e) {
     r->error = std::string("gradforge native error: ") + e.what();
   } catch (...) {
@@ -232,7 +236,7 @@ void complete_run(napi_env env, napi_status status, void* data) {
   r.refs.clear();
   napi_delete_async_work(env, r.work);
   r.work = nullptr;
-  napi_value cb, global, argv[2];
+  napi_value cb, global, argv[3];
   napi_get_reference_value(env, r.callback, &cb);
   napi_delete_reference(env, r.callback);
   r.callback = nullptr;
@@ -245,7 +249,8 @@ void complete_run(napi_env env, napi_status status, void* data) {
     else napi_create_string_utf8(env, r.error.empty() ? "plan execution failed" : r.error.c_str(), NAPI_AUTO_LENGTH, &argv[0]);
     napi_get_boolean(env, false, &argv[1]);
   }
-  if (cb != nullptr) napi_call_function(env, global, cb, 2, argv, nullptr);  // an exception it throws surfaces as uncaught
+  napi_create_double(env, r.seconds, &argv[2]);
+  if (cb != nullptr) napi_call_function(env, global, cb, 3, argv, nullptr);  // an exception it throws surfaces as uncaught
 }
 
 Value PlanRunAsync(const Info& info) {

@@ -88,15 +88,33 @@ describe('predictAsync', () => {
     expect(sameBits(opByOp(() => model.predict(x)), after)).toBe(true);
   });
 
-  test('the input is copied: changing x after the call does not change the result', async () => {
-    gf.setSeed(5);
-    const model = mlp();
-    const x = gf.randn([6, 20]);
-    const expected = opByOp(() => model.predict(x));
+  test('aborting calls queued for the pool (a CNN batch, too big to run inline) rejects each with AbortError', async () => {
+    gf.setSeed(13);
+    const model = tutorialCnn();
+    const x = gf.randn([32, 28, 28, 1]);
     model.predict(x);
-    const calls = Array.from({ length: 6 }, () => model.predictAsync(x));
-    x.data.fill(7); // the caller reuses its buffer at once
-    for (const r of await Promise.all(calls)) expect(sameBits(expected, r)).toBe(true);
+    model.predict(x); // a replay: its time decides inline or pool
+    const ac = new AbortController();
+    const calls = Array.from({ length: 8 }, () => model.predictAsync(x, { signal: ac.signal }));
+    ac.abort();
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((s) => s.status)).toEqual(new Array(8).fill('rejected'));
+    for (const s of settled) expect((s as PromiseRejectedResult).reason).toBeInstanceOf(gf.AbortError);
+    const after = await model.predictAsync(x);
+    expect(sameBits(opByOp(() => model.predict(x)), after)).toBe(true);
+  });
+
+  test('the input is copied: changing x after the call does not change the result (inline and pool runs)', async () => {
+    gf.setSeed(5);
+    for (const [model, shape] of [[mlp(), [6, 20]], [tutorialCnn(), [32, 28, 28, 1]]] as const) {
+      const x = gf.randn([...shape]);
+      const expected = opByOp(() => model.predict(x));
+      model.predict(x);
+      model.predict(x);
+      const calls = Array.from({ length: 6 }, () => model.predictAsync(x));
+      x.data.fill(7); // the caller reuses its buffer at once
+      for (const r of await Promise.all(calls)) expect(sameBits(expected, r)).toBe(true);
+    }
   });
 
   test('a fit running while predictAsync calls are in flight: the fit is bit-identical to one without them', async () => {
