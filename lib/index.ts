@@ -47,6 +47,7 @@ export * as callbacks from './callbacks';
 export { History, Callback } from './models/callbacks';
 
 export * as io from './io';
+export * as serving from './serving';
 export * as image from './image';
 export { gan, GAN, loadGan, GanCallback } from './gan';
 export type { GanArgs, GanConfig, GanLoss, GanFitArgs, GenerateArgs, GanStepLogs } from './gan';

@@ -90,8 +90,11 @@ function noteSeconds(e: PlanEntry, seconds: number): void {
 
 /** The plans of one model. */
 export class ModelPlans {
-  /** Shapes kept per model: a server sees a few batch sizes; a caller of many shapes should batch. */
-  static readonly MAX_ENTRIES = 16;
+  /**
+   * Shapes kept per model: every batch size up to 64 (a batcher's), least recently used out.
+   * A plan costs its arenas (the intermediates of one forward each, for as many as ran at once).
+   */
+  static readonly MAX_ENTRIES = 64;
   private readonly entries = new Map<string, PlanEntry>();
   private snapshot: { version: number; sources: TypedArray[]; copies: TypedArray[] } | null = null;
 
