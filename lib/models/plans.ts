@@ -50,8 +50,8 @@ export function executionPlansEnabled(): boolean {
 export interface PlannableModel {
   /** The op-by-op forward of a float32 batch: output, and the mask reaching it (or null). */
   run(x: Tensor): { output: Tensor; mask: Tensor | null };
-  /** Every weight the forward may read (trainable or not), in a fixed order. */
-  weightTensors(): Tensor[];
+  /** The storage of every weight the forward may read (trainable or not), in a fixed order. */
+  weightArrays(): TypedArray[];
   /** The layers, in order: a plan recorded with other layers is recorded again. */
   layers(): readonly object[];
 }
@@ -108,14 +108,14 @@ export class ModelPlans {
   forward(x: Tensor, variant: string, model: PlannableModel): ForwardResult {
     if (!enabled) return model.run(x);
     const xf = x.dtype === 'float32' ? x : x.cast('float32');
-    const weights = model.weightTensors();
+    const weights = model.weightArrays();
     const key = keyOf(variant, xf);
     const e = this.lookup(key, weights, model);
     if (e === undefined) return this.record(key, xf, model);
     if (e.plan === null) return model.run(xf);
     const out = new Float32Array(e.outSize);
     const t0 = performance.now();
-    kernels.planRun(e.plan, [xf.data], weights.map((w) => w.data), out);
+    kernels.planRun(e.plan, [xf.data], weights, out);
     noteSeconds(e, (performance.now() - t0) / 1e3);
     return { output: new Tensor(out, e.outShape), mask: null };
   }
@@ -130,7 +130,7 @@ export class ModelPlans {
     throwIfAborted(signal);
     if (!enabled) return model.run(x).output;
     const xf = x.dtype === 'float32' ? x : x.cast('float32');
-    const weights = model.weightTensors();
+    const weights = model.weightArrays();
     const key = keyOf(variant, xf);
     const e = this.lookup(key, weights, model);
     if (e === undefined) return this.record(key, xf, model).output;
@@ -149,12 +149,12 @@ export class ModelPlans {
     return { planned: true, reason: '', kernels: info.kernels, arenaBytes: info.arenaBytes };
   }
 
-  private lookup(key: string, weights: readonly Tensor[], model: PlannableModel): PlanEntry | undefined {
+  private lookup(key: string, weights: readonly TypedArray[], model: PlannableModel): PlanEntry | undefined {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
     // other layers, or layers rebuilt with other weights: record again
     const layers = model.layers();
-    if (e.weightLengths.length !== weights.length || e.weightLengths.some((n, i) => n !== weights[i].data.length) ||
+    if (e.weightLengths.length !== weights.length || e.weightLengths.some((n, i) => n !== weights[i].length) ||
         e.layers.length !== layers.length || e.layers.some((l, i) => l !== layers[i])) {
       this.entries.delete(key);
       return undefined;
@@ -177,7 +177,7 @@ export class ModelPlans {
     }
     const seconds = (performance.now() - t0) / 1e3;
     // the forward may have built the model: its weights exist only now
-    const weights = model.weightTensors();
+    const weights = model.weightArrays();
     const { output, mask } = result;
     let plan: PlanHandle | null = null;
     let reason = '';
@@ -186,26 +186,26 @@ export class ModelPlans {
     if (reason !== '') {
       kernels.planAbort();
     } else {
-      const r = kernels.planEnd([x.data], weights.map((w) => w.data), output.data);
+      const r = kernels.planEnd([x.data], weights, output.data);
       if (typeof r === 'string') reason = r;
       else plan = r;
     }
     this.entries.set(key, {
       plan, reason, outShape: [...output.shape], outSize: output.size,
-      weightLengths: weights.map((w) => w.data.length), layers: [...model.layers()], seconds,
+      weightLengths: weights.map((w) => w.length), layers: [...model.layers()], seconds,
     });
     while (this.entries.size > ModelPlans.MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
     return result;
   }
 
   /** Copies of the weights, made again only when the library wrote a weight since the last ones. */
-  private weightSnapshot(weights: readonly Tensor[]): TypedArray[] {
+  private weightSnapshot(weights: readonly TypedArray[]): TypedArray[] {
     const s = this.snapshot;
     const version = weightWriteCount();
-    if (s !== null && s.version === version && s.sources.length === weights.length && s.sources.every((a, i) => a === weights[i].data)) {
+    if (s !== null && s.version === version && s.sources.length === weights.length && s.sources.every((a, i) => a === weights[i])) {
       return s.copies;
     }
-    const sources = weights.map((w) => w.data);
+    const sources = [...weights];
     this.snapshot = { version, sources, copies: sources.map((a) => a.slice()) };
     return this.snapshot.copies;
   }

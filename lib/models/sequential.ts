@@ -11,7 +11,7 @@
  * const history = await model.fit(x, y, {epochs: 5, batchSize: 128, validationSplit: 0.1});
  * const [loss, acc] = model.evaluate(xTest, yTest);
  */
-import { Tensor } from '../tensor';
+import { Tensor, TypedArray } from '../tensor';
 import { noGrad } from '../autograd';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { Layer, Shape, CallContext, LayerVariable, uniqueLayerName } from '../nn/layer';
@@ -77,14 +77,16 @@ export class Sequential {
   // the loss is fused with the last activation); `layers` lets it notice a changed model
   private readonly outputsForward: PlannableModel = {
     run: (x) => this.applyWithMask(x, { training: false }),
-    weightTensors: () => this.weights.map((v) => v.value),
+    weightArrays: () => this.weightArrays(),
     layers: () => this.layers,
   };
   private readonly logitsForward: PlannableModel = {
     run: (x) => this.applyWithMask(x, { training: false, logits: true }),
-    weightTensors: () => this.weights.map((v) => v.value),
+    weightArrays: () => this.weightArrays(),
     layers: () => this.layers,
   };
+  // the variables of the layers they were listed from: a replay reads their storage each time
+  private weightVars: { layers: Layer[]; vars: LayerVariable[] } | null = null;
 
   constructor(args: SequentialArgs = {}) {
     this.name = args.name ?? uniqueLayerName('Sequential');
@@ -323,6 +325,8 @@ export class Sequential {
     const batchSize = checkBatchSize('predict', args.batchSize ?? 32);
     const n = x.shape[0];
     if (n === 0) throw new ShapeError(`predict: x is empty (shape ${fmtShape(x.shape)})`);
+    // one batch: one scope (a replay allocates nothing it would recycle)
+    if (n <= batchSize) return noGrad(() => withScope(() => this.plans.forward(x, 'outputs', this.outputsForward).output, (p) => [p]));
     return noGrad(() => withScope(() => {
       const parts: Tensor[] = [];
       for (let start = 0; start < n; start += batchSize) {
@@ -386,6 +390,17 @@ export class Sequential {
    */
   trainOnBatch(x: Tensor, y: Tensor, args: { sampleWeight?: Tensor } = {}): number[] {
     return trainOnBatch(this, x, y, args.sampleWeight);
+  }
+
+  /** The storage of every weight, trainable or not, as the plans bind it. */
+  private weightArrays(): TypedArray[] {
+    let w = this.weightVars;
+    // a layer builds its weights at its first call: list them again until every layer is built
+    if (w === null || w.layers.length !== this.layers.length || w.layers.some((l, i) => l !== this.layers[i]) || !this.layers.every((l) => l.built)) {
+      w = { layers: [...this.layers], vars: this.weights };
+      this.weightVars = w;
+    }
+    return w.vars.map((v) => v.value.data);
   }
 
   /**

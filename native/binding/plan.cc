@@ -173,14 +173,17 @@ Value PlanInfo(const Info& info) {
 Value PlanRun(const Info& info) {
   Call c(info, "planRun");
   std::shared_ptr<plan::Plan> p;
-  std::vector<Bytes> ins, exts;
+  // reused: planRun runs on this thread only, one at a time, and is called per prediction
+  thread_local std::vector<Bytes> ins, exts;
+  thread_local std::vector<const uint8_t*> in_ptrs, ext_ptrs;
   Bytes out;
   if (!c.count(4) || !plan_arg(c, info, 0, &p) || !bytes_list(c, info, 1, "inputs", &ins) ||
       !bytes_list(c, info, 2, "weights", &exts) || !bytes_of(c, info[3], c.arg("output"), &out) ||
       !check_binding(c, *p, ins, exts, out))
     return c.undef();
   if (plan::Recording* rec = plan::active_recording()) rec->refuse("a plan ran during the recording");
-  std::vector<const uint8_t*> in_ptrs, ext_ptrs;
+  in_ptrs.clear();
+  ext_ptrs.clear();
   for (const Bytes& b : ins) in_ptrs.push_back(b.data);
   for (const Bytes& b : exts) ext_ptrs.push_back(b.data);
   std::unique_ptr<plan::Arena> arena = p->take_arena();

@@ -162,7 +162,18 @@ void avx512_rows_block(int64_t K, const float* __restrict a, int64_t a_rs, int64
     }
 }
 
-// Zmm per row for m rows: the accumulators take at most 24 of the 32 registers.
+// Zmm per row for m rows: the accumulators take at most 24 of the 32 registers. Full blocks
+// of 24 / m zmm, then one block just wide enough for the rest (N = 128 with one row: a single
+// block of 8 zmm, 8 independent FMA chains, rather than two of 4).
+template <int M, int NV>
+void avx512_rows_tail(int nv, int64_t K, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
+                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int n) {
+  if constexpr (NV > 1) {
+    if (nv < NV) return avx512_rows_tail<M, NV - 1>(nv, K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+  }
+  avx512_rows_block<M, NV>(K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+}
+
 template <int M>
 void avx512_rows(int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
                  int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
@@ -171,12 +182,9 @@ void avx512_rows(int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_k
   int64_t j = 0;
   for (; j + cols <= N; j += cols)
     avx512_rows_block<M, NV>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, static_cast<int>(cols));
-  // the rest in blocks of 4 zmm (a masked block of NV zmm would stream B rows it does not need)
-  for (; j < N; j += 64) {
-    const int n = static_cast<int>(std::min<int64_t>(64, N - j));
-    if (n > 32) avx512_rows_block<M, 4>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
-    else if (n > 16) avx512_rows_block<M, 2>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
-    else avx512_rows_block<M, 1>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
+  if (j < N) {
+    const int n = static_cast<int>(N - j);
+    avx512_rows_tail<M, NV>((n + 15) / 16, K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
   }
 }
 

@@ -229,7 +229,11 @@ std::shared_ptr<Plan> Plan::create(Recording&& rec, const std::vector<Span>& inp
 void Plan::run(Arena* arena, const uint8_t* const* inputs, const uint8_t* const* externals,
                uint8_t* output) const {
   uint8_t* const mem = arena->data();
-  std::vector<uint8_t*> base(regions_.size());
+  // reused per thread: a replay of a small model is a few microseconds, mallocs would show
+  thread_local std::vector<uint8_t*> base;
+  thread_local std::vector<void*> ptrs;
+  base.resize(regions_.size());
+  ptrs.resize(max_operands_ > 0 ? max_operands_ : 1);
   for (size_t r = 0; r < regions_.size(); ++r) {
     const Region& reg = regions_[r];
     switch (reg.kind) {
@@ -238,7 +242,6 @@ void Plan::run(Arena* arena, const uint8_t* const* inputs, const uint8_t* const*
       case Kind::Intermediate: base[r] = mem + reg.offset; break;
     }
   }
-  std::vector<void*> ptrs(max_operands_ > 0 ? max_operands_ : 1);
   for (const Step& s : steps_) {
     for (size_t k = 0; k < s.operands.size(); ++k) {
       const Ref& r = s.operands[k];
