@@ -94,6 +94,8 @@ export interface BackendInfo {
 
 /** An execution plan made by planEnd (native/plan): opaque; the garbage collector frees it. */
 export interface PlanHandle { readonly __gradforgePlan: never }
+/** Weights copied by planWeights into memory the addon owns, for planRunAsync. */
+export interface PlanWeightsHandle { readonly __gradforgePlanWeights: never }
 /** One queued or running planRunAsync execution, for planCancel. */
 export interface PlanRunHandle { readonly __gradforgePlanRun: never }
 /** What planInfo reports about a plan. */
@@ -263,7 +265,8 @@ export interface Binding {
   // replayed (a kernel read memory that JavaScript computed between kernels, a backward or
   // optimizer kernel ran, a kernel wrote into an input or a weight, no kernel wrote the output).
   // A run binds arrays of exactly the recorded byte sizes (a RangeError otherwise); the output
-  // must not share memory with what the run reads.
+  // must not share memory with what the run reads. Each array is checked again after every
+  // argument was read (a getter that detached or resized one makes the call a RangeError).
   /** Starts recording on this thread; an Error if a recording already runs here. */
   planBegin(): void;
   /** Stops and discards this thread's recording (nothing if none runs). */
@@ -272,14 +275,18 @@ export interface Binding {
   planInfo(plan: PlanHandle): PlanInfo;
   /** Replays the plan on this thread. */
   planRun(plan: PlanHandle, inputs: AnyTypedArray[], weights: AnyTypedArray[], output: AnyTypedArray): void;
+  /** Copies the weights' bytes into memory the returned handle owns (for planRunAsync). */
+  planWeights(weights: AnyTypedArray[]): PlanWeightsHandle;
   /**
-   * Replays the plan on the libuv pool: the inputs are copied before this returns; the weights
-   * and the output are pinned (and must not be detached or written until done runs). done runs
-   * on this thread: (null, false) when the output is written, (message, false) when a kernel
-   * failed, (null, true) when planCancel cancelled the run before it started; seconds is how
-   * long the execution itself ran (0 when it did not).
+   * Replays the plan on the libuv pool over the weights of a planWeights handle (the plan's
+   * count and byte sizes). The inputs are copied before this returns; the run reads and writes
+   * only memory the addon owns. done runs on this thread: the output array is written just
+   * before it, if it still has the memory and size it had at the call. done gets (null, false)
+   * when the output is written, (message, false) when a kernel failed or the output was
+   * detached or resized meanwhile (then nothing is written), (null, true) when planCancel
+   * cancelled the run before it started; seconds is how long the execution ran (0 if it did not).
    */
-  planRunAsync(plan: PlanHandle, inputs: AnyTypedArray[], weights: AnyTypedArray[], output: AnyTypedArray,
+  planRunAsync(plan: PlanHandle, inputs: AnyTypedArray[], weights: PlanWeightsHandle, output: AnyTypedArray,
                done: (error: string | null, cancelled: boolean, seconds: number) => void): PlanRunHandle;
   /** Cancels a run that has not started; true if it was (its done then reports cancelled). */
   planCancel(run: PlanRunHandle): boolean;

@@ -17,11 +17,12 @@
 // handing it to a libuv thread and back costs more than it takes (tens of microseconds of
 // wake-ups on each side). predictAsync runs it on this thread from a setImmediate, as
 // onnxruntime-node's run() runs everything; the event loop is held for that long only.
-// Async executions read a snapshot of the weights, copied when the library has written any
-// weight since the last snapshot (noteWeightWrite), so a fit running meanwhile neither sees nor
+// Async executions read a snapshot of the weights (planWeights: a native copy, which no
+// JavaScript can detach or change), copied again when the library has written any weight
+// since the last snapshot (noteWeightWrite), so a fit running meanwhile neither sees nor
 // disturbs them: a predictAsync sees the weights of the moment it was called.
 import * as os from 'os';
-import type { PlanHandle, PlanRunHandle } from '../../binding';
+import type { PlanHandle, PlanRunHandle, PlanWeightsHandle } from '../../binding';
 import { kernels, numThreads } from '../backend';
 import { AbortError, DeviceError } from '../errors';
 import { weightWriteCount } from '../memory';
@@ -96,7 +97,7 @@ export class ModelPlans {
    */
   static readonly MAX_ENTRIES = 64;
   private readonly entries = new Map<string, PlanEntry>();
-  private snapshot: { version: number; sources: TypedArray[]; copies: TypedArray[] } | null = null;
+  private snapshot: { version: number; sources: TypedArray[]; pack: PlanWeightsHandle } | null = null;
 
   /** Forgets every plan (the layers changed). */
   clear(): void {
@@ -136,8 +137,9 @@ export class ModelPlans {
     if (e === undefined) return this.record(key, xf, model).output;
     if (e.plan === null) return model.run(xf).output;
     const shape = e.outShape;
-    const run = e.seconds < INLINE_SECONDS ? runSoon : runQueued;
-    return run(e, xf.data, this.weightSnapshot(weights), signal).then((out) => new Tensor(out, shape));
+    const snapshot = this.weightSnapshot(weights);
+    const run = e.seconds < INLINE_SECONDS ? runSoon(e, xf.data, weights, snapshot, signal) : runQueued(e, xf.data, snapshot, signal);
+    return run.then((out) => new Tensor(out, shape));
   }
 
   /** @internal Whether the forward of this shape is planned, and if not why; null before its first run. */
@@ -198,16 +200,16 @@ export class ModelPlans {
     return result;
   }
 
-  /** Copies of the weights, made again only when the library wrote a weight since the last ones. */
-  private weightSnapshot(weights: readonly TypedArray[]): TypedArray[] {
+  /** A native copy of the weights, made again only when the library wrote a weight since the last one. */
+  private weightSnapshot(weights: readonly TypedArray[]): PlanWeightsHandle {
     const s = this.snapshot;
     const version = weightWriteCount();
     if (s !== null && s.version === version && s.sources.length === weights.length && s.sources.every((a, i) => a === weights[i])) {
-      return s.copies;
+      return s.pack;
     }
     const sources = [...weights];
-    this.snapshot = { version, sources, copies: sources.map((a) => a.slice()) };
-    return this.snapshot.copies;
+    this.snapshot = { version, sources, pack: kernels.planWeights(sources) };
+    return this.snapshot.pack;
   }
 }
 
@@ -240,17 +242,23 @@ function startWaiting(): void {
   while (running < concurrency() && waiting.length > 0) waiting.shift()!();
 }
 
-/** Runs a tiny plan on this thread after the event loop's next turn; resolves to its output. */
-function runSoon(e: PlanEntry, input: TypedArray, weights: TypedArray[], signal: AbortSignal | undefined): Promise<Float32Array> {
+/**
+ * Runs a tiny plan on this thread after the event loop's next turn; resolves to its output.
+ * It reads the live weights if no weight was written since the call (then they equal the
+ * snapshot), else it runs on the pool over the snapshot taken at the call.
+ */
+function runSoon(e: PlanEntry, input: TypedArray, weights: readonly TypedArray[], snapshot: PlanWeightsHandle, signal: AbortSignal | undefined): Promise<Float32Array> {
   const plan = e.plan!;
   const source = input.slice(); // the caller may change its array once predictAsync returns
+  const version = weightWriteCount();
   return new Promise<Float32Array>((resolve, reject) => {
     setImmediate(() => {
       if (signal?.aborted) return reject(abortError(signal));
+      if (weightWriteCount() !== version) return runQueued(e, source, snapshot, signal).then(resolve, reject);
       try {
         const out = new Float32Array(e.outSize);
         const t0 = performance.now();
-        kernels.planRun(plan, [source], weights, out);
+        kernels.planRun(plan, [source], [...weights], out);
         noteSeconds(e, (performance.now() - t0) / 1e3);
         resolve(out);
       } catch (err) {
@@ -261,7 +269,7 @@ function runSoon(e: PlanEntry, input: TypedArray, weights: TypedArray[], signal:
 }
 
 /** Runs a plan on the libuv pool when a slot is free; resolves to its output. */
-function runQueued(e: PlanEntry, input: TypedArray, weights: TypedArray[], signal: AbortSignal | undefined): Promise<Float32Array> {
+function runQueued(e: PlanEntry, input: TypedArray, weights: PlanWeightsHandle, signal: AbortSignal | undefined): Promise<Float32Array> {
   const plan = e.plan!;
   return new Promise<Float32Array>((resolve, reject) => {
     const out = new Float32Array(e.outSize);

@@ -1,11 +1,14 @@
 // N-API exports of execution plans (native/plan): record a forward pass, turn it into a plan,
 // replay it synchronously or as async work on the libuv pool (see binding.d.ts).
-// The async path: the call itself (on the JS thread) checks every array, copies the inputs
-// into the execution's own arena and pins the weights and the output array with references;
-// the execute step touches no JS value; the completion (on the JS thread again) drops the
-// references and calls back. A queued execution can be cancelled; a started one runs to the end.
+// The async path: the call itself (on the JS thread) checks every array and copies the inputs
+// into the execution's own arena; the weights come from a pack (planWeights copied them into
+// memory JavaScript cannot detach); the execute step touches no JS value or JS memory; the
+// completion (on the JS thread again) copies the result into the output array, if that array
+// is still what it was at the call, and calls back. A queued execution can be cancelled; a
+// started one runs to the end.
 #include <napi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -14,6 +17,7 @@
 
 #include "binding/args.h"
 #include "binding/guard.h"
+#include "cpu/scratch.h"
 #include "plan/plan.h"
 
 namespace gf {
@@ -59,12 +63,14 @@ bool bytes_of(const Call& c, napi_value v, const std::string& what, Bytes* out) 
   void* data = nullptr;
   if (!is_ta || napi_get_typedarray_info(c.env(), v, &type, &length, &data, nullptr, nullptr) != napi_ok)
     return c.type_error(what + " must be a typed array, got " + describe(Napi::Value(c.env(), v)));
-  int64_t elem = 1;
+  int64_t elem;
   switch (type) {
-    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
-    case napi_float32_array: case napi_int32_array: case napi_uint32_array: elem = 4; break;
-    case napi_int16_array: case napi_uint16_array: elem = 2; break;
-    default: elem = 1; break;
+    case napi_float64_array: elem = 8; break;
+    case napi_float32_array: case napi_int32_array: elem = 4; break;
+    case napi_uint8_array: elem = 1; break;
+    default:
+      return c.type_error(what + " must be a Float32Array, Float64Array, Int32Array or Uint8Array, got " +
+                          describe(Napi::Value(c.env(), v)));
   }
   out->data = static_cast<uint8_t*>(data);
   out->bytes = static_cast<int64_t>(length) * elem;
@@ -86,6 +92,46 @@ bool bytes_list(const Call& c, const Info& info, size_t i, const char* name, std
   return true;
 }
 
+// Every array taken still has the memory and size it had when it was read: a getter (on a list
+// element, a Proxy) that ran afterwards may have detached, transferred or shrunk one, and the
+// checks made on it would no longer hold (the same rule as Call::revalidate).
+bool still_valid(const Call& c, std::initializer_list<const std::vector<Bytes>*> lists,
+                 std::initializer_list<const Bytes*> singles) {
+  auto same = [&](const Bytes& b) {
+    Bytes now;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(c.env(), b.value, &type, &length, &data, nullptr, nullptr) != napi_ok) return false;
+    const int64_t elem = type == napi_float64_array ? 8 : type == napi_uint8_array ? 1 : 4;
+    return static_cast<uint8_t*>(data) == b.data && static_cast<int64_t>(length) * elem == b.bytes;
+  };
+  bool ok = true;
+  for (const auto* l : lists)
+    for (const Bytes& b : *l) ok = ok && same(b);
+  for (const Bytes* b : singles) ok = ok && same(*b);
+  if (ok) return true;
+  return c.range_error("an array was detached or resized while the call read its other arguments "
+                       "(by a getter, or another thread growing its buffer)");
+}
+
+// The weights' byte sizes must be the plan's.
+bool check_weights(const Call& c, const plan::Plan& p, const std::vector<int64_t>& bytes) {
+  if (bytes.size() != p.external_count())
+    return c.range_error("the plan reads " + std::to_string(p.external_count()) + " weights, got " + std::to_string(bytes.size()));
+  for (size_t i = 0; i < bytes.size(); ++i)
+    if (bytes[i] != p.external_bytes(i))
+      return c.range_error("weights[" + std::to_string(i) + "] has " + std::to_string(bytes[i]) +
+                           " bytes but the plan was recorded with " + std::to_string(p.external_bytes(i)));
+  return true;
+}
+
+std::vector<int64_t> sizes_of(const std::vector<Bytes>& v) {
+  std::vector<int64_t> out;
+  for (const Bytes& b : v) out.push_back(b.bytes);
+  return out;
+}
+
 // The arrays of one run must have the sizes the plan was made for, and the output must not
 // share memory with anything it reads (it is written at the very end, but the caller could
 // pass an input as the output).
@@ -93,16 +139,11 @@ bool check_binding(const Call& c, const plan::Plan& p, const std::vector<Bytes>&
                    const std::vector<Bytes>& exts, const Bytes& out) {
   if (ins.size() != p.input_count())
     return c.range_error("the plan takes " + std::to_string(p.input_count()) + " inputs, got " + std::to_string(ins.size()));
-  if (exts.size() != p.external_count())
-    return c.range_error("the plan reads " + std::to_string(p.external_count()) + " weights, got " + std::to_string(exts.size()));
+  if (!check_weights(c, p, sizes_of(exts))) return false;
   for (size_t i = 0; i < ins.size(); ++i)
     if (ins[i].bytes != p.input_bytes(i))
       return c.range_error("inputs[" + std::to_string(i) + "] has " + std::to_string(ins[i].bytes) +
                            " bytes but the plan was recorded with " + std::to_string(p.input_bytes(i)));
-  for (size_t i = 0; i < exts.size(); ++i)
-    if (exts[i].bytes != p.external_bytes(i))
-      return c.range_error("weights[" + std::to_string(i) + "] has " + std::to_string(exts[i].bytes) +
-                           " bytes but the plan was recorded with " + std::to_string(p.external_bytes(i)));
   if (out.bytes != p.output_bytes())
     return c.range_error("output has " + std::to_string(out.bytes) + " bytes but the plan produces " +
                          std::to_string(p.output_bytes()));
@@ -139,7 +180,7 @@ Value PlanEnd(const Info& info) {
   std::vector<Bytes> ins, exts;
   Bytes out;
   if (!bytes_list(c, info, 0, "inputs", &ins) || !bytes_list(c, info, 1, "weights", &exts) ||
-      !bytes_of(c, info[2], c.arg("output"), &out))
+      !bytes_of(c, info[2], c.arg("output"), &out) || !still_valid(c, {&ins, &exts}, {&out}))
     return c.undef();
   std::vector<plan::Span> in_spans, ext_spans;
   for (const Bytes& b : ins) in_spans.push_back({b.data, b.bytes});
@@ -179,7 +220,7 @@ Value PlanRun(const Info& info) {
   Bytes out;
   if (!c.count(4) || !plan_arg(c, info, 0, &p) || !bytes_list(c, info, 1, "inputs", &ins) ||
       !bytes_list(c, info, 2, "weights", &exts) || !bytes_of(c, info[3], c.arg("output"), &out) ||
-      !check_binding(c, *p, ins, exts, out))
+      !still_valid(c, {&ins, &exts}, {&out}) || !check_binding(c, *p, ins, exts, out))
     return c.undef();
   if (plan::Recording* rec = plan::active_recording()) rec->refuse("a plan ran during the recording");
   in_ptrs.clear();
@@ -192,21 +233,74 @@ Value PlanRun(const Info& info) {
   return c.undef();
 }
 
+// Weights copied into memory no JavaScript can detach or resize: what an async run reads off
+// the JS thread (planWeights makes one; lib makes one per version of a model's weights).
+struct WeightPack {
+  std::vector<int64_t> bytes, offsets;
+  ScratchBuffer mem;
+  uint8_t* base = nullptr;
+};
+
+struct PackBox {
+  std::shared_ptr<WeightPack> pack;
+};
+
+constexpr napi_type_tag kWeightsTag = {0x67667765696768ULL, 0x51c3e7a9026b4d8fULL};
+
+Value PlanWeights(const Info& info) {
+  Call c(info, "planWeights");
+  std::vector<Bytes> ws;
+  if (!c.count(1) || !bytes_list(c, info, 0, "weights", &ws) || !still_valid(c, {&ws}, {})) return c.undef();
+  auto pack = std::make_shared<WeightPack>();
+  int64_t total = 0;
+  for (const Bytes& b : ws) {
+    pack->bytes.push_back(b.bytes);
+    pack->offsets.push_back(total);
+    total += (b.bytes + 63) / 64 * 64;
+  }
+  pack->base = static_cast<uint8_t*>(pack->mem.get(static_cast<size_t>(total > 0 ? total : 1)));
+  for (size_t i = 0; i < ws.size(); ++i)
+    if (ws[i].bytes > 0) std::memcpy(pack->base + pack->offsets[i], ws[i].data, static_cast<size_t>(ws[i].bytes));
+  auto* box = new PackBox{std::move(pack)};  // owned by the External: its finalizer deletes it
+  napi_value ext;
+  napi_create_external(c.env(), box, [](napi_env, void* data, void*) { delete static_cast<PackBox*>(data); }, nullptr, &ext);
+  napi_type_tag_object(c.env(), ext, &kWeightsTag);
+  napi_adjust_external_memory(c.env(), total, nullptr);
+  return Napi::Value(c.env(), ext);
+}
+
+bool weights_arg(const Call& c, const Info& info, size_t i, std::shared_ptr<WeightPack>* out) {
+  napi_value v = info[i];
+  bool tagged = false;
+  napi_valuetype t;
+  if (napi_typeof(c.env(), v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(c.env(), v, &kWeightsTag, &tagged) != napi_ok || !tagged)
+    return c.type_error("argument 'weights' must be weights from planWeights, got " + describe(info[i]));
+  void* data = nullptr;
+  napi_get_value_external(c.env(), v, &data);
+  *out = static_cast<PackBox*>(data)->pack;
+  return true;
+}
+
 // One async execution. Created and destroyed on the JS thread; execute() alone runs on a
-// libuv thread and reads only what the JS thread prepared before queueing it.
+// libuv thread and touches only memory this struct owns: the arena (with the input copies),
+// the weight pack and its own output buffer, which the completion copies into the output
+// array if that array still is what it was at the call.
 struct AsyncRun {
   napi_env env = nullptr;
   napi_async_work work = nullptr;
   std::shared_ptr<plan::Plan> plan;
   std::unique_ptr<plan::Arena> arena;
-  std::vector<const uint8_t*> inputs;    // copies in the arena
-  std::vector<const uint8_t*> externals; // the weights' memory, pinned by refs
-  uint8_t* output = nullptr;             // the output array's memory, pinned by a ref
-  std::vector<napi_ref> refs;            // weights, output
+  std::shared_ptr<WeightPack> weights;
+  std::vector<const uint8_t*> inputs;     // copies in the arena
+  std::vector<const uint8_t*> externals;  // in the weight pack
+  ScratchBuffer result;                   // the plan's output, copied out on completion
+  Bytes output;                           // the output array as it was at the call
+  napi_ref output_ref = nullptr;
   napi_ref callback = nullptr;
-  std::string error;                     // set by execute() when a kernel threw
-  double seconds = 0;                    // how long execute() ran
-  bool done = false;                     // completion ran (the token stays valid after)
+  std::string error;                      // set by execute() when a kernel threw
+  double seconds = 0;                     // how long execute() ran
+  bool done = false;                      // completion ran (the token stays valid after)
 };
 
 // The token that planRunAsync returns: owns the AsyncRun until the JS side drops it and the
@@ -219,7 +313,8 @@ void execute_run(napi_env, void* data) {
   AsyncRun* r = static_cast<RunToken*>(data)->run.get();
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    r->plan->run(r->arena.get(), r->inputs.data(), r->externals.data(), r->output);
+    uint8_t* out = static_cast<uint8_t*>(r->result.get(static_cast<size_t>(std::max<int64_t>(1, r->plan->output_bytes()))));
+    r->plan->run(r->arena.get(), r->inputs.data(), r->externals.data(), out);
     r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } catch (const std::exception& e) {
     r->error = std::string("gradforge native error: ") + e.what();
@@ -235,10 +330,25 @@ void complete_run(napi_env env, napi_status status, void* data) {
   AsyncRun& r = *self;
   r.done = true;
   r.plan->give_arena(std::move(r.arena));
-  for (napi_ref ref : r.refs) napi_delete_reference(env, ref);
-  r.refs.clear();
   napi_delete_async_work(env, r.work);
   r.work = nullptr;
+  if (status == napi_ok && r.error.empty() && r.output.bytes > 0) {
+    // written here, on the JS thread, and only into the array as it was at the call
+    napi_value out;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* ptr = nullptr;
+    napi_get_reference_value(env, r.output_ref, &out);
+    if (out != nullptr && napi_get_typedarray_info(env, out, &type, &length, &ptr, nullptr, nullptr) == napi_ok &&
+        static_cast<uint8_t*>(ptr) == r.output.data &&
+        static_cast<int64_t>(length) * (type == napi_float64_array ? 8 : type == napi_uint8_array ? 1 : 4) == r.output.bytes) {
+      std::memcpy(ptr, r.result.get(static_cast<size_t>(r.output.bytes)), static_cast<size_t>(r.output.bytes));
+    } else {
+      r.error = "planRunAsync: the output was detached or resized before the run completed; nothing was written";
+    }
+  }
+  napi_delete_reference(env, r.output_ref);
+  r.output_ref = nullptr;
   napi_value cb, global, argv[3];
   napi_get_reference_value(env, r.callback, &cb);
   napi_delete_reference(env, r.callback);
@@ -252,24 +362,39 @@ void complete_run(napi_env env, napi_status status, void* data) {
     else napi_create_string_utf8(env, r.error.empty() ? "plan execution failed" : r.error.c_str(), NAPI_AUTO_LENGTH, &argv[0]);
     napi_get_boolean(env, false, &argv[1]);
   }
-  napi_create_double(env, r.seconds, &argv[2]);
+  napi_create_double(env, status == napi_cancelled ? 0.0 : r.seconds, &argv[2]);
   if (cb != nullptr) napi_call_function(env, global, cb, 3, argv, nullptr);  // an exception it throws surfaces as uncaught
 }
 
 Value PlanRunAsync(const Info& info) {
   Call c(info, "planRunAsync");
   std::shared_ptr<plan::Plan> p;
-  std::vector<Bytes> ins, exts;
+  std::shared_ptr<WeightPack> pack;
+  std::vector<Bytes> ins;
   Bytes out;
   if (!c.count(5) || !plan_arg(c, info, 0, &p) || !bytes_list(c, info, 1, "inputs", &ins) ||
-      !bytes_list(c, info, 2, "weights", &exts) || !bytes_of(c, info[3], c.arg("output"), &out) ||
-      !check_binding(c, *p, ins, exts, out))
+      !weights_arg(c, info, 2, &pack) || !bytes_of(c, info[3], c.arg("output"), &out) ||
+      !still_valid(c, {&ins}, {&out}))
     return c.undef();
+  // inputs and output as planRun checks them; the weights are the pack's
+  if (ins.size() != p->input_count()) return c.range_error("the plan takes " + std::to_string(p->input_count()) + " inputs, got " + std::to_string(ins.size())), c.undef();
+  if (!check_weights(c, *p, pack->bytes)) return c.undef();
+  for (size_t i = 0; i < ins.size(); ++i)
+    if (ins[i].bytes != p->input_bytes(i))
+      return c.range_error("inputs[" + std::to_string(i) + "] has " + std::to_string(ins[i].bytes) +
+                           " bytes but the plan was recorded with " + std::to_string(p->input_bytes(i))), c.undef();
+  if (out.bytes != p->output_bytes())
+    return c.range_error("output has " + std::to_string(out.bytes) + " bytes but the plan produces " +
+                         std::to_string(p->output_bytes())), c.undef();
+  for (const Bytes& b : ins)
+    if (out.bytes > 0 && b.bytes > 0 && out.data < b.data + b.bytes && b.data < out.data + out.bytes)
+      return c.range_error("output shares memory with an input"), c.undef();
   if (!info[4].IsFunction()) return c.type_error("argument 'done' must be a function, got " + describe(info[4])), c.undef();
   auto run = std::make_shared<AsyncRun>();
   AsyncRun& r = *run;
   r.env = c.env();
   r.plan = p;
+  r.weights = pack;
   r.arena = p->take_arena();
   // inputs copied now: the caller may change its arrays as soon as this returns
   for (size_t i = 0; i < ins.size(); ++i) {
@@ -277,15 +402,10 @@ Value PlanRunAsync(const Info& info) {
     if (ins[i].bytes > 0) std::memcpy(dst, ins[i].data, static_cast<size_t>(ins[i].bytes));
     r.inputs.push_back(dst);
   }
-  for (const Bytes& b : exts) r.externals.push_back(b.data);
-  r.output = out.data;
-  auto pin = [&](napi_value v) {
-    napi_ref ref;
-    napi_create_reference(c.env(), v, 1, &ref);
-    r.refs.push_back(ref);
-  };
-  for (const Bytes& b : exts) pin(b.value);
-  pin(out.value);
+  for (size_t i = 0; i < pack->bytes.size(); ++i) r.externals.push_back(pack->base + pack->offsets[i]);
+  r.result.get(static_cast<size_t>(std::max<int64_t>(1, out.bytes)));  // allocated here, not on the worker
+  r.output = out;
+  napi_create_reference(c.env(), out.value, 1, &r.output_ref);
   napi_create_reference(c.env(), info[4], 1, &r.callback);
   napi_value name;
   napi_create_string_utf8(c.env(), "gradforge:plan", NAPI_AUTO_LENGTH, &name);
@@ -294,7 +414,7 @@ Value PlanRunAsync(const Info& info) {
       napi_queue_async_work(c.env(), r.work) != napi_ok) {
     delete token_for_work;
     p->give_arena(std::move(r.arena));
-    for (napi_ref ref : r.refs) napi_delete_reference(c.env(), ref);
+    napi_delete_reference(c.env(), r.output_ref);
     napi_delete_reference(c.env(), r.callback);
     if (r.work) napi_delete_async_work(c.env(), r.work);
     Napi::Error::New(c.env(), "planRunAsync: could not queue the work").ThrowAsJavaScriptException();
@@ -336,6 +456,7 @@ void add_plan_exports(Napi::Env env, Napi::Object exports) {
       {"planBegin", guard<PlanBegin>},       {"planAbort", guard<PlanAbort>},
       {"planEnd", guard<PlanEnd>},           {"planInfo", guard<PlanInfo>},
       {"planRun", guard<PlanRun>},           {"planRunAsync", guard<PlanRunAsync>},
+      {"planWeights", guard<PlanWeights>},
       {"planCancel", guard<PlanCancel>},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -268,12 +268,43 @@ describe('the native boundary of plans', () => {
     const shared = new Float32Array(5);
     expect(thrown(() => kernels.planRun(p, [shared.subarray(0, 3)], [w], shared.subarray(3, 5))).name).toBe('none');
     expect(thrown(() => kernels.planRun(p, [shared.subarray(0, 3)], [w], shared.subarray(2, 4)))).toEqual({ name: 'RangeError', message: 'planRun: output shares memory with an input' });
-    expect(thrown(() => kernels.planRunAsync(p, [x], [w], out, 5 as never))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/argument 'done' must be a function/) });
+    const pack = kernels.planWeights([w]);
+    expect(thrown(() => kernels.planRunAsync(p, [x], pack, out, 5 as never))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/argument 'done' must be a function/) });
+    expect(thrown(() => kernels.planRunAsync(p, [x], [w] as never, out, () => {}))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/argument 'weights' must be weights from planWeights/) });
+    expect(thrown(() => kernels.planRunAsync(p, [x], kernels.planWeights([w, w]), out, () => {}))).toEqual({ name: 'RangeError', message: 'planRunAsync: the plan reads 1 weights, got 2' });
+    expect(thrown(() => kernels.planWeights([w, new Uint16Array(2) as never]))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/weights\[1\] must be a Float32Array, Float64Array, Int32Array or Uint8Array/) });
     expect(thrown(() => kernels.planCancel(p as never))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/argument 'run' must be a token from planRunAsync/) });
     expect(thrown(() => kernels.planEnd([x], [w], out)).message).toMatch(/no recording is running/);
     kernels.planBegin();
     expect(thrown(() => kernels.planBegin()).message).toMatch(/already running/);
     kernels.planAbort();
+  });
+
+  test('a getter that detaches an array already taken makes the call a RangeError (never a read of freed memory)', () => {
+    const { plan, w } = tinyPlan();
+    const x = new Float32Array(3);
+    const weights: Float32Array[] = [];
+    Object.defineProperty(weights, 0, { get() { structuredClone(x.buffer, { transfer: [x.buffer] }); return w; } });
+    Object.defineProperty(weights, 'length', { value: 1 });
+    expect(thrown(() => kernels.planRun(plan as never, [x], weights, new Float32Array(2)))).toMatchObject({ name: 'RangeError', message: expect.stringMatching(/was detached or resized while the call read its other arguments/) });
+  });
+
+  test('planRunAsync reads only its own copies: weights changed after planWeights, an output detached before completion', async () => {
+    const { plan } = tinyPlan();
+    const p = plan as never;
+    const w = new Float32Array([1, 0, 0, 1, 1, 1]);
+    const pack = kernels.planWeights([w]);
+    w.fill(100); // the pack keeps the bytes of the moment it was made
+    const run = (out: Float32Array, after?: () => void): Promise<string | null> => new Promise((resolve) => {
+      kernels.planRunAsync(p, [new Float32Array([2, 0, 1])], pack, out, (err) => resolve(err));
+      after?.();
+    });
+    const out = new Float32Array(2);
+    expect(await run(out)).toBeNull();
+    expect(Array.from(out)).toEqual([3, 1]);
+    const gone = new Float32Array(2);
+    const err = await run(gone, () => structuredClone(gone.buffer, { transfer: [gone.buffer] }));
+    expect(err).toMatch(/output was detached or resized before the run completed/);
   });
 
   test('recordings that cannot be replayed say why', () => {
