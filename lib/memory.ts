@@ -147,6 +147,11 @@ export function take(dtype: DType, size: number, zero = true, op?: string, shape
   if (size * 8 > maxTensorBytes) checkLimit(dtype, size, op, shape);
   const scope = scopes[scopes.length - 1];
   if (!enabled || scope === undefined || size * 4 < MIN_POOLED_BYTES) return create(dtype, size, op, shape);
+  if (reuseSuspended > 0) {
+    const a = create(dtype, size, op, shape);
+    scope.add(a);
+    return a;
+  }
   const list = free.get(key(dtype, size));
   let a = list?.pop();
   if (a !== undefined) {
@@ -167,7 +172,7 @@ export function take(dtype: DType, size: number, zero = true, op?: string, shape
  */
 export function takeScratch(dtype: DType, size: number, op?: string): TypedArray {
   if (size * 8 > maxTensorBytes) checkLimit(dtype, size, op);
-  if (enabled && size * 4 >= MIN_POOLED_BYTES) {
+  if (enabled && size * 4 >= MIN_POOLED_BYTES && reuseSuspended === 0) {
     const a = free.get(key(dtype, size))?.pop();
     if (a !== undefined) {
       pooledBytes -= a.byteLength;
@@ -257,4 +262,19 @@ export function noteWeightWrite(): void {
 /** @internal How many weight writes noteWeightWrite has counted. */
 export function weightWriteCount(): number {
   return weightWrites;
+}
+
+// While an execution plan records a forward pass, no buffer is handed out twice: a recycled
+// buffer is zero-filled (or filled) by JavaScript, which the recording cannot see, and its
+// address would pass that off as the output of the kernel that wrote it before.
+let reuseSuspended = 0;
+
+/** @internal Runs fn with no recycled buffer handed out (buffers still return to the pool). */
+export function withoutReuse<T>(fn: () => T): T {
+  reuseSuspended++;
+  try {
+    return fn();
+  } finally {
+    reuseSuspended--;
+  }
 }

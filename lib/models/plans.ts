@@ -25,7 +25,7 @@ import * as os from 'os';
 import type { PlanHandle, PlanRunHandle, PlanWeightsHandle } from '../../binding';
 import { kernels, numThreads } from '../backend';
 import { AbortError, DeviceError } from '../errors';
-import { weightWriteCount } from '../memory';
+import { weightWriteCount, withoutReuse } from '../memory';
 import { Tensor, TypedArray } from '../tensor';
 
 let enabled = !['0', 'false', 'off', 'no'].includes((process.env.GRADFORGE_PLANS ?? '').trim().toLowerCase());
@@ -168,36 +168,39 @@ export class ModelPlans {
   }
 
   private record(key: string, x: Tensor, model: PlannableModel): ForwardResult {
-    kernels.planBegin();
-    let result: ForwardResult;
-    const t0 = performance.now();
     try {
-      result = model.run(x);
-    } catch (err) {
-      kernels.planAbort();
-      throw err;
+      kernels.planBegin();
+    } catch {
+      // a forward inside a recording (a layer that calls predict): it runs op by op
+      return model.run(x);
     }
-    const seconds = (performance.now() - t0) / 1e3;
-    // the forward may have built the model: its weights exist only now
-    const weights = model.weightArrays();
-    const { output, mask } = result;
-    let plan: PlanHandle | null = null;
-    let reason = '';
-    if (mask !== null) reason = 'the output carries a mask, which plans do not return';
-    else if (output.dtype !== 'float32') reason = `the output is ${output.dtype}, plans return float32`;
-    if (reason !== '') {
-      kernels.planAbort();
-    } else {
-      const r = kernels.planEnd([x.data], weights, output.data);
-      if (typeof r === 'string') reason = r;
-      else plan = r;
+    let ended = false;
+    try {
+      const t0 = performance.now();
+      const result = withoutReuse(() => model.run(x));
+      const seconds = (performance.now() - t0) / 1e3;
+      // the forward may have built the model: its weights exist only now
+      const weights = model.weightArrays();
+      const { output, mask } = result;
+      let plan: PlanHandle | null = null;
+      let reason = '';
+      if (mask !== null) reason = 'the output carries a mask, which plans do not return';
+      else if (output.dtype !== 'float32') reason = `the output is ${output.dtype}, plans return float32`;
+      if (reason === '') {
+        ended = true;
+        const r = kernels.planEnd([x.data], weights, output.data);
+        if (typeof r === 'string') reason = r;
+        else plan = r;
+      }
+      this.entries.set(key, {
+        plan, reason, outShape: [...output.shape], outSize: output.size,
+        weightLengths: weights.map((w) => w.length), layers: [...model.layers()], seconds,
+      });
+      while (this.entries.size > ModelPlans.MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+      return result;
+    } finally {
+      if (!ended) kernels.planAbort();
     }
-    this.entries.set(key, {
-      plan, reason, outShape: [...output.shape], outSize: output.size,
-      weightLengths: weights.map((w) => w.length), layers: [...model.layers()], seconds,
-    });
-    while (this.entries.size > ModelPlans.MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
-    return result;
   }
 
   /** A native copy of the weights, made again only when the library wrote a weight since the last one. */
@@ -229,13 +232,38 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 // ---- the queue of async executions ----------------------------------------------------------
 
+// One 'abort' listener per signal, whatever the number of runs waiting on it (a server may
+// hand one signal to many calls; Node warns past ten listeners on one target).
+const abortWatchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbortOf(signal: AbortSignal, fn: () => void): void {
+  let set = abortWatchers.get(signal);
+  if (set === undefined) {
+    const fns = new Set<() => void>();
+    set = fns;
+    abortWatchers.set(signal, fns);
+    signal.addEventListener('abort', () => { for (const f of [...fns]) f(); fns.clear(); }, { once: true });
+  }
+  set.add(fn);
+}
+
+function offAbort(signal: AbortSignal, fn: () => void): void {
+  abortWatchers.get(signal)?.delete(fn);
+}
+
 const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 let running = 0;
 const waiting: (() => void)[] = [];
 
-/** Async executions allowed at once: enough to fill the cores, each using the pool's threads. */
+// libuv's pool also serves fs, dns and crypto: leave it one thread
+const uvThreads = Math.max(1, Math.min(1024, Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10) || 4));
+
+/**
+ * Async executions allowed at once: enough to fill the cores, each using the native pool's
+ * threads, and never all of libuv's threads.
+ */
 function concurrency(): number {
-  return Math.max(1, Math.floor(cores / numThreads()));
+  return Math.max(1, Math.min(Math.floor(cores / numThreads()), uvThreads - 1));
 }
 
 function startWaiting(): void {
@@ -276,7 +304,7 @@ function runQueued(e: PlanEntry, input: TypedArray, weights: PlanWeightsHandle, 
     let token: PlanRunHandle | null = null;
     let queued: (() => void) | null = null;
     let source = input;
-    const detach = (): void => signal?.removeEventListener('abort', onAbort);
+    const detach = (): void => { if (signal !== undefined) offAbort(signal, onAbort); };
     const onAbort = (): void => {
       if (queued !== null) {
         const i = waiting.indexOf(queued);
@@ -310,7 +338,7 @@ function runQueued(e: PlanEntry, input: TypedArray, weights: PlanWeightsHandle, 
         reject(err);
       }
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) onAbortOf(signal, onAbort);
     if (running < concurrency()) {
       start();
     } else {

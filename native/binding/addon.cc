@@ -175,7 +175,11 @@ Value Gemm(const Info& info) {
       !check_matrix(c, C, "C", "ldc", M, N, ldc, c_dims) || !c.outputs_apart({&C}, {&A, &B, &bias}))
     return c.undef();
   const DType type = A.type;
-  c.step("gemm", {{&A, kRead}, {&B, kRead}, {&bias, kRead}, {&C, beta == 0 ? kWrite : kReadWrite}},
+  // a C with gaps between its rows (ldc > N) counts as written nowhere (never read by a plan),
+  // and with beta != 0 as read in full
+  const Operand c_op = ldc == N ? Operand{&C, beta == 0 ? kWrite : kReadWrite, M * N}
+                       : beta == 0 ? Operand{&C, kWrite, 0} : Operand{&C, kRead, -1};
+  c.step("gemm", {{&A, kRead}, {&B, kRead}, {&bias, kRead}, c_op},
          [=](void* const* p) {
            by_float_type(type, [&](auto zero) {
              using T = decltype(zero);
@@ -211,7 +215,7 @@ Value Unary(const Info& info) {
     return c.undef();
   const DType type = x.type;
   const int64_t n = x.length;
-  c.step("unary", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+  c.step("unary", {{&x, kRead}, {&out, kWrite, n}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       unary_forward<T>(op, static_cast<T*>(p[0]), static_cast<T*>(p[1]), n, static_cast<T>(alpha),
@@ -293,7 +297,7 @@ Value Binary(const Info& info) {
     return c.undef();
   if (os.size == 0) return c.undef();  // other dims may be huge: nothing to loop over
   const DType type = a.type;
-  c.step("binary", {{&a, kRead}, {&b, kRead}, {&out, kWrite}}, [=](void* const* p) {
+  c.step("binary", {{&a, kRead}, {&b, kRead}, {&out, kWrite, os.size}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       binary_forward<T>(op, static_cast<T*>(p[0]), as.dims, as.rank, static_cast<T*>(p[1]), bs.dims,
@@ -336,7 +340,7 @@ Value Reduce(const Info& info) {
     return c.undef();
   if (out_count == 0) return c.undef();  // then x is empty too; outer or inner may be huge
   const DType type = x.type;
-  c.step("reduce", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+  c.step("reduce", {{&x, kRead}, {&out, kWrite, out_count}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       reduce<T>(op, static_cast<T*>(p[0]), outer, n, inner, static_cast<T*>(p[1]));
@@ -369,7 +373,7 @@ Value ArgReduce(const Info& info) {
     return c.undef();
   if (out_count == 0) return c.undef();  // then x is empty too; outer or inner may be huge
   const DType type = x.type;
-  c.step("argReduce", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+  c.step("argReduce", {{&x, kRead}, {&out, kWrite, out_count}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       arg_reduce<T>(op, static_cast<T*>(p[0]), outer, n, inner, static_cast<int32_t*>(p[1]));
@@ -396,7 +400,7 @@ Value Softmax(const Info& info) {
     return c.undef();
   if (count == 0) return c.undef();
   const DType type = x.type;
-  c.step("softmax", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+  c.step("softmax", {{&x, kRead}, {&out, kWrite, count}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       softmax_forward<T>(static_cast<T*>(p[0]), rows, cols, static_cast<T*>(p[1]), log);
@@ -463,7 +467,7 @@ Value Permute(const Info& info) {
     return c.undef();
   if (shape.size == 0) return c.undef();
   const DType type = x.type;
-  c.step("permute", {{&x, kRead}, {&out, kWrite}}, [=](void* const* p) {
+  c.step("permute", {{&x, kRead}, {&out, kWrite, shape.size}}, [=](void* const* p) {
     switch (type) {
       case DType::F32: permute<float>(static_cast<float*>(p[0]), shape.dims, perm, shape.rank, static_cast<float*>(p[1])); break;
       case DType::F64: permute<double>(static_cast<double*>(p[0]), shape.dims, perm, shape.rank, static_cast<double*>(p[1])); break;

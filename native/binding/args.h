@@ -139,11 +139,39 @@ void by_float_type(DType t, F&& f) {
   else f(float{});
 }
 
+// The ArrayBuffers a recording on this thread has seen, each referenced once until the
+// recording ends, so that no address is freed and reused by another buffer meanwhile.
+struct RecordingRefs {
+  napi_env env = nullptr;
+  std::vector<std::pair<void*, napi_ref>> refs;
+  void release() {
+    for (auto& r : refs) napi_delete_reference(env, r.second);
+    refs.clear();
+  }
+};
+inline RecordingRefs& recording_refs() {
+  thread_local RecordingRefs r;
+  return r;
+}
+inline void keep_alive_while_recording(napi_env env, napi_value ab, void* data) {
+  RecordingRefs& rr = recording_refs();
+  rr.env = env;
+  for (const auto& r : rr.refs)
+    if (r.first == data) return;
+  napi_ref ref;
+  if (napi_create_reference(env, ab, 1, &ref) == napi_ok) rr.refs.emplace_back(data, ref);
+}
+
 // An array operand of a kernel call, for Call::step: the checked view and how the kernel
 // uses it (what the plan analysis needs to know).
+// `elems`: how many elements from its start the kernel writes (or reads), -1 for all of the
+// array. A plan counts written bytes by it, so a write must never claim more than the kernel
+// writes (an output array longer than the sizes need would otherwise pass off what JavaScript
+// put in its tail as kernel output).
 struct Operand {
   const ArrayView* array;
   plan::Access access;
+  int64_t elems = -1;
 };
 constexpr plan::Access kRead = plan::Access::Read;
 constexpr plan::Access kWrite = plan::Access::Write;
@@ -396,7 +424,9 @@ class Call {
   // Runs a checked kernel call: fn(ptrs) with ptrs[i] the data of operands[i] (null for an
   // absent one). While this thread records a plan (native/plan), the call is also appended to
   // the recording, so fn must capture by value everything but the pointers: it runs again at
-  // every replay, on other threads too.
+  // every replay, on other threads too. Every value it captures is frozen at the recording:
+  // a size or scalar that JavaScript derived from an earlier kernel's output would replay
+  // stale (no forward pass of lib does that).
   template <typename F>
   void step(const char* kernel, std::initializer_list<Operand> operands, const F& fn) const {
     void* ptrs[kMaxOperands] = {};
@@ -419,7 +449,8 @@ class Call {
       const ArrayView& a = *o.array;
       if (a.handle != nullptr && a.data != nullptr) {
         r.ptr = static_cast<const uint8_t*>(a.data);
-        r.bytes = a.length * (a.bytes ? 1 : dtype_bytes(a.type));
+        const int64_t n = o.elems < 0 ? a.length : std::min<int64_t>(o.elems, a.length);
+        r.bytes = n * (a.bytes ? 1 : dtype_bytes(a.type));
         // the allocation holding it: views of one ArrayBuffer must share one region
         napi_typedarray_type type;
         size_t length = 0, offset = 0;
@@ -431,6 +462,7 @@ class Call {
             napi_get_arraybuffer_info(env_, ab, &ab_data, &ab_bytes) == napi_ok) {
           r.buffer = static_cast<const uint8_t*>(ab_data);
           r.buffer_bytes = static_cast<int64_t>(ab_bytes);
+          keep_alive_while_recording(env_, ab, ab_data);
         }
       }
       s.operands.push_back(r);

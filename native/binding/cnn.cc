@@ -108,7 +108,7 @@ Value Conv2dForward(const Info& info) {
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   const DType type = x.type;
   const Conv2dShape s = g.s;
-  c.step("conv2dForward", {{&x, kRead}, {&w, kRead}, {&bias, kRead}, {&y, kWrite}}, [=](void* const* p) {
+  c.step("conv2dForward", {{&x, kRead}, {&w, kRead}, {&bias, kRead}, {&y, kWrite, g.y}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       conv2d_forward<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<T*>(p[2]),
@@ -131,7 +131,7 @@ Value Conv2dBackwardInput(const Info& info) {
   // also conv2dTranspose's forward, so plans record it
   const DType type = dy.type;
   const Conv2dShape s = g.s;
-  c.step("conv2dBackwardInput", {{&dy, kRead}, {&w, kRead}, {&dx, kWrite}}, [=](void* const* p) {
+  c.step("conv2dBackwardInput", {{&dy, kRead}, {&w, kRead}, {&dx, kWrite, g.x}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       conv2d_backward_input<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<T*>(p[2]));
@@ -223,7 +223,7 @@ Value MaxPool2dForward(const Info& info) {
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   const DType type = x.type;
   const auto s = g.s;
-  c.step("maxPool2dForward", {{&x, kRead}, {&y, kWrite}, {&am, kWrite}}, [=](void* const* p) {
+  c.step("maxPool2dForward", {{&x, kRead}, {&y, kWrite, g.y}, {&am, kWrite, g.y}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       maxpool2d_forward<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<int32_t*>(p[2]));
@@ -261,7 +261,7 @@ Value AvgPool2dForward(const Info& info) {
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   const DType type = x.type;
   const auto s = g.s;
-  c.step("avgPool2dForward", {{&x, kRead}, {&y, kWrite}}, [=](void* const* p) {
+  c.step("avgPool2dForward", {{&x, kRead}, {&y, kWrite, g.y}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       avgpool2d_forward<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]));
@@ -317,7 +317,7 @@ Value GlobalPool2dForward(const Info& info) {
   if (!c.outputs_apart({&y, &am}, {&x})) return c.undef();
   if (ny == 0) return c.undef();  // N or C is 0 (then x is empty too); the other may be huge
   const DType type = x.type;
-  c.step("globalPool2dForward", {{&x, kRead}, {&y, kWrite}, {&am, kWrite}}, [=](void* const* p) {
+  c.step("globalPool2dForward", {{&x, kRead}, {&y, kWrite, ny}, {&am, kWrite, ny}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       if (is_max) global_maxpool2d_forward<T>(N, HW, C, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<int32_t*>(p[2]));
@@ -381,7 +381,7 @@ Value UpSampling2dForward(const Info& info) {
     return c.undef();
   if (small == 0) return c.undef();  // N = 0: nothing to read or write
   const DType type = x.type;
-  c.step("upSampling2dForward", {{&x, kRead}, {&y, kWrite}}, [=](void* const* p) {
+  c.step("upSampling2dForward", {{&x, kRead}, {&y, kWrite, big}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
       upsampling2d_forward<T>(d[0], d[1], d[2], d[3], d[4], d[5], mode, static_cast<T*>(p[0]), static_cast<T*>(p[1]));
@@ -481,7 +481,7 @@ Value BatchNormInference(const Info& info) {
     return c.undef();
   if (C == 0) return c.undef();  // every array is empty; M may be huge
   const DType type = x.type;
-  c.step("batchNormInference", {{&x, kRead}, {&gamma, kRead}, {&beta, kRead}, {&mm, kRead}, {&mv, kRead}, {&y, kWrite}},
+  c.step("batchNormInference", {{&x, kRead}, {&gamma, kRead}, {&beta, kRead}, {&mm, kRead}, {&mv, kRead}, {&y, kWrite, n}},
          [=](void* const* p) {
            by_float_type(type, [&](auto zero) {
              using T = decltype(zero);

@@ -33,6 +33,7 @@ constexpr napi_type_tag kRunTag = {0x6766727573796e63ULL, 0x3a7c9e2f4b6d1805ULL}
 
 struct PlanBox {
   std::shared_ptr<plan::Plan> plan;
+  int64_t accounted = 0;  // bytes told to V8 (napi_adjust_external_memory), given back at finalize
 };
 
 bool plan_arg(const Call& c, const Info& info, size_t i, std::shared_ptr<plan::Plan>* out) {
@@ -158,7 +159,9 @@ Value PlanBegin(const Info& info) {
   if (!c.count(0)) return c.undef();
   if (!plan::begin_recording()) {
     Napi::Error::New(c.env(), "planBegin: a recording is already running on this thread").ThrowAsJavaScriptException();
+    return c.undef();
   }
+  recording_refs().release();  // a recording's refs end with it; none should be left here
   return c.undef();
 }
 
@@ -166,12 +169,17 @@ Value PlanAbort(const Info& info) {
   Call c(info, "planAbort");
   if (!c.count(0)) return c.undef();
   plan::end_recording();
+  recording_refs().release();
   return c.undef();
 }
 
 Value PlanEnd(const Info& info) {
   Call c(info, "planEnd");
   std::unique_ptr<plan::Recording> rec = plan::end_recording();
+  // the buffers stay referenced until the analysis below is done with their addresses
+  struct Release {
+    ~Release() { recording_refs().release(); }
+  } release;
   if (!c.count(3)) return c.undef();
   if (!rec) {
     Napi::Error::New(c.env(), "planEnd: no recording is running on this thread (planBegin first)").ThrowAsJavaScriptException();
@@ -185,14 +193,33 @@ Value PlanEnd(const Info& info) {
   std::vector<plan::Span> in_spans, ext_spans;
   for (const Bytes& b : ins) in_spans.push_back({b.data, b.bytes});
   for (const Bytes& b : exts) ext_spans.push_back({b.data, b.bytes});
+  plan::Span out_span{out.data, out.bytes};
+  {
+    napi_typedarray_type type;
+    size_t length = 0, offset = 0;
+    void* data = nullptr;
+    napi_value ab = nullptr;
+    void* ab_data = nullptr;
+    size_t ab_bytes = 0;
+    if (napi_get_typedarray_info(c.env(), out.value, &type, &length, &data, &ab, &offset) == napi_ok &&
+        napi_get_arraybuffer_info(c.env(), ab, &ab_data, &ab_bytes) == napi_ok)
+      out_span.buffer = static_cast<const uint8_t*>(ab_data);
+  }
   std::string why;
-  std::shared_ptr<plan::Plan> p = plan::Plan::create(std::move(*rec), in_spans, ext_spans, {out.data, out.bytes}, &why);
+  std::shared_ptr<plan::Plan> p = plan::Plan::create(std::move(*rec), in_spans, ext_spans, out_span, &why);
   if (!p) return Napi::String::New(c.env(), why);
   auto* box = new PlanBox{std::move(p)};  // owned by the External: its finalizer deletes it
+  box->accounted = box->plan->arena_bytes();  // one arena; more exist only while runs overlap
   napi_value ext;
-  napi_create_external(c.env(), box, [](napi_env, void* data, void*) { delete static_cast<PlanBox*>(data); }, nullptr, &ext);
+  napi_create_external(c.env(), box, [](napi_env env, void* data, void*) {
+    auto* b = static_cast<PlanBox*>(data);
+    int64_t ignored;
+    napi_adjust_external_memory(env, -b->accounted, &ignored);
+    delete b;
+  }, nullptr, &ext);
   napi_type_tag_object(c.env(), ext, &kPlanTag);
-  napi_adjust_external_memory(c.env(), box->plan->arena_bytes(), nullptr);
+  int64_t ignored;
+  napi_adjust_external_memory(c.env(), box->accounted, &ignored);
   return Napi::Value(c.env(), ext);
 }
 
@@ -243,6 +270,7 @@ struct WeightPack {
 
 struct PackBox {
   std::shared_ptr<WeightPack> pack;
+  int64_t accounted = 0;
 };
 
 constexpr napi_type_tag kWeightsTag = {0x67667765696768ULL, 0x51c3e7a9026b4d8fULL};
@@ -261,11 +289,17 @@ Value PlanWeights(const Info& info) {
   pack->base = static_cast<uint8_t*>(pack->mem.get(static_cast<size_t>(total > 0 ? total : 1)));
   for (size_t i = 0; i < ws.size(); ++i)
     if (ws[i].bytes > 0) std::memcpy(pack->base + pack->offsets[i], ws[i].data, static_cast<size_t>(ws[i].bytes));
-  auto* box = new PackBox{std::move(pack)};  // owned by the External: its finalizer deletes it
+  auto* box = new PackBox{std::move(pack), total};  // owned by the External: its finalizer deletes it
   napi_value ext;
-  napi_create_external(c.env(), box, [](napi_env, void* data, void*) { delete static_cast<PackBox*>(data); }, nullptr, &ext);
+  napi_create_external(c.env(), box, [](napi_env env, void* data, void*) {
+    auto* b = static_cast<PackBox*>(data);
+    int64_t ignored;
+    napi_adjust_external_memory(env, -b->accounted, &ignored);
+    delete b;
+  }, nullptr, &ext);
   napi_type_tag_object(c.env(), ext, &kWeightsTag);
-  napi_adjust_external_memory(c.env(), total, nullptr);
+  int64_t ignored;
+  napi_adjust_external_memory(c.env(), total, &ignored);
   return Napi::Value(c.env(), ext);
 }
 

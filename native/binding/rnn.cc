@@ -192,8 +192,8 @@ Value RnnForward(const Info& info) {
   const auto cfg = g.cfg;
   c.step("rnnForward",
          {{&x, kRead}, {&W, kRead}, {&R, kRead}, {&b, kRead}, {&h0, kRead}, {&c0, kRead},
-          {&mask, kRead}, {&rmask, kRead}, {&y, kWrite}, {&hT, kWrite}, {&cT, kWrite},
-          {&ws, kWrite}},
+          {&mask, kRead}, {&rmask, kRead}, {&y, kWrite, g.y}, {&hT, kWrite, g.state},
+          {&cT, kWrite, g.state}, {&ws, kWrite, 0}},  // the workspace: never read by a later step
          [=](void* const* p) {
   by_float_type(type, [&](auto zero) {
     using T = decltype(zero);

@@ -103,9 +103,7 @@ std::shared_ptr<Plan> Plan::create(Recording&& rec, const std::vector<Span>& inp
   std::map<const uint8_t*, int32_t> by_buffer;
   std::vector<Written> written;
   std::vector<const uint8_t*> region_base;  // recorded start of each intermediate's buffer
-  // its size: the largest allocation recorded at that address (the garbage collector may free
-  // a buffer during the pass and a later one may start at the same address)
-  std::vector<int64_t> region_bytes;
+  std::vector<int64_t> region_bytes;        // and its size (the largest seen, to be safe)
 
   // Resolves a recorded pointer to (region, offset); false with *why when it cannot.
   auto resolve = [&](const uint8_t* ptr, int64_t bytes, const uint8_t* buffer, int64_t buffer_bytes,
@@ -198,19 +196,15 @@ std::shared_ptr<Plan> Plan::create(Recording&& rec, const std::vector<Span>& inp
   if (in >= 0) {
     p.output_ = {in, output.ptr - inputs[in].ptr};
   } else {
-    int32_t r = -1;
-    for (size_t i = 0; i < region_base.size(); ++i) {
-      const uint8_t* b = region_base[i];
-      if (output.ptr >= b && written[i].covers(output.ptr - b, output.ptr - b + output.bytes)) {
-        r = first_intermediate + static_cast<int32_t>(i);
-        break;
-      }
-    }
-    if (r < 0) {
+    // the intermediate of the output's own allocation, written in full
+    auto it = output.buffer == nullptr ? by_buffer.end() : by_buffer.find(output.buffer);
+    const int32_t r = it == by_buffer.end() ? -1 : it->second;
+    const int64_t off = output.ptr - output.buffer;
+    if (r < 0 || !written[r - first_intermediate].covers(off, off + output.bytes)) {
       *why = "no kernel wrote the whole output (JavaScript computed it, or it is a weight)";
       return nullptr;
     }
-    p.output_ = {r, output.ptr - region_base[r - first_intermediate]};
+    p.output_ = {r, off};
   }
   p.output_bytes_ = output.bytes;
 

@@ -49,7 +49,10 @@ struct RecordedStep {
   std::vector<RecordedOperand> operands;
 };
 
-// The recording of one forward pass, on the thread that started it.
+// The recording of one forward pass, on the thread that started it. Whoever records keeps
+// every allocation an operand lives in alive until the recording ends (the binding holds a
+// reference to each ArrayBuffer), so no address is reused by another allocation meanwhile: two
+// operands at one address are one buffer.
 struct Recording {
   std::vector<RecordedStep> steps;
   std::string refused;  // the first reason the recording cannot become a plan, or empty
@@ -71,6 +74,7 @@ std::unique_ptr<Recording> end_recording();
 struct Span {
   const uint8_t* ptr = nullptr;
   int64_t bytes = 0;
+  const uint8_t* buffer = nullptr;  // the output's: the allocation holding it
 };
 
 // Memory for one execution of a plan: its intermediates, and copies of its inputs for runs

@@ -31,7 +31,8 @@ plan::RecordedOperand op(const std::vector<float>& v, plan::Access a) {
 }
 
 plan::Span span(const std::vector<float>& v) {
-  return {reinterpret_cast<const uint8_t*>(v.data()), static_cast<int64_t>(v.size() * sizeof(float))};
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(v.data());
+  return {p, static_cast<int64_t>(v.size() * sizeof(float)), p};
 }
 
 std::vector<float> random(size_t n) { return gf::test::random_vec<float>(n); }

@@ -325,6 +325,17 @@ describe('the native boundary of plans', () => {
     kernels.planBegin();
     kernels.unary('relu', a, a, 0, 0);
     expect(kernels.planEnd([a], [], a)).toMatch(/writes into an input/);
+
+    // a kernel writes the first half of a longer array, JavaScript the rest: counted as written
+    // is only what the kernel writes
+    const half = new Float32Array([1, 2]);
+    const long = new Float32Array(4);
+    const res = new Float32Array(4);
+    kernels.planBegin();
+    kernels.binary('add', half, [2], half, [2], long, [2]);
+    long[2] = 7; long[3] = 7;
+    kernels.unary('neg', long, res, 0, 0);
+    expect(kernels.planEnd([half], [], res)).toMatch(/step 1 \(unary\) reads memory that no earlier kernel wrote/);
   });
 });
 
