@@ -3,6 +3,7 @@
 // type; what plans cannot replay is refused with a reason and runs op by op.
 import * as gf from '../../lib';
 import { Layer } from '../../lib/nn/layer';
+import { dcganDiscriminator } from '../../examples/dcgan';
 
 type Build = () => Layer[];
 
@@ -20,6 +21,11 @@ const CASES: [string, Build, number[], 'float' | 'tokens', boolean][] = [
   ['reshape, flatten', () => [gf.layers.reshape({ targetShape: [4, 3, 2], inputShape: [24] }), gf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }), gf.layers.flatten(), gf.layers.dense({ units: 3 })], [24], 'float', true],
   ['simpleRNN, lstm, gru (returnSequences, goBackwards)', () => [gf.layers.simpleRNN({ units: 4, returnSequences: true, inputShape: [5, 3] }), gf.layers.lstm({ units: 5, returnSequences: true, goBackwards: true }), gf.layers.gru({ units: 3 })], [5, 3], 'float', true],
   ['gru resetAfter false, bidirectional (last step), timeDistributed', () => [gf.layers.timeDistributed({ layer: gf.layers.dense({ units: 3, activation: 'relu' }), inputShape: [4, 2] }), gf.layers.bidirectional({ layer: gf.layers.gru({ units: 3, resetAfter: false }), mergeMode: 'sum' })], [4, 2], 'float', true],
+  // the models of examples/: the MNIST MLP, the weather GRU, the DCGAN discriminator (the
+  // tutorial CNN and the DCGAN generator are above and in predict-async.test.ts)
+  ['examples: mnist-mlp', () => [gf.layers.dense({ units: 128, activation: 'relu', inputShape: [784] }), gf.layers.dense({ units: 128, activation: 'relu' }), gf.layers.dense({ units: 10, activation: 'softmax' })], [784], 'float', true],
+  ['examples: weather-forecast GRU', () => [gf.layers.gru({ units: 32, inputShape: [14, 6] }), gf.layers.dense({ units: 1 })], [14, 6], 'float', true],
+  ['examples: dcgan discriminator', () => dcganDiscriminator().layers, [28, 28, 1], 'float', true],
   // what JavaScript computes between kernels is refused, and runs op by op: zero padding and
   // slices (lib/ops/shape copies in JavaScript), a backward sequence reversed in time, embedding
   // lookups and masks
