@@ -14,9 +14,10 @@
 // the rest wait here, in order, without occupying libuv threads; a kernel that finds the pool
 // busy runs on its own thread (native/cpu/threadpool). Each execution has its own arena.
 // A plan that runs in under INLINE_SECONDS (its mean of recent runs) is not worth the pool:
-// handing it to a libuv thread and back costs more than it takes (tens of microseconds of
-// wake-ups on each side). predictAsync runs it on this thread from a setImmediate, as
-// onnxruntime-node's run() runs everything; the event loop is held for that long only.
+// handing it to a libuv thread and back costs 50-60 us here (a wake-up on each side:
+// bench:infer, MLP at batch 32, 77 us sync against 138 us through the pool), as much as the
+// run. predictAsync runs it on this thread from a setImmediate, as onnxruntime-node's run()
+// runs everything; the event loop is held for at most about that long per call.
 // Async executions read a snapshot of the weights (planWeights: a native copy, which no
 // JavaScript can detach or change), copied again when the library has written any weight
 // since the last snapshot (noteWeightWrite), so a fit running meanwhile neither sees nor
@@ -83,7 +84,7 @@ interface PlanEntry {
 }
 
 /** Below this mean execution time predictAsync runs a plan on this thread (see the top). */
-export const INLINE_SECONDS = 50e-6;
+export const INLINE_SECONDS = 250e-6;
 
 function noteSeconds(e: PlanEntry, seconds: number): void {
   e.seconds += 0.2 * (seconds - e.seconds);
