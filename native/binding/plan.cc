@@ -54,7 +54,17 @@ struct Bytes {
   uint8_t* data = nullptr;
   int64_t bytes = 0;
   napi_value value = nullptr;
+  napi_typedarray_type type = napi_uint8_array;
 };
+
+const char* type_name(int t) {
+  switch (t) {
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_int32_array: return "Int32Array";
+    default: return "Uint8Array";
+  }
+}
 
 bool bytes_of(const Call& c, napi_value v, const std::string& what, Bytes* out) {
   bool is_ta = false;
@@ -76,6 +86,7 @@ bool bytes_of(const Call& c, napi_value v, const std::string& what, Bytes* out) 
   out->data = static_cast<uint8_t*>(data);
   out->bytes = static_cast<int64_t>(length) * elem;
   out->value = v;
+  out->type = type;
   return true;
 }
 
@@ -116,31 +127,30 @@ bool still_valid(const Call& c, std::initializer_list<const std::vector<Bytes>*>
                        "(by a getter, or another thread growing its buffer)");
 }
 
-// The weights' byte sizes must be the plan's.
-bool check_weights(const Call& c, const plan::Plan& p, const std::vector<int64_t>& bytes) {
-  if (bytes.size() != p.external_count())
-    return c.range_error("the plan reads " + std::to_string(p.external_count()) + " weights, got " + std::to_string(bytes.size()));
-  for (size_t i = 0; i < bytes.size(); ++i)
-    if (bytes[i] != p.external_bytes(i))
-      return c.range_error("weights[" + std::to_string(i) + "] has " + std::to_string(bytes[i]) +
-                           " bytes but the plan was recorded with " + std::to_string(p.external_bytes(i)));
-  return true;
-}
-
-std::vector<int64_t> sizes_of(const std::vector<Bytes>& v) {
-  std::vector<int64_t> out;
-  for (const Bytes& b : v) out.push_back(b.bytes);
-  return out;
-}
-
-// The arrays of one run must have the sizes the plan was made for, and the output must not
-// share memory with anything it reads (it is written at the very end, but the caller could
-// pass an input as the output).
-bool check_binding(const Call& c, const plan::Plan& p, const std::vector<Bytes>& ins,
-                   const std::vector<Bytes>& exts, const Bytes& out) {
+// One run's arrays against the plan, in this order: the counts (RangeError), the element types
+// the plan was recorded with (TypeError: the kernels read them as such, and the same type means
+// aligned memory, a typed array's offset being a multiple of its element size), the byte sizes
+// (RangeError), and the output apart from every array the run reads (RangeError).
+// The weights are given by their sizes and types (planRun: arrays; planRunAsync: a pack).
+bool check_run(const Call& c, const plan::Plan& p, const std::vector<Bytes>& ins,
+               const std::vector<int64_t>& w_bytes, const std::vector<int>& w_types,
+               const std::vector<Bytes>& w_arrays, const Bytes& out) {
   if (ins.size() != p.input_count())
     return c.range_error("the plan takes " + std::to_string(p.input_count()) + " inputs, got " + std::to_string(ins.size()));
-  if (!check_weights(c, p, sizes_of(exts))) return false;
+  if (w_bytes.size() != p.external_count())
+    return c.range_error("the plan reads " + std::to_string(p.external_count()) + " weights, got " + std::to_string(w_bytes.size()));
+  for (size_t i = 0; i < ins.size(); ++i)
+    if (static_cast<int>(ins[i].type) != p.input_type(i))
+      return c.type_error("inputs[" + std::to_string(i) + "] is a " + type_name(ins[i].type) +
+                          " but the plan was recorded with a " + type_name(p.input_type(i)));
+  for (size_t i = 0; i < w_types.size(); ++i)
+    if (w_types[i] != p.external_type(i))
+      return c.type_error("weights[" + std::to_string(i) + "] is a " + type_name(w_types[i]) +
+                          " but the plan was recorded with a " + type_name(p.external_type(i)));
+  for (size_t i = 0; i < w_bytes.size(); ++i)
+    if (w_bytes[i] != p.external_bytes(i))
+      return c.range_error("weights[" + std::to_string(i) + "] has " + std::to_string(w_bytes[i]) +
+                           " bytes but the plan was recorded with " + std::to_string(p.external_bytes(i)));
   for (size_t i = 0; i < ins.size(); ++i)
     if (ins[i].bytes != p.input_bytes(i))
       return c.range_error("inputs[" + std::to_string(i) + "] has " + std::to_string(ins[i].bytes) +
@@ -150,7 +160,7 @@ bool check_binding(const Call& c, const plan::Plan& p, const std::vector<Bytes>&
                          std::to_string(p.output_bytes()));
   auto apart = [&](const Bytes& b) { return out.bytes == 0 || b.bytes == 0 || out.data + out.bytes <= b.data || b.data + b.bytes <= out.data; };
   for (const Bytes& b : ins) if (!apart(b)) return c.range_error("output shares memory with an input");
-  for (const Bytes& b : exts) if (!apart(b)) return c.range_error("output shares memory with a weight");
+  for (const Bytes& b : w_arrays) if (!apart(b)) return c.range_error("output shares memory with a weight");
   return true;
 }
 
@@ -191,8 +201,8 @@ Value PlanEnd(const Info& info) {
       !bytes_of(c, info[2], c.arg("output"), &out) || !still_valid(c, {&ins, &exts}, {&out}))
     return c.undef();
   std::vector<plan::Span> in_spans, ext_spans;
-  for (const Bytes& b : ins) in_spans.push_back({b.data, b.bytes});
-  for (const Bytes& b : exts) ext_spans.push_back({b.data, b.bytes});
+  for (const Bytes& b : ins) in_spans.push_back({b.data, b.bytes, nullptr, static_cast<int>(b.type)});
+  for (const Bytes& b : exts) ext_spans.push_back({b.data, b.bytes, nullptr, static_cast<int>(b.type)});
   plan::Span out_span{out.data, out.bytes};
   {
     napi_typedarray_type type;
@@ -247,8 +257,12 @@ Value PlanRun(const Info& info) {
   Bytes out;
   if (!c.count(4) || !plan_arg(c, info, 0, &p) || !bytes_list(c, info, 1, "inputs", &ins) ||
       !bytes_list(c, info, 2, "weights", &exts) || !bytes_of(c, info[3], c.arg("output"), &out) ||
-      !still_valid(c, {&ins, &exts}, {&out}) || !check_binding(c, *p, ins, exts, out))
+      !still_valid(c, {&ins, &exts}, {&out}))
     return c.undef();
+  std::vector<int64_t> w_bytes;
+  std::vector<int> w_types;
+  for (const Bytes& b : exts) w_bytes.push_back(b.bytes), w_types.push_back(static_cast<int>(b.type));
+  if (!check_run(c, *p, ins, w_bytes, w_types, exts, out)) return c.undef();
   if (plan::Recording* rec = plan::active_recording()) rec->refuse("a plan ran during the recording");
   in_ptrs.clear();
   ext_ptrs.clear();
@@ -264,6 +278,7 @@ Value PlanRun(const Info& info) {
 // the JS thread (planWeights makes one; lib makes one per version of a model's weights).
 struct WeightPack {
   std::vector<int64_t> bytes, offsets;
+  std::vector<int> types;
   ScratchBuffer mem;
   uint8_t* base = nullptr;
 };
@@ -282,6 +297,7 @@ Value PlanWeights(const Info& info) {
   auto pack = std::make_shared<WeightPack>();
   int64_t total = 0;
   for (const Bytes& b : ws) {
+    pack->types.push_back(static_cast<int>(b.type));
     pack->bytes.push_back(b.bytes);
     pack->offsets.push_back(total);
     total += (b.bytes + 63) / 64 * 64;
@@ -410,19 +426,8 @@ Value PlanRunAsync(const Info& info) {
       !weights_arg(c, info, 2, &pack) || !bytes_of(c, info[3], c.arg("output"), &out) ||
       !still_valid(c, {&ins}, {&out}))
     return c.undef();
-  // inputs and output as planRun checks them; the weights are the pack's
-  if (ins.size() != p->input_count()) return c.range_error("the plan takes " + std::to_string(p->input_count()) + " inputs, got " + std::to_string(ins.size())), c.undef();
-  if (!check_weights(c, *p, pack->bytes)) return c.undef();
-  for (size_t i = 0; i < ins.size(); ++i)
-    if (ins[i].bytes != p->input_bytes(i))
-      return c.range_error("inputs[" + std::to_string(i) + "] has " + std::to_string(ins[i].bytes) +
-                           " bytes but the plan was recorded with " + std::to_string(p->input_bytes(i))), c.undef();
-  if (out.bytes != p->output_bytes())
-    return c.range_error("output has " + std::to_string(out.bytes) + " bytes but the plan produces " +
-                         std::to_string(p->output_bytes())), c.undef();
-  for (const Bytes& b : ins)
-    if (out.bytes > 0 && b.bytes > 0 && out.data < b.data + b.bytes && b.data < out.data + out.bytes)
-      return c.range_error("output shares memory with an input"), c.undef();
+  // as planRun checks them; the weights are the pack's
+  if (!check_run(c, *p, ins, pack->bytes, pack->types, {}, out)) return c.undef();
   if (!info[4].IsFunction()) return c.type_error("argument 'done' must be a function, got " + describe(info[4])), c.undef();
   auto run = std::make_shared<AsyncRun>();
   AsyncRun& r = *run;

@@ -92,8 +92,8 @@ std::shared_ptr<Plan> Plan::create(Recording&& rec, const std::vector<Span>& inp
   }
   std::shared_ptr<Plan> plan(new Plan());
   Plan& p = *plan;
-  for (const Span& s : inputs) p.input_bytes_.push_back(s.bytes);
-  for (const Span& s : externals) p.external_bytes_.push_back(s.bytes);
+  for (const Span& s : inputs) p.input_bytes_.push_back(s.bytes), p.input_types_.push_back(s.type);
+  for (const Span& s : externals) p.external_bytes_.push_back(s.bytes), p.external_types_.push_back(s.type);
   for (size_t i = 0; i < inputs.size(); ++i) p.regions_.push_back({Kind::Input, static_cast<int32_t>(i), 0});
   for (size_t i = 0; i < externals.size(); ++i)
     p.regions_.push_back({Kind::External, static_cast<int32_t>(i), 0});

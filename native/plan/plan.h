@@ -75,6 +75,7 @@ struct Span {
   const uint8_t* ptr = nullptr;
   int64_t bytes = 0;
   const uint8_t* buffer = nullptr;  // the output's: the allocation holding it
+  int type = 0;  // the caller's element type code: a run must bind arrays of the same types
 };
 
 // Memory for one execution of a plan: its intermediates, and copies of its inputs for runs
@@ -112,6 +113,8 @@ class Plan {
   size_t input_count() const { return input_bytes_.size(); }
   size_t external_count() const { return external_bytes_.size(); }
   int64_t input_bytes(size_t i) const { return input_bytes_[i]; }
+  int input_type(size_t i) const { return input_types_[i]; }
+  int external_type(size_t i) const { return external_types_[i]; }
   int64_t external_bytes(size_t i) const { return external_bytes_[i]; }
   int64_t output_bytes() const { return output_bytes_; }
   int64_t arena_bytes() const { return arena_bytes_; }
@@ -137,6 +140,7 @@ class Plan {
   std::vector<Step> steps_;
   std::vector<std::string> kernel_names_;
   std::vector<int64_t> input_bytes_, external_bytes_, input_copy_offset_;
+  std::vector<int> input_types_, external_types_;
   Ref output_{-1, 0};
   int64_t output_bytes_ = 0;
   int64_t arena_bytes_ = 0;

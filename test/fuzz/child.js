@@ -13,7 +13,7 @@
 const fs = require('fs');
 const path = require('path');
 const { Worker } = require('worker_threads');
-const { SIGNATURES } = require('./signatures');
+const { SIGNATURES, PLAN_FNS } = require('./signatures');
 
 const root = path.join(__dirname, '..', '..');
 const addonPath = process.env.GRADFORGE_ADDON || path.join(root, 'build/Release/gradforge.node');
@@ -327,6 +327,19 @@ function runSpec(spec, before) {
   return verdict;
 }
 
+// The execution-plan exports: stateful (a recording per thread, runs on the libuv pool), set up
+// and judged by plan-oracle.js. Every spec ends with no recording open (planAbort) and, for the
+// plan ones, with every run it queued done.
+const plans = require('./plan-oracle')({ binding, makeValue, makeAlias, isDetached, judgeError, SENTINEL });
+
+async function runAny(spec, before) {
+  try {
+    return PLAN_FNS.includes(spec.fn) ? await plans.run(spec, before) : runSpec(spec, before);
+  } finally {
+    if (typeof binding.planAbort === 'function') binding.planAbort(); // (an older build has no plans)
+  }
+}
+
 function write(line) {
   const b = Buffer.from(line + '\n');
   let off = 0;
@@ -337,13 +350,19 @@ if (process.argv[2] === '--replay') {
   const j = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
   const spec = j.spec || j;
   process.stderr.write(`replaying ${spec.fn}: ${spec.muts.join(', ') || 'no mutation'}\n`);
-  const v = runSpec(spec, () => {});
-  process.stderr.write(JSON.stringify(v) + '\n');
-  process.exit(v.kind === 'violation' ? 1 : 0);
+  runAny(spec, () => {}).then((v) => {
+    process.stderr.write(JSON.stringify(v) + '\n');
+    process.exit(v.kind === 'violation' ? 1 : 0);
+  });
 } else {
+  // one spec at a time (the driver sends the next after the verdict): a plan spec may wait for
+  // its runs' dones on the event loop before its verdict
   let pending = '';
-  process.stdin.on('data', (chunk) => {
-    pending += chunk;
+  let busy = false;
+  let ended = false;
+  const pump = async () => {
+    if (busy) return;
+    busy = true;
     let nl;
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
@@ -352,13 +371,19 @@ if (process.argv[2] === '--replay') {
       const { id, spec } = JSON.parse(line);
       let v;
       try {
-        v = runSpec(spec, () => write(`S ${id}`));
+        v = await runAny(spec, () => write(`S ${id}`));
       } catch (e) {
         v = { kind: 'harness-error', detail: String(e && e.stack || e).slice(0, 500) };
       }
       write(`R ${id} ${JSON.stringify(v)}`);
     }
+    busy = false;
+    if (ended) process.exit(0);
+  };
+  process.stdin.on('data', (chunk) => {
+    pending += chunk;
+    pump();
   });
-  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('end', () => { ended = true; if (!busy) process.exit(0); });
   write('READY');
 }

@@ -79,6 +79,7 @@ class Child {
     if (!(await this.ready)) {
       return { kind: 'crash', detail: 'child died while loading the addon', stderr: tail(this.stderr) };
     }
+    if (!this.proc) return { kind: 'stopped', detail: 'the run was stopped while the child loaded' }; // (not a failure)
     const id = (this.nextId = (this.nextId || 0) + 1);
     this.stderr = '';
     return new Promise((resolve) => {
@@ -98,6 +99,9 @@ class Child {
   stop() {
     const p = this.proc;
     this.proc = null;
+    // a call still waiting (fast-check's time limit abandoned it) gets no answer now: its
+    // watchdog would only keep this process alive
+    if (this.waiter) { clearTimeout(this.waiter.timer); this.waiter = null; }
     if (p) { p.stdin.end(); setTimeout(() => p.kill('SIGKILL'), 2000).unref(); }
   }
 }

@@ -8,7 +8,8 @@
 // the call must throw), so the child can judge a normal return.
 'use strict';
 const fc = require('fast-check');
-const { SIGNATURES, UNARY_OPS, BINARY_OPS, REDUCE_OPS, UPSAMPLE_MODES, RNN_CELLS, RNN_ACTIVATIONS } = require('./signatures');
+const { SIGNATURES, UNARY_OPS, BINARY_OPS, REDUCE_OPS, UPSAMPLE_MODES, RNN_CELLS, RNN_ACTIVATIONS, PLAN_FNS } = require('./signatures');
+const { fixtureIO } = require('./plans');
 
 const MAXSAFE = 2 ** 53 - 1;
 const BIG_PAD = 1 << 17; // elements of slack that put a buffer above the mmap threshold
@@ -156,6 +157,7 @@ const BASE = {
   ...upsampleBases(),
   ...batchNormBases(),
   ...rnnBases(),
+  ...planBases(),
 };
 
 function convBases() {
@@ -304,6 +306,82 @@ function rnnBases() {
   };
 }
 
+// ---- execution plans (planBegin ... planCancel) ---------------------------------------------
+// A plan call's spec carries `plan`: the fixture that the child records first (plans.js: a
+// unary, a gemm or a gemm + relu on fresh arrays), the seed of its arrays, and the state the
+// child sets up before the call (an open recording, queued runs). The arguments are specs of
+// their own kinds: {t: 'plan', which} (the fixture's plan, 'same': another plan of the same
+// fixture, 'other': a plan of other sizes), {t: 'runtok', which} (a planRunAsync token),
+// {t: 'list', items} (an Array of typed arrays), {t: 'wpack', items, src} (planRunAsync's
+// weights: the child calls planWeights on these arrays; src: what it does to them after, see
+// wsource), {t: 'fx', role, k} (one of the arrays the fixture recorded, for planEnd),
+// {t: 'done'} (a callback the child watches). The child judges
+// these calls by the contract it works out from the real arguments (plan-oracle.js): byte
+// sizes, types, overlaps, getters that fired. So the plan mutations below only say what they
+// changed; spec.refuse is kept for the generic wrongType and argCount.
+function planBases() {
+  const seed = fc.nat({ max: 100000 });
+  const runFixture = fc.record({
+    kind: fc.constantFrom('unary', 'gemm', 'chain'), ty, op: fc.constantFrom(...UNARY_OPS), n: small(1, 8),
+    M: small(1, 4), N: small(1, 4), K: small(1, 4), bias: fc.boolean(), act: small(0, 2), extra: fc.boolean(), wIn: fc.boolean(),
+    refusal: fc.constantFrom(null, null, null, null, null, 'outputIsInput'),
+  });
+  // planEnd also sees empty arrays and recordings it must refuse
+  const endFixture = fc.record({
+    kind: fc.constantFrom('unary', 'gemm', 'chain'), ty, op: fc.constantFrom(...UNARY_OPS), n: small(0, 8),
+    M: small(0, 4), N: small(0, 4), K: small(0, 4), bias: fc.boolean(), act: small(0, 2), extra: fc.boolean(), wIn: fc.boolean(),
+    refusal: fc.constantFrom(null, null, null, null, 'beta', 'unrecordable', 'inputWritten', 'notWritten', 'planRan', 'jsBetween',
+      'outputIsInput'),
+  }).map((f) => {
+    const fits = { beta: f.kind !== 'unary', jsBetween: f.kind === 'chain', inputWritten: f.kind === 'unary' };
+    return fits[f.refusal] === false ? { ...f, refusal: null } : f;
+  });
+  const bound = (f, sd) => {
+    const io = fixtureIO(f);
+    return [
+      { t: 'list', items: io.inputs.map((n, k) => FA(f.ty, n, sd + 11 + k)) },
+      { t: 'list', items: io.weights.map((n, k) => FA(f.ty, n, sd + 21 + k)) },
+      { ...FA(f.ty, io.output, sd + 31), fill: { k: 'const', v: 0 } },
+    ];
+  };
+  const MAIN = { t: 'plan', which: 'main' };
+  return {
+    planBegin: fc.constant(spec('planBegin', [], {}, { plan: { open: false } })),
+    planAbort: fc.boolean().map((open) => spec('planAbort', [], {}, { plan: { open } })),
+    planEnd: fc.record({ fix: endFixture, sd: seed }).map(({ fix, sd }) => {
+      const io = fixtureIO(fix);
+      const empty = [fix.n, fix.M, fix.N, fix.K].some((v, i) => v === 0 && (fix.kind === 'unary' ? i === 0 : i > 0));
+      const expect = empty ? null : fix.refusal === null || fix.refusal === 'outputIsInput';
+      return spec('planEnd', [{ t: 'list', items: io.inputs.map((_, k) => ({ t: 'fx', role: 'inputs', k })) },
+        { t: 'list', items: io.weights.map((_, k) => ({ t: 'fx', role: 'weights', k })) }, { t: 'fx', role: 'output' }], {},
+      { plan: { fix, seed: sd, expect } });
+    }),
+    planInfo: fc.record({ fix: runFixture, sd: seed }).map(({ fix, sd }) => spec('planInfo', [MAIN], {}, { plan: { fix, seed: sd } })),
+    planRun: fc.record({ fix: runFixture, sd: seed })
+      .map(({ fix, sd }) => spec('planRun', [MAIN, ...bound(fix, sd)], {}, { plan: { fix, seed: sd } })),
+    // the weights: mostly those of the fixture's plan; sometimes arrays of any sizes and types.
+    // spoil: what the child does to the arrays once planWeights returned, before it runs the
+    // fixture's plan with the handle (the run must use the bytes copied at the call)
+    planWeights: fc.record({
+      fix: runFixture, sd: seed, any: fc.constantFrom(false, false, false, true), spoil: fc.constantFrom('overwrite', 'detach', 'none'),
+      items: fc.array(fc.record({ t: fc.constantFrom('f32', 'f64', 'i32', 'u8'), n: small(0, 6) }), { maxLength: 3 }),
+    }).map(({ fix, sd, any, spoil, items }) => {
+      const list = any ? items.map((x, k) => (x.t === 'i32' || x.t === 'u8' ? { ...I32(x.n, 100), ty: x.t } : FA(x.t, x.n, sd + 41 + k)))
+        : bound(fix, sd)[1].items;
+      return spec('planWeights', [{ t: 'list', items: list }], {}, { plan: { fix, seed: sd, spoil } });
+    }),
+    planRunAsync: fc.record({ fix: runFixture, sd: seed })
+      .map(({ fix, sd }) => {
+        const [ins, ws, out] = bound(fix, sd);
+        return spec('planRunAsync', [MAIN, ins, { t: 'wpack', items: ws.items }, out, { t: 'done' }], {}, { plan: { fix, seed: sd } });
+      }),
+    // state: the run's token when planCancel is called: just queued, completed (its done ran),
+    // or cancelled once already; busy: libuv pool threads kept busy first, so the run waits
+    planCancel: fc.record({ fix: runFixture, sd: seed, busy: fc.constantFrom(0, 4, 4), state: fc.constantFrom('queued', 'queued', 'completed', 'cancelledOnce') })
+      .map(({ fix, sd, busy, state }) => spec('planCancel', [{ t: 'runtok', which: 'target' }], {}, { plan: { fix, seed: sd, busy, state } })),
+  };
+}
+
 // ---- mutations ------------------------------------------------------------------------------
 const WRONG = [{ t: 'undef' }, NULL, B(true), S('3'), { t: 'obj' }, { t: 'plain', v: [1, 2, 3] }, { t: 'big' }, { t: 'sym' }, { t: 'fn' },
   N(3), { t: 'ta', ty: 'u8', len: 4, fill: { k: 'const', v: 0 }, mem: 'plain' }, { t: 'ta', ty: 'f32', len: 4, fill: { k: 'const', v: 0 }, mem: 'plain' },
@@ -347,6 +425,11 @@ const MUTATIONS = {
     const v = structuredClone(pick(WRONG, b));
     // values that this parameter accepts are not wrong types
     const accepts = (x) => {
+      // the plan exports' kinds: a plan / a run token / an Array of typed arrays (none of these
+      // values is one), any typed array (its byte size decides), a function
+      if (sa.kind === 'plan' || sa.kind === 'run' || sa.kind === 'list' || sa.kind === 'wpack') return false;
+      if (sa.kind === 'bytes') return x.t === 'ta' && x.ty !== 'dv' && x.ty !== 'ab' ? null : false;
+      if (sa.kind === 'fn') return x.t === 'fn';
       if (x.t === 'undef') return sa.optional;
       if (x.t === 'null') return sa.nullable;
       if (x.t === 'num') return ['size', 'num', 'finite', 'seconds'].includes(sa.kind);
@@ -690,9 +773,390 @@ const mutationArb = fc.record({
 const mutationsArb = fc.oneof({ arbitrary: fc.constant([]), weight: 1 }, { arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 1 }), weight: 5 },
   { arbitrary: fc.array(mutationArb, { minLength: 2, maxLength: 2 }), weight: 4 });
 
+// ---- mutations of plan calls ----------------------------------------------------------------
+// planArgs(spec, a, b, c) changes one thing of a plan call (see planBases); the child works out
+// what the contract then requires.
+const PBPE = { f32: 4, f64: 8, i32: 4, u8: 1 };
+const BAD_ITEMS = [{ t: 'obj' }, N(1), NULL, { t: 'undef' }, { t: 'ta', ty: 'dv', len: 16, mem: 'plain' }, { t: 'ta', ty: 'ab', len: 16, mem: 'plain' },
+  { t: 'plain', v: [1, 2] }, S('x'), { t: 'fn' }, { t: 'big' }, { t: 'sym' },
+  // typed arrays of types AnyTypedArray does not list
+  { t: 'ta', ty: 'u32', len: 4, mem: 'plain' }, { t: 'ta', ty: 'i8', len: 8, mem: 'plain' }, { t: 'ta', ty: 'bi64', len: 2, mem: 'plain' }];
+const BAD_PLANS = [{ t: 'obj' }, FA('f32', 4), { t: 'runtok', which: 'extra' }, { t: 'plan', which: 'other' }, { t: 'plan', which: 'same' }, NULL,
+  { t: 'undef' }, N(1), S('plan'), { t: 'fn' }, { t: 'ta', ty: 'u8', len: 8, fill: { k: 'const', v: 0 }, mem: 'plain' }];
+const BAD_RUNS = [{ t: 'plan', which: 'main' }, { t: 'obj' }, FA('f32', 4), NULL, { t: 'undef' }, N(1), { t: 'runtok', which: 'extra' }, { t: 'fn' },
+  S('run')];
+const BAD_DONE = [N(1), NULL, { t: 'undef' }, { t: 'obj' }, S('done'), FA('f32', 1)];
+const PLAN_GETTER_ACTS = ['detach', 'detach-free', 'shrink', 'throw'];
+const PLAN_MEMS = ['sab', 'gsab', 'rab', 'rab-track', 'offset', 'u8odd'];
+
+const listIdx = (s) => s.args.map((x, i) => i).filter((i) => s.args[i] && s.args[i].t === 'list');
+/** [listIndex, itemIndex] of every typed-array spec in the call's lists. */
+function listItems(s) {
+  const r = [];
+  for (const li of listIdx(s)) s.args[li].items.forEach((x, k) => { if (x && x.t === 'ta') r.push([li, k]); });
+  return r;
+}
+/** [2, k] of every typed-array spec that planRunAsync's weights handle is made of. */
+function wpItems(s) {
+  const w = s.args[2];
+  return w && w.t === 'wpack' ? w.items.map((x, k) => (x && x.t === 'ta' ? [2, k] : null)).filter(Boolean) : [];
+}
+const outIdx = (s) => (s.fn === 'planEnd' ? 2 : 3);
+/** The call's typed arrays: list items and weights-handle sources as [li, k], the output as its index. */
+function planArrays(s) {
+  const r = [...listItems(s), ...wpItems(s)];
+  const o = outIdx(s);
+  if (s.args[o] && s.args[o].t === 'ta' && s.fn !== 'planEnd') r.push(o);
+  return r;
+}
+const taAt = (s, where) => (Array.isArray(where) ? s.args[where[0]].items[where[1]] : s.args[where]);
+const nameAt = (s, where) => (Array.isArray(where) ? `${sigArg(s, where[0]).name}[${where[1]}]` : sigArg(s, where).name);
+
+const PLAN_MUTS = {
+  planArg(s, a, b) {
+    const k = SIGNATURES[s.fn].args[0]?.kind;
+    if (!s.args.length || (k !== 'plan' && k !== 'run')) return false;
+    const v = structuredClone(pick(k === 'plan' ? BAD_PLANS : BAD_RUNS, b));
+    clearAt(s, 0);
+    s.args[0] = v;
+    s.muts.push(`planArg ${sigArg(s, 0).name} -> ${v.t === 'plan' || v.t === 'runtok' ? `${v.t} ${v.which}` : describe(v)}`);
+    return true;
+  },
+  itemType(s, a, b, c) {
+    const ls = listIdx(s);
+    if (!ls.length) return false;
+    const li = pick(ls, a), L = s.args[li], v = structuredClone(pick(BAD_ITEMS, b));
+    const k = L.items.length ? c % L.items.length : 0;
+    L.items[k] = v;
+    s.muts.push(`itemType ${sigArg(s, li).name}[${k}] -> ${describe(v)}`);
+    return true;
+  },
+  itemSize(s, a, b) {
+    const arrs = listItems(s);
+    if (!arrs.length) return false;
+    const w = pick(arrs, a), x = taAt(s, w);
+    const d = pick([-1, +1, 'zero', +2], b);
+    const len = d === 'zero' ? 0 : Math.max(0, x.len + d);
+    if (len === x.len) return false;
+    x.len = len;
+    s.muts.push(`itemSize ${nameAt(s, w)} = ${len}`);
+    return true;
+  },
+  retype(s, a, b) {
+    // the same bytes in another element type of AnyTypedArray (valid: sizes are bytes)
+    const arrs = planArrays(s).filter((w) => PBPE[taAt(s, w).ty]);
+    if (!arrs.length) return false;
+    const w = pick(arrs, a), x = taAt(s, w), bytes = x.len * PBPE[x.ty];
+    const tys = Object.keys(PBPE).filter((t) => t !== x.ty && bytes % PBPE[t] === 0);
+    if (!tys.length) return false;
+    const t = pick(tys, b);
+    x.ty = t;
+    x.len = bytes / PBPE[t];
+    if (t === 'u8' || t === 'i32') x.fill = { k: 'mod', m: t === 'u8' ? 256 : 1 << 30, lo: 0 };
+    s.muts.push(`retype ${nameAt(s, w)} as ${t}(${x.len})`);
+    return true;
+  },
+  listShape(s, a, b) {
+    const ls = listIdx(s);
+    if (!ls.length) return false;
+    const li = pick(ls, a), L = s.args[li], name = sigArg(s, li).name;
+    let op = pick(['drop', 'extra', 'hole', 'proxy', 'empty'], b);
+    if ((op === 'drop' || op === 'empty') && !L.items.length) op = 'extra';
+    if (op === 'drop') L.items.pop();
+    if (op === 'extra') L.items.push(FA('f32', 1 + (b % 3), 77));
+    if (op === 'empty') L.items = [];
+    if (op === 'hole') { L.hole = L.items.length; L.items.push(NULL); }
+    if (op === 'proxy') L.proxy = true;
+    s.muts.push(`listShape ${name} ${op}`);
+    return true;
+  },
+  listNotArray(s, a, b) {
+    const ls = listIdx(s);
+    if (!ls.length) return false;
+    const li = pick(ls, a), L = s.args[li];
+    const v = pick([FA('f32', 4), { t: 'obj' }, { t: 'arraylike', items: L.items }, S('x'), NULL, { t: 'undef' }, N(0)], b);
+    clearAt(s, li);
+    s.args[li] = structuredClone(v);
+    s.muts.push(`listNotArray ${sigArg(s, li).name} -> ${describe(v)}`);
+    return true;
+  },
+  outputOverlap(s, a, b) {
+    // the output as a view of an input's or a weight's buffer: the same bytes, or shifted
+    // (planRunAsync: onto an input, a RangeError; onto an array its weights handle was made of,
+    // valid: the handle holds a copy)
+    const o = outIdx(s), out = s.args[o];
+    const srcs = [...listItems(s), ...wpItems(s)].filter((w) => PBPE[taAt(s, w).ty]);
+    if (s.fn === 'planEnd' || s.fn === 'planWeights' || !out || out.t !== 'ta' || !PBPE[out.ty] || !srcs.length) return false;
+    const w = pick(srcs, a), src = taAt(s, w);
+    const shift = pick([0, 0, 1, -1, 2], b);
+    const bd = PBPE[out.ty], bs = PBPE[src.ty];
+    if (shift < 0) src.off = Math.max(src.off || 0, Math.ceil((-shift * bd) / bs));
+    const endBytes = shift * bd + out.len * bd;
+    if (endBytes > (src.len + (src.pad || 0)) * bs) src.pad = Math.ceil((endBytes - src.len * bs) / bs) + 1;
+    clearAt(s, o);
+    s.args[o] = { t: 'alias', of: w[0], item: w[1], shift, len: out.len, ty: out.ty };
+    s.muts.push(`outputOverlap output = ${nameAt(s, w)}${shift ? ` shifted by ${shift}` : ''}`);
+    return true;
+  },
+  outputSize(s, a, b) {
+    const o = outIdx(s), out = s.args[o];
+    if (s.fn === 'planEnd' || !out || out.t !== 'ta') return false;
+    const d = pick([-1, +1, 'zero', +3], b);
+    const len = d === 'zero' ? 0 : Math.max(0, out.len + d);
+    if (len === out.len) return false;
+    out.len = len;
+    s.muts.push(`outputSize output = ${len}`);
+    return true;
+  },
+  memory(s, a, b) {
+    const arrs = planArrays(s);
+    if (!arrs.length) return false;
+    const w = pick(arrs, a), x = taAt(s, w), m = pick(PLAN_MEMS, b);
+    if (m === 'offset') x.off = 1 + (b % 3);
+    else if (m === 'u8odd') { // a Uint8Array at an odd byte offset: the kernels see unaligned floats
+      if (!PBPE[x.ty]) return false;
+      x.len *= PBPE[x.ty];
+      x.ty = 'u8';
+      x.off = 1;
+      x.fill = { k: 'mod', m: 256, lo: 0 };
+    } else x.mem = m;
+    s.muts.push(`memory ${nameAt(s, w)} on ${m}`);
+    return true;
+  },
+  detached(s, a) {
+    const arrs = planArrays(s);
+    if (!arrs.length) return false;
+    const w = pick(arrs, a);
+    taAt(s, w).mem = 'detached';
+    s.muts.push(`detached ${nameAt(s, w)}`);
+    return true;
+  },
+  getter(s, a, b, c) {
+    // a getter on a list element that, when the binding reads it, detaches / frees / shrinks
+    // one of the call's arrays (one read before it, after it, or itself) or throws
+    const ls = listIdx(s).filter((li) => s.args[li].items.length);
+    if (!ls.length) return false;
+    // (mostly on the last element: more arrays are taken before it)
+    const li = pick(ls, a), L = s.args[li], at = c % 3 ? L.items.length - 1 : c % L.items.length;
+    const act = pick(PLAN_GETTER_ACTS, b);
+    let target = null;
+    let act_ = act;
+    if (act !== 'throw') {
+      // planEnd: the arrays the fixture recorded (fx: made by the child, plain buffers) too
+      const arrs = s.fn === 'planEnd' ? [...listIdx(s).flatMap((l) => s.args[l].items.map((x, k) => (x && (x.t === 'ta' || x.t === 'fx') ? [l, k] : null))
+        .filter(Boolean)), ...(s.args[2] && s.args[2].t === 'fx' ? [2] : [])] : planArrays(s);
+      if (!arrs.length) return false;
+      // two times in three, one the call took before the getter runs (if any): the re-check's case
+      const taken = arrs.filter((w) => Array.isArray(w) && s.args[w[0]].t === 'list' && (w[0] < li || (w[0] === li && w[1] < at)));
+      target = taken.length && (a + c) % 3 ? pick(taken, a) : pick(arrs, a + c);
+      const x = taAt(s, target);
+      if (x.t === 'fx') {
+        if (act_ === 'shrink') act_ = 'detach';
+      } else {
+        if (act_ === 'shrink') x.mem = 'rab';
+        else if (x.mem === 'sab' || x.mem === 'gsab') x.mem = 'plain';
+        if (act_ !== 'detach') x.pad = Math.max(x.pad || 0, BIG_PAD); // freed/decommitted pages fault
+      }
+    }
+    L.getter = { at, act: act_, target };
+    s.muts.push(`getter ${sigArg(s, li).name}[${at}] ${act_}${target !== null ? ' ' + nameAt(s, target) : ''}`);
+    return true;
+  },
+  done(s, a, b) {
+    if (s.fn !== 'planRunAsync' || s.args.length < 5) return false;
+    const v = structuredClone(pick(BAD_DONE, b));
+    clearAt(s, 4);
+    s.args[4] = v;
+    s.muts.push(`done -> ${describe(v)}`);
+    return true;
+  },
+  floats(s, a, b) {
+    const arrs = [...listItems(s), ...wpItems(s)].filter((w) => ['f32', 'f64'].includes(taAt(s, w).ty));
+    if (!arrs.length) return false;
+    const w = pick(arrs, a);
+    taAt(s, w).fill = { k: 'special', s: b };
+    s.muts.push(`floats ${nameAt(s, w)} NaN/Inf/huge`);
+    return true;
+  },
+  duringRecording(s) {
+    if (s.plan.duringRecording) return false;
+    s.plan.duringRecording = true;
+    s.muts.push('duringRecording (a recording runs on this thread)');
+    return true;
+  },
+  scribble(s) {
+    if (s.fn !== 'planRunAsync' || s.plan.scribble) return false;
+    s.plan.scribble = true;
+    s.muts.push('scribble (the inputs are overwritten once the call returns)');
+    return true;
+  },
+  // planRunAsync's weights handle (and planRun's weights given one)
+  weightsArg(s, a, b) {
+    if (s.fn === 'planRun' && s.args[2] && s.args[2].t === 'list') {
+      // planRun reads its weights in place: a handle from planWeights is no Array
+      clearAt(s, 2);
+      s.args[2] = { t: 'wpack', items: s.args[2].items.filter((x) => x && x.t === 'ta' && PBPE[x.ty]) };
+      s.muts.push('weightsArg weights -> a handle from planWeights');
+      return true;
+    }
+    if (s.fn !== 'planRunAsync' || s.args.length < 3) return false;
+    const w = s.args[2];
+    const items = w && (w.t === 'wpack' || w.t === 'list') ? w.items : [FA('f32', 4)];
+    const v = structuredClone(pick([{ t: 'list', items }, { t: 'plan', which: 'main' }, { t: 'runtok', which: 'extra' }, { t: 'obj' },
+      FA('f32', 4), NULL, { t: 'undef' }, { t: 'plain', v: [1, 2] }, { t: 'fn' }, { t: 'ta', ty: 'ab', len: 16, mem: 'plain' }], b));
+    clearAt(s, 2);
+    s.args[2] = v;
+    s.muts.push(`weightsArg weights -> ${v.t === 'list' ? 'an Array of its typed arrays' : v.t === 'plan' || v.t === 'runtok' ? `${v.t} ${v.which}` : describe(v)}`);
+    return true;
+  },
+  wpackShape(s, a, b) {
+    // the handle made of other arrays than the plan reads: one fewer, one more, another size
+    const w = s.args[2];
+    if (s.fn !== 'planRunAsync' || !w || w.t !== 'wpack') return false;
+    let op = pick(['drop', 'extra', 'size', 'size', 'empty'], b);
+    if ((op === 'drop' || op === 'size' || op === 'empty') && !w.items.length) op = 'extra';
+    if (op === 'drop') w.items.pop();
+    if (op === 'extra') w.items.push(FA(pick(['f32', 'f64'], a), 1 + (a % 3), 78));
+    if (op === 'empty') w.items = [];
+    let what = op;
+    if (op === 'size') {
+      const k = a % w.items.length, x = w.items[k];
+      const len = pick([x.len - 1, x.len + 1, 0, x.len + 2], a + b);
+      if (len < 0 || len === x.len) return false;
+      x.len = len;
+      what = `weights[${k}] = ${len}`;
+    }
+    s.muts.push(`wpackShape ${what}`);
+    return true;
+  },
+  wsource(s, a, b) {
+    // the arrays the weights handle was made of, overwritten / detached / detached and freed,
+    // right after planWeights (before the call) or once the call returned (before done)
+    const w = s.args[2];
+    if (s.fn !== 'planRunAsync' || !w || w.t !== 'wpack' || !w.items.length || w.src) return false;
+    const act = pick(['overwrite', 'detach', 'detach-free'], b), when = pick(['before', 'after'], a);
+    if (act === 'detach-free') for (const x of w.items) if (x.t === 'ta') x.pad = Math.max(x.pad || 0, BIG_PAD);
+    if (act !== 'overwrite') for (const x of w.items) if (x.mem === 'sab' || x.mem === 'gsab') x.mem = 'plain';
+    w.src = { act, when };
+    s.muts.push(`wsource ${act} the weights' arrays ${when} the call`);
+    return true;
+  },
+  outputAfter(s, a, b) {
+    // once planRunAsync returned, before done: the output detached (kept / freed), shrunk,
+    // shrunk and grown back, or overwritten (done must report the output gone, or the
+    // completion writes it)
+    const o = s.args[3];
+    if (s.fn !== 'planRunAsync' || !o || s.plan.outputAfter) return false;
+    const act = pick(['detach', 'detach-free', 'shrink', 'shrink-regrow', 'write'], b);
+    if (o.t === 'ta') {
+      if ((act === 'shrink' || act === 'shrink-regrow') && o.mem !== 'rab' && o.mem !== 'rab-track') o.mem = pick(['rab', 'rab-track'], a);
+      if ((act === 'detach' || act === 'detach-free') && (o.mem === 'sab' || o.mem === 'gsab')) o.mem = 'plain';
+      if (act === 'detach-free') o.pad = Math.max(o.pad || 0, BIG_PAD);
+    }
+    s.plan.outputAfter = act;
+    s.muts.push(`outputAfter ${act} the output before done`);
+    return true;
+  },
+  shareHandle(s) {
+    // another run queued first with the very same weights handle
+    if (s.fn !== 'planRunAsync' || !s.args[2] || s.args[2].t !== 'wpack' || s.plan.shareHandle) return false;
+    s.plan.shareHandle = true;
+    s.muts.push('shareHandle (a run with the same weights handle queued first)');
+    return true;
+  },
+  gcHandle(s) {
+    // the child drops the weights handle once the call returned and collects garbage
+    if (s.fn !== 'planRunAsync' || !s.args[2] || s.args[2].t !== 'wpack' || s.plan.gcHandle) return false;
+    s.plan.gcHandle = true;
+    s.muts.push('gcHandle (the weights handle dropped and collected before done)');
+    return true;
+  },
+  // planEnd
+  outputType(s, a, b) {
+    if (s.fn !== 'planEnd' || s.args.length < 3) return false;
+    const v = structuredClone(pick([{ t: 'obj' }, N(1), NULL, { t: 'undef' }, { t: 'ta', ty: 'dv', len: 16, mem: 'plain' },
+      { t: 'ta', ty: 'ab', len: 16, mem: 'plain' }, { t: 'plain', v: [1] }, S('y'), { t: 'ta', ty: 'u32', len: 4, mem: 'plain' }], b));
+    clearAt(s, 2);
+    s.args[2] = v;
+    s.muts.push(`outputType output -> ${describe(v)}`);
+    return true;
+  },
+  outputOther(s, a, b) {
+    if (s.fn !== 'planEnd' || s.args.length < 3) return false;
+    const v = structuredClone(pick([FA('f32', 4, 5), { t: 'fx', role: 'inputs', k: 0 }, { t: 'fx', role: 'weights', k: 0 },
+      { t: 'fx', role: 'arrays', name: 'h' }, { t: 'fx', role: 'arrays', name: 'y' }], b));
+    clearAt(s, 2);
+    s.args[2] = v;
+    s.muts.push(`outputOther output -> ${v.t === 'fx' ? `${v.role} ${v.k ?? v.name}` : describe(v)}`);
+    return true;
+  },
+  swap(s) {
+    if (s.fn !== 'planEnd' || s.args.length < 2) return false;
+    [s.args[0], s.args[1]] = [s.args[1], s.args[0]];
+    s.refuse = s.refuse.map((r) => (r.at === '0' ? { ...r, at: '1' } : r.at === '1' ? { ...r, at: '0' } : r));
+    s.muts.push('swap inputs <-> weights');
+    return true;
+  },
+  freshItem(s, a) {
+    if (s.fn !== 'planEnd') return false;
+    const ls = listIdx(s).filter((li) => s.args[li].items.length);
+    if (!ls.length) return false;
+    const li = pick(ls, a), L = s.args[li], k = a % L.items.length;
+    L.items[k] = FA(s.plan.fix.ty, 1 + (a % 6), 9);
+    s.muts.push(`freshItem ${sigArg(s, li).name}[${k}]`);
+    return true;
+  },
+  noRecording(s) {
+    if (s.fn !== 'planEnd' || s.plan.noRecording) return false;
+    s.plan.noRecording = true;
+    s.muts.push('noRecording (planEnd without planBegin)');
+    return true;
+  },
+  // planBegin, planAbort, planCancel
+  state(s, a) {
+    if (s.fn === 'planBegin' && !s.plan.open) { s.plan.open = true; s.muts.push('state recording-open'); return true; }
+    if (s.fn === 'planAbort') { s.plan.open = !s.plan.open; s.muts.push(`state ${s.plan.open ? 'recording-open' : 'no-recording'}`); return true; }
+    if (s.fn === 'planCancel') {
+      s.plan.state = pick(['queued', 'completed', 'cancelledOnce'].filter((x) => x !== s.plan.state), a);
+      s.muts.push(`state ${s.plan.state}`);
+      return true;
+    }
+    return false;
+  },
+};
+// which plan mutations each function draws from (repeats: drawn more often)
+const PLAN_MUT_TABLE = {
+  planBegin: ['state'],
+  planAbort: ['state'],
+  planEnd: ['itemType', 'listShape', 'listNotArray', 'outputType', 'outputOther', 'swap', 'freshItem', 'noRecording', 'getter', 'itemType'],
+  planInfo: ['planArg'],
+  planRun: ['planArg', 'itemType', 'itemSize', 'itemSize', 'retype', 'listShape', 'listNotArray', 'outputOverlap', 'outputOverlap', 'outputSize',
+    'memory', 'memory', 'detached', 'getter', 'getter', 'getter', 'floats', 'duringRecording', 'weightsArg'],
+  planWeights: ['itemType', 'itemSize', 'retype', 'listShape', 'listNotArray', 'memory', 'memory', 'detached', 'getter', 'getter', 'getter',
+    'floats', 'duringRecording'],
+  // (weights overlapping the output: impossible here, the handle holds a copy)
+  planRunAsync: ['planArg', 'itemType', 'itemSize', 'retype', 'listShape', 'listNotArray', 'outputOverlap', 'outputOverlap',
+    'outputSize', 'memory', 'memory', 'detached', 'getter', 'getter', 'getter', 'floats', 'duringRecording', 'done', 'scribble',
+    'weightsArg', 'weightsArg', 'wpackShape', 'wpackShape', 'wsource', 'wsource', 'wsource', 'outputAfter', 'outputAfter', 'outputAfter',
+    'shareHandle', 'gcHandle'],
+  planCancel: ['planArg', 'planArg', 'state'],
+};
+
+/** One mutation of a plan call: the generic wrongType / argCount (by the drawn kind), else a plan mutation. */
+function applyPlanMutation(s, m) {
+  const generic = ['wrongType', 'badSize'].includes(m.kind) ? 'wrongType' : ['argCount', 'sizeEdge'].includes(m.kind) ? 'argCount' : null;
+  if (generic && MUTATIONS[generic](s, m.a, m.b, m.c)) return;
+  const table = PLAN_MUT_TABLE[s.fn];
+  const first = m.a % table.length;
+  for (let k = 0; k < table.length; k++) if (PLAN_MUTS[table[(first + k) % table.length]](s, m.b, m.c, m.a)) return;
+  if (!MUTATIONS.wrongType(s, m.a, m.b, m.c)) MUTATIONS.argCount(s, m.a | 1);
+}
+
 function applyMutations(base, muts) {
   const s = structuredClone(base);
+  const isPlan = PLAN_FNS.includes(s.fn);
   for (const m of muts) {
+    if (isPlan) { applyPlanMutation(s, m); continue; }
     if (!MUTATIONS[m.kind](s, m.a, m.b, m.c)) {
       // not applicable to this call: try the next kinds in order
       for (let k = 1; k < MUTATION_NAMES.length; k++) {
@@ -711,4 +1175,4 @@ function callArbitrary(fns = Object.keys(BASE)) {
   return fc.tuple(fc.oneof(...bases), mutationsArb).map(([base, muts]) => applyMutations(base, muts));
 }
 
-module.exports = { BASE, MUTATIONS, callArbitrary, applyMutations };
+module.exports = { BASE, MUTATIONS, PLAN_MUTS, PLAN_MUT_TABLE, callArbitrary, applyMutations };

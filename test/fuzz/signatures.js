@@ -8,6 +8,10 @@
 // Float64Array, every float array of a call the same type), i32 (Int32Array), any (fa or i32),
 // shape (an Array of sizes), conv / pool (a geometry object, Conv2dGeometry / Pool2dGeometry),
 // rnn (an RnnConfig object: sizes, names and booleans), u8 (Uint8Array, a mask).
+// The execution-plan exports' kinds: plan (a PlanHandle from planEnd), run (a PlanRunHandle
+// from planRunAsync), list (an Array of typed arrays; a run binds exactly the recorded byte
+// sizes), bytes (any typed array: its byte size is what counts), fn (a callback), wpack (a
+// PlanWeightsHandle from planWeights: a copy of some typed arrays' bytes, owned by the handle).
 // Flags: out (the call writes it), nullable (null accepted), optional (may be left out, at the
 // end of the list).
 // inPlace: pairs [output, input] that may be the very same memory (same start, same type)
@@ -40,6 +44,9 @@ const out = { out: true };
 const nul = { nullable: true };
 const nulOut = { nullable: true, out: true };
 const rnnCfg = { name: 'cfg', kind: 'rnn' };
+const plan = { name: 'plan', kind: 'plan' };
+const list = (name) => ({ name, kind: 'list' });
+const bytes = (name, extra = {}) => ({ name, kind: 'bytes', ...extra });
 
 const SIGNATURES = {
   backendInfo: { args: [] },
@@ -149,7 +156,19 @@ const SIGNATURES = {
       fa('dx', nulOut), fa('dh0', nulOut), fa('dc0', nulOut), fa('dW', out), fa('dR', out), fa('db', nulOut),
       fa('recurrentMask', { nullable: true, optional: true })],
   },
+  // execution plans (stateful: the child records a small plan before each call, see plans.js)
+  planBegin: { args: [] },
+  planAbort: { args: [] },
+  planEnd: { args: [list('inputs'), list('weights'), bytes('output')] },
+  planInfo: { args: [plan] },
+  planRun: { args: [plan, list('inputs'), list('weights'), bytes('output', out)] },
+  planWeights: { args: [list('weights')] },
+  // weights: a handle from planWeights (copied bytes), not an Array; the output is written on
+  // the JS thread when the run completes
+  planRunAsync: { args: [plan, list('inputs'), { name: 'weights', kind: 'wpack' }, bytes('output', out), { name: 'done', kind: 'fn' }] },
+  planCancel: { args: [{ name: 'run', kind: 'run' }] },
 };
+const PLAN_FNS = ['planBegin', 'planAbort', 'planEnd', 'planInfo', 'planRun', 'planWeights', 'planRunAsync', 'planCancel'];
 
 /** [min, max] argument counts of a function (trailing optional parameters may be left out). */
 function argCount(fn) {
@@ -159,4 +178,4 @@ function argCount(fn) {
   return [min, args.length];
 }
 
-module.exports = { SIGNATURES, argCount, UNARY_OPS, BINARY_OPS, REDUCE_OPS, UPSAMPLE_MODES, RNN_CELLS, RNN_ACTIVATIONS };
+module.exports = { SIGNATURES, argCount, PLAN_FNS, UNARY_OPS, BINARY_OPS, REDUCE_OPS, UPSAMPLE_MODES, RNN_CELLS, RNN_ACTIVATIONS };

@@ -265,6 +265,10 @@ describe('the native boundary of plans', () => {
     expect(thrown(() => kernels.planRun({} as never, [x], [w], out))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/argument 'plan' must be a plan from planEnd, got object/) });
     expect(thrown(() => kernels.planRun(p, [x, 3 as unknown as Float32Array], [w], out))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/inputs\[1\] must be a typed array, got number 3/) });
     expect(thrown(() => kernels.planRun(p, x as never, [w], out))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/argument 'inputs' must be an array of typed arrays/) });
+    // the recorded element types: a Uint8Array over the same bytes (at any offset) is refused
+    const bytes = new Uint8Array(13);
+    expect(thrown(() => kernels.planRun(p, [bytes.subarray(1)], [w], out))).toEqual({ name: 'TypeError', message: 'planRun: inputs[0] is a Uint8Array but the plan was recorded with a Float32Array' });
+    expect(thrown(() => kernels.planRunAsync(p, [x], kernels.planWeights([new Int32Array(6)]), out, () => {}))).toEqual({ name: 'TypeError', message: 'planRunAsync: weights[0] is a Int32Array but the plan was recorded with a Float32Array' });
     const shared = new Float32Array(5);
     expect(thrown(() => kernels.planRun(p, [shared.subarray(0, 3)], [w], shared.subarray(3, 5))).name).toBe('none');
     expect(thrown(() => kernels.planRun(p, [shared.subarray(0, 3)], [w], shared.subarray(2, 4)))).toEqual({ name: 'RangeError', message: 'planRun: output shares memory with an input' });
