@@ -264,7 +264,8 @@ export interface Binding {
   // output (copied out). It returns the plan, or a string saying why the recording cannot be
   // replayed (a kernel read memory that JavaScript computed between kernels, a backward or
   // optimizer kernel ran, a kernel wrote into an input or a weight, no kernel wrote the output).
-  // A run binds arrays of exactly the recorded byte sizes (a RangeError otherwise); the output
+  // A run binds arrays of the recorded element types (a TypeError otherwise) and exactly the
+  // recorded byte sizes (a RangeError otherwise); the output
   // must not share memory with what the run reads. Each array is checked again after every
   // argument was read (a getter that detached or resized one makes the call a RangeError).
   /** Starts recording on this thread; an Error if a recording already runs here. */
