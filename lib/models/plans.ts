@@ -16,8 +16,9 @@
 // A plan that runs in under INLINE_SECONDS (its mean of recent runs) is not worth the pool:
 // handing it to a libuv thread and back costs 50-60 us here (a wake-up on each side:
 // bench:infer, MLP at batch 32, 77 us sync against 138 us through the pool), as much as the
-// run. predictAsync runs it on this thread from a setImmediate, as onnxruntime-node's run()
-// runs everything; the event loop is held for at most about that long per call.
+// run. predictAsync runs it at once on this thread (as onnxruntime-node's run() runs
+// everything, one setImmediate later), holding the event loop about that long per batch;
+// Sequential.predictAsync yields to the event loop between such batches every millisecond.
 // Async executions read a snapshot of the weights (planWeights: a native copy, which no
 // JavaScript can detach or change), copied again when the library has written any weight
 // since the last snapshot (noteWeightWrite), so a fit running meanwhile neither sees nor
@@ -115,11 +116,15 @@ export class ModelPlans {
     const e = this.lookup(key, weights, model);
     if (e === undefined) return this.record(key, xf, model);
     if (e.plan === null) return model.run(xf);
+    return { output: this.replay(e, xf, weights), mask: null };
+  }
+
+  private replay(e: PlanEntry, x: Tensor, weights: TypedArray[]): Tensor {
     const out = new Float32Array(e.outSize);
     const t0 = performance.now();
-    kernels.planRun(e.plan, [xf.data], weights, out);
+    kernels.planRun(e.plan!, [x.data], weights, out);
     noteSeconds(e, (performance.now() - t0) / 1e3);
-    return { output: new Tensor(out, e.outShape), mask: null };
+    return new Tensor(out, e.outShape);
   }
 
   /**
@@ -137,10 +142,10 @@ export class ModelPlans {
     const e = this.lookup(key, weights, model);
     if (e === undefined) return this.record(key, xf, model).output;
     if (e.plan === null) return model.run(xf).output;
+    // a tiny plan runs here and now (see the top): the caller gets its output at once
+    if (e.seconds < INLINE_SECONDS) return this.replay(e, xf, weights);
     const shape = e.outShape;
-    const snapshot = this.weightSnapshot(weights);
-    const run = e.seconds < INLINE_SECONDS ? runSoon(e, xf.data, weights, snapshot, signal) : runQueued(e, xf.data, snapshot, signal);
-    return run.then((out) => new Tensor(out, shape));
+    return runQueued(e, xf.data, this.weightSnapshot(weights), signal).then((out) => new Tensor(out, shape));
   }
 
   /** @internal Whether the forward of this shape is planned, and if not why; null before its first run. */
@@ -269,32 +274,6 @@ function concurrency(): number {
 
 function startWaiting(): void {
   while (running < concurrency() && waiting.length > 0) waiting.shift()!();
-}
-
-/**
- * Runs a tiny plan on this thread after the event loop's next turn; resolves to its output.
- * It reads the live weights if no weight was written since the call (then they equal the
- * snapshot), else it runs on the pool over the snapshot taken at the call.
- */
-function runSoon(e: PlanEntry, input: TypedArray, weights: readonly TypedArray[], snapshot: PlanWeightsHandle, signal: AbortSignal | undefined): Promise<Float32Array> {
-  const plan = e.plan!;
-  const source = input.slice(); // the caller may change its array once predictAsync returns
-  const version = weightWriteCount();
-  return new Promise<Float32Array>((resolve, reject) => {
-    setImmediate(() => {
-      if (signal?.aborted) return reject(abortError(signal));
-      if (weightWriteCount() !== version) return runQueued(e, source, snapshot, signal).then(resolve, reject);
-      try {
-        const out = new Float32Array(e.outSize);
-        const t0 = performance.now();
-        kernels.planRun(plan, [source], [...weights], out);
-        noteSeconds(e, (performance.now() - t0) / 1e3);
-        resolve(out);
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
 }
 
 /** Runs a plan on the libuv pool when a slot is free; resolves to its output. */

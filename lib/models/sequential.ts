@@ -353,12 +353,24 @@ export class Sequential {
     const n = x.shape[0];
     if (n === 0) throw new ShapeError(`predictAsync: x is empty (shape ${fmtShape(x.shape)})`);
     const parts: Tensor[] = [];
+    let held = performance.now();
     for (let start = 0; start < n; start += batchSize) {
       const xb = sliceRows(x, start, Math.min(n, start + batchSize));
-      // the synchronous part (lookup, or recording) in a scope; an async run holds no pooled storage
+      // the synchronous part (lookup, recording, a tiny plan) in a scope; a pool run holds no
+      // pooled storage
       const r = noGrad(() => withScope(() => this.plans.forwardAsync(xb, 'outputs', this.outputsForward, args.signal),
         (v) => (v instanceof Tensor ? [v] : [])));
-      parts.push(r instanceof Tensor ? r : await r);
+      if (r instanceof Tensor) {
+        parts.push(r);
+        // batches computed here: let the event loop run every millisecond
+        if (start + batchSize < n && performance.now() - held > 1) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          held = performance.now();
+        }
+      } else {
+        parts.push(await r);
+        held = performance.now();
+      }
     }
     return parts.length === 1 ? parts[0] : noGrad(() => concat(parts, 0));
   }
