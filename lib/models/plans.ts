@@ -80,15 +80,18 @@ interface PlanEntry {
   outSize: number;
   weightLengths: number[];
   layers: readonly object[];
-  /** Mean seconds of recent executions (first: the recording's op-by-op pass, an over-estimate). */
+  /** Mean seconds of recent executions (until the first: the recording's op-by-op pass, an over-estimate). */
   seconds: number;
+  /** Executions timed so far. */
+  runs: number;
 }
 
 /** Below this mean execution time predictAsync runs a plan on this thread (see the top). */
 export const INLINE_SECONDS = 250e-6;
 
 function noteSeconds(e: PlanEntry, seconds: number): void {
-  e.seconds += 0.2 * (seconds - e.seconds);
+  // the first replay replaces the recording's estimate; later ones move a running mean
+  e.seconds = e.runs++ === 0 ? seconds : e.seconds + 0.2 * (seconds - e.seconds);
 }
 
 /** The plans of one model. */
@@ -200,7 +203,7 @@ export class ModelPlans {
       }
       this.entries.set(key, {
         plan, reason, outShape: [...output.shape], outSize: output.size,
-        weightLengths: weights.map((w) => w.length), layers: [...model.layers()], seconds,
+        weightLengths: weights.map((w) => w.length), layers: [...model.layers()], seconds, runs: 0,
       });
       while (this.entries.size > ModelPlans.MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
       return result;
