@@ -139,11 +139,32 @@ void by_float_type(DType t, F&& f) {
   else f(float{});
 }
 
+// The ArrayBuffer a typed array views: its value, start and byte length (value null when
+// there is none to be had, e.g. a SharedArrayBuffer).
+struct BufferOf {
+  napi_value value = nullptr;
+  const uint8_t* data = nullptr;
+  int64_t bytes = 0;
+};
+inline BufferOf array_buffer_of(napi_env env, napi_value typed_array) {
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  napi_value ab = nullptr;
+  void* ab_data = nullptr;
+  size_t ab_bytes = 0;
+  BufferOf out;
+  if (napi_get_typedarray_info(env, typed_array, &type, &length, &data, &ab, &offset) == napi_ok &&
+      napi_get_arraybuffer_info(env, ab, &ab_data, &ab_bytes) == napi_ok)
+    out = {ab, static_cast<const uint8_t*>(ab_data), static_cast<int64_t>(ab_bytes)};
+  return out;
+}
+
 // The ArrayBuffers a recording on this thread has seen, each referenced once until the
 // recording ends, so that no address is freed and reused by another buffer meanwhile.
 struct RecordingRefs {
   napi_env env = nullptr;
-  std::vector<std::pair<void*, napi_ref>> refs;
+  std::vector<std::pair<const void*, napi_ref>> refs;
   void release() {
     for (auto& r : refs) napi_delete_reference(env, r.second);
     refs.clear();
@@ -153,7 +174,7 @@ inline RecordingRefs& recording_refs() {
   thread_local RecordingRefs r;
   return r;
 }
-inline void keep_alive_while_recording(napi_env env, napi_value ab, void* data) {
+inline void keep_alive_while_recording(napi_env env, napi_value ab, const void* data) {
   RecordingRefs& rr = recording_refs();
   rr.env = env;
   for (const auto& r : rr.refs)
@@ -452,17 +473,11 @@ class Call {
         const int64_t n = o.elems < 0 ? a.length : std::min<int64_t>(o.elems, a.length);
         r.bytes = n * (a.bytes ? 1 : dtype_bytes(a.type));
         // the allocation holding it: views of one ArrayBuffer must share one region
-        napi_typedarray_type type;
-        size_t length = 0, offset = 0;
-        void* data = nullptr;
-        napi_value ab = nullptr;
-        void* ab_data = nullptr;
-        size_t ab_bytes = 0;
-        if (napi_get_typedarray_info(env_, a.handle, &type, &length, &data, &ab, &offset) == napi_ok &&
-            napi_get_arraybuffer_info(env_, ab, &ab_data, &ab_bytes) == napi_ok) {
-          r.buffer = static_cast<const uint8_t*>(ab_data);
-          r.buffer_bytes = static_cast<int64_t>(ab_bytes);
-          keep_alive_while_recording(env_, ab, ab_data);
+        const BufferOf ab = array_buffer_of(env_, a.handle);
+        if (ab.value != nullptr) {
+          r.buffer = ab.data;
+          r.buffer_bytes = ab.bytes;
+          keep_alive_while_recording(env_, ab.value, ab.data);
         }
       }
       s.operands.push_back(r);

@@ -36,16 +36,27 @@ struct PlanBox {
   int64_t accounted = 0;  // bytes told to V8 (napi_adjust_external_memory), given back at finalize
 };
 
-bool plan_arg(const Call& c, const Info& info, size_t i, std::shared_ptr<plan::Plan>* out) {
+// Argument i as the Box of an External carrying `tag` (made by this file), or a TypeError
+// "argument '<name>' must be <what>".
+template <typename Box>
+bool tagged_arg(const Call& c, const Info& info, size_t i, const napi_type_tag& tag, const char* name,
+                const char* what, Box** out) {
   napi_value v = info[i];
   bool tagged = false;
   napi_valuetype t;
   if (napi_typeof(c.env(), v, &t) != napi_ok || t != napi_external ||
-      napi_check_object_type_tag(c.env(), v, &kPlanTag, &tagged) != napi_ok || !tagged)
-    return c.type_error("argument 'plan' must be a plan from planEnd, got " + describe(info[i]));
+      napi_check_object_type_tag(c.env(), v, &tag, &tagged) != napi_ok || !tagged)
+    return c.type_error(c.arg(name) + " must be " + what + ", got " + describe(info[i]));
   void* data = nullptr;
   napi_get_value_external(c.env(), v, &data);
-  *out = static_cast<PlanBox*>(data)->plan;
+  *out = static_cast<Box*>(data);
+  return true;
+}
+
+bool plan_arg(const Call& c, const Info& info, size_t i, std::shared_ptr<plan::Plan>* out) {
+  PlanBox* box = nullptr;
+  if (!tagged_arg(c, info, i, kPlanTag, "plan", "a plan from planEnd", &box)) return false;
+  *out = box->plan;
   return true;
 }
 
@@ -66,6 +77,25 @@ const char* type_name(int t) {
   }
 }
 
+// Bytes per element of the typed arrays plans take (0: another type).
+int64_t elem_bytes(napi_typedarray_type t) {
+  switch (t) {
+    case napi_float64_array: return 8;
+    case napi_float32_array: case napi_int32_array: return 4;
+    case napi_uint8_array: return 1;
+    default: return 0;
+  }
+}
+
+// Whether the typed array `v` still has the memory and byte size it had when it was taken.
+bool unchanged(napi_env env, napi_value v, const uint8_t* data, int64_t bytes) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* now = nullptr;
+  return v != nullptr && napi_get_typedarray_info(env, v, &type, &length, &now, nullptr, nullptr) == napi_ok &&
+         static_cast<uint8_t*>(now) == data && static_cast<int64_t>(length) * elem_bytes(type) == bytes;
+}
+
 bool bytes_of(const Call& c, napi_value v, const std::string& what, Bytes* out) {
   bool is_ta = false;
   napi_is_typedarray(c.env(), v, &is_ta);
@@ -74,15 +104,10 @@ bool bytes_of(const Call& c, napi_value v, const std::string& what, Bytes* out) 
   void* data = nullptr;
   if (!is_ta || napi_get_typedarray_info(c.env(), v, &type, &length, &data, nullptr, nullptr) != napi_ok)
     return c.type_error(what + " must be a typed array, got " + describe(Napi::Value(c.env(), v)));
-  int64_t elem;
-  switch (type) {
-    case napi_float64_array: elem = 8; break;
-    case napi_float32_array: case napi_int32_array: elem = 4; break;
-    case napi_uint8_array: elem = 1; break;
-    default:
-      return c.type_error(what + " must be a Float32Array, Float64Array, Int32Array or Uint8Array, got " +
-                          describe(Napi::Value(c.env(), v)));
-  }
+  const int64_t elem = elem_bytes(type);
+  if (elem == 0)
+    return c.type_error(what + " must be a Float32Array, Float64Array, Int32Array or Uint8Array, got " +
+                        describe(Napi::Value(c.env(), v)));
   out->data = static_cast<uint8_t*>(data);
   out->bytes = static_cast<int64_t>(length) * elem;
   out->value = v;
@@ -109,15 +134,7 @@ bool bytes_list(const Call& c, const Info& info, size_t i, const char* name, std
 // checks made on it would no longer hold (the same rule as Call::revalidate).
 bool still_valid(const Call& c, std::initializer_list<const std::vector<Bytes>*> lists,
                  std::initializer_list<const Bytes*> singles) {
-  auto same = [&](const Bytes& b) {
-    Bytes now;
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* data = nullptr;
-    if (napi_get_typedarray_info(c.env(), b.value, &type, &length, &data, nullptr, nullptr) != napi_ok) return false;
-    const int64_t elem = type == napi_float64_array ? 8 : type == napi_uint8_array ? 1 : 4;
-    return static_cast<uint8_t*>(data) == b.data && static_cast<int64_t>(length) * elem == b.bytes;
-  };
+  auto same = [&](const Bytes& b) { return unchanged(c.env(), b.value, b.data, b.bytes); };
   bool ok = true;
   for (const auto* l : lists)
     for (const Bytes& b : *l) ok = ok && same(b);
@@ -204,17 +221,7 @@ Value PlanEnd(const Info& info) {
   for (const Bytes& b : ins) in_spans.push_back({b.data, b.bytes, nullptr, static_cast<int>(b.type)});
   for (const Bytes& b : exts) ext_spans.push_back({b.data, b.bytes, nullptr, static_cast<int>(b.type)});
   plan::Span out_span{out.data, out.bytes};
-  {
-    napi_typedarray_type type;
-    size_t length = 0, offset = 0;
-    void* data = nullptr;
-    napi_value ab = nullptr;
-    void* ab_data = nullptr;
-    size_t ab_bytes = 0;
-    if (napi_get_typedarray_info(c.env(), out.value, &type, &length, &data, &ab, &offset) == napi_ok &&
-        napi_get_arraybuffer_info(c.env(), ab, &ab_data, &ab_bytes) == napi_ok)
-      out_span.buffer = static_cast<const uint8_t*>(ab_data);
-  }
+  out_span.buffer = array_buffer_of(c.env(), out.value).data;
   std::string why;
   std::shared_ptr<plan::Plan> p = plan::Plan::create(std::move(*rec), in_spans, ext_spans, out_span, &why);
   if (!p) return Napi::String::New(c.env(), why);
@@ -320,15 +327,9 @@ Value PlanWeights(const Info& info) {
 }
 
 bool weights_arg(const Call& c, const Info& info, size_t i, std::shared_ptr<WeightPack>* out) {
-  napi_value v = info[i];
-  bool tagged = false;
-  napi_valuetype t;
-  if (napi_typeof(c.env(), v, &t) != napi_ok || t != napi_external ||
-      napi_check_object_type_tag(c.env(), v, &kWeightsTag, &tagged) != napi_ok || !tagged)
-    return c.type_error("argument 'weights' must be weights from planWeights, got " + describe(info[i]));
-  void* data = nullptr;
-  napi_get_value_external(c.env(), v, &data);
-  *out = static_cast<PackBox*>(data)->pack;
+  PackBox* box = nullptr;
+  if (!tagged_arg(c, info, i, kWeightsTag, "weights", "weights from planWeights", &box)) return false;
+  *out = box->pack;
   return true;
 }
 
@@ -384,15 +385,10 @@ void complete_run(napi_env env, napi_status status, void* data) {
   r.work = nullptr;
   if (status == napi_ok && r.error.empty() && r.output.bytes > 0) {
     // written here, on the JS thread, and only into the array as it was at the call
-    napi_value out;
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* ptr = nullptr;
+    napi_value out = nullptr;
     napi_get_reference_value(env, r.output_ref, &out);
-    if (out != nullptr && napi_get_typedarray_info(env, out, &type, &length, &ptr, nullptr, nullptr) == napi_ok &&
-        static_cast<uint8_t*>(ptr) == r.output.data &&
-        static_cast<int64_t>(length) * (type == napi_float64_array ? 8 : type == napi_uint8_array ? 1 : 4) == r.output.bytes) {
-      std::memcpy(ptr, r.result.get(static_cast<size_t>(r.output.bytes)), static_cast<size_t>(r.output.bytes));
+    if (unchanged(env, out, r.output.data, r.output.bytes)) {
+      std::memcpy(r.output.data, r.result.get(static_cast<size_t>(r.output.bytes)), static_cast<size_t>(r.output.bytes));
     } else {
       r.error = "planRunAsync: the output was detached or resized before the run completed; nothing was written";
     }
@@ -469,16 +465,9 @@ Value PlanRunAsync(const Info& info) {
 
 Value PlanCancel(const Info& info) {
   Call c(info, "planCancel");
-  if (!c.count(1)) return c.undef();
-  napi_value v = info[0];
-  bool tagged = false;
-  napi_valuetype t;
-  if (napi_typeof(c.env(), v, &t) != napi_ok || t != napi_external ||
-      napi_check_object_type_tag(c.env(), v, &kRunTag, &tagged) != napi_ok || !tagged)
-    return c.type_error("argument 'run' must be a token from planRunAsync, got " + describe(info[0])), c.undef();
-  void* data = nullptr;
-  napi_get_value_external(c.env(), v, &data);
-  AsyncRun& r = *static_cast<RunToken*>(data)->run;
+  RunToken* token = nullptr;
+  if (!c.count(1) || !tagged_arg(c, info, 0, kRunTag, "run", "a token from planRunAsync", &token)) return c.undef();
+  AsyncRun& r = *token->run;
   // true: it had not started, and its completion reports it cancelled
   const bool cancelled = !r.done && r.work != nullptr && napi_cancel_async_work(c.env(), r.work) == napi_ok;
   return Napi::Boolean::New(c.env(), cancelled);
