@@ -42,6 +42,7 @@ import { monitorEventLoopDelay } from 'perf_hooks';
 import * as ort from 'onnxruntime-node';
 import * as gf from '../lib';
 import { tutorialCnn } from '../examples/mnist-cnn';
+import { mnistMlp } from '../examples/mnist-mlp';
 import { exportOnnx } from './onnx-export';
 import { median, torchAvailable, writeResults, PythonWorker, sleep } from './util';
 
@@ -58,25 +59,8 @@ const THREADS = [1, 2];
 /** Largest output difference between gradforge and a reference that still counts as the same function. */
 const SAME_FUNCTION = 1e-4;
 
-/** The MLP of bench/mnist-mlp.ts. */
-export function benchMlp(): gf.Sequential {
-  return gf.sequential([
-    gf.layers.dense({ units: 128, activation: 'relu', inputShape: [784] }),
-    gf.layers.dense({ units: 128, activation: 'relu' }),
-    gf.layers.dense({ units: 10, activation: 'softmax' }),
-  ]);
-}
-
-// Both are being added to the library; until they land the bench reports them as absent.
-type AsyncPredict = (x: gf.Tensor) => Promise<gf.Tensor>;
-function predictAsyncOf(model: gf.Sequential): AsyncPredict | null {
-  const f = (model as unknown as { predictAsync?: unknown }).predictAsync;
-  return typeof f === 'function' ? (x) => (f as AsyncPredict).call(model, x) : null;
-}
-const setExecutionPlans: ((on: boolean) => boolean) | null = (() => {
-  const f = (gf as unknown as { setExecutionPlans?: unknown }).setExecutionPlans;
-  return typeof f === 'function' ? (f as (on: boolean) => boolean) : null;
-})();
+/** The MLP of examples/mnist-mlp.ts (and bench/mnist-mlp.ts). */
+export const benchMlp = mnistMlp;
 
 const now = (): bigint => process.hrtime.bigint();
 const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -268,7 +252,6 @@ async function main(): Promise<void> {
     console.log('(no /usr/bin/python3 with torch: PyTorch columns skipped; apt-get install python3-torch)\n');
   }
 
-  const haveAsync = models.every((m) => predictAsyncOf(m.model) !== null);
   const info = gf.backendInfo();
   const loadBefore = os.loadavg();
   console.log(`load average before: ${loadBefore.map((v) => v.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`);
@@ -276,8 +259,6 @@ async function main(): Promise<void> {
     (torchInfo ? ` and PyTorch ${String(torchInfo.torch)} (oneDNN ${torchInfo.mkldnn ? 'on' : 'off'}; the CNN in the faster of NCHW and channels_last per case)` : '') +
     `; ${CALLS} calls per engine and case in ${ROUNDS} alternating round${ROUNDS > 1 ? 's' : ''} after ${WARMUP} warm-up calls` +
     (QUICK ? ' (--quick: a smoke test, not a measurement)' : ''));
-  console.log(`predictAsync: ${haveAsync ? 'present' : 'absent in this build (its rows are skipped)'}; ` +
-    `execution plans: ${setExecutionPlans ? 'switchable (a row with them off)' : 'no gf.setExecutionPlans in this build'}`);
 
   // Same function: gradforge, onnxruntime and PyTorch outputs on the batch-32 inputs
   const agreement: Record<string, { ort: number; pytorch: number | null }> = {};
@@ -314,15 +295,11 @@ async function main(): Promise<void> {
         const session = sessions.get(`${m.key}_${threads}`)!;
         const feeds = { input: new ort.Tensor('float32', x.data as Float32Array, x.shape) };
         const engines: Engine[] = [syncEngine('gfPredict', 'gradforge predict', () => m.model.predict(x))];
-        const pa = predictAsyncOf(m.model);
-        if (pa) engines.push(asyncEngine('gfPredictAsync', 'gradforge predictAsync', () => pa(x)));
-        if (setExecutionPlans) {
-          const setPlans = setExecutionPlans;
-          engines.push(syncEngine('gfPredictNoPlans', 'gradforge predict, plans off', () => m.model.predict(x), () => {
-            const was = setPlans(false);
-            return () => { setPlans(was); };
-          }));
-        }
+        engines.push(asyncEngine('gfPredictAsync', 'gradforge predictAsync', () => m.model.predictAsync(x)));
+        engines.push(syncEngine('gfPredictNoPlans', 'gradforge predict, plans off', () => m.model.predict(x), () => {
+          const was = gf.setExecutionPlans(false);
+          return () => { gf.setExecutionPlans(was); };
+        }));
         engines.push(asyncEngine('ort', 'onnxruntime run', () => session.run(feeds)));
         let torchFormat: string | null = null;
         if (torch) {
@@ -383,26 +360,20 @@ async function main(): Promise<void> {
   // Event-loop delay with IN_FLIGHT calls of the CNN at batch 32 always in flight
   const cnn = models.find((m) => m.key === 'cnn')!;
   const xLoop = inputs.get(inputKey(cnn, LOOP_BATCH))!;
-  const loops: ({ engine: string; threads: number } & (LoopResult | { skipped: string }))[] = [];
+  const loops: ({ engine: string; threads: number } & LoopResult)[] = [];
   const idle = await idleLoopDelay(Math.min(1, LOOP_SECONDS));
   console.log(`event-loop delay (monitorEventLoopDelay, resolution 1 ms) with ${IN_FLIGHT} calls of the CNN at batch ${LOOP_BATCH} always in flight for ${LOOP_SECONDS} s; ` +
     `idle loop: p50 ${idle.p50Ms.toFixed(2)} ms, p99 ${idle.p99Ms.toFixed(2)} ms`);
   console.log(`${'engine'.padEnd(30)} | thr | p50 ms | p99 ms | max ms | samples/s`);
-  const cnnAsync = predictAsyncOf(cnn.model);
   for (const threads of THREADS) {
     gf.setNumThreads(threads);
     const session = sessions.get(`cnn_${threads}`)!;
     const feeds = { input: new ort.Tensor('float32', xLoop.data as Float32Array, xLoop.shape) };
-    const runs: [string, string, (() => Promise<unknown>) | null][] = [
-      ['gfPredictAsync', 'gradforge predictAsync', cnnAsync ? () => cnnAsync(xLoop) : null],
+    const runs: [string, string, () => Promise<unknown>][] = [
+      ['gfPredictAsync', 'gradforge predictAsync', () => cnn.model.predictAsync(xLoop)],
       ['ort', 'onnxruntime run', () => session.run(feeds)],
     ];
     for (const [key, label, call] of runs) {
-      if (call === null) {
-        console.log(`${label.padEnd(30)} | ${String(threads).padStart(3)} | skipped: predictAsync is absent in this build`);
-        loops.push({ engine: key, threads, skipped: 'predictAsync absent' });
-        continue;
-      }
       await loopDelay(call, IN_FLIGHT, Math.min(0.3, LOOP_SECONDS), LOOP_BATCH); // warm-up
       if (threads > 1) await sleep(100);
       const r = await loopDelay(call, IN_FLIGHT, LOOP_SECONDS, LOOP_BATCH);
@@ -421,22 +392,21 @@ async function main(): Promise<void> {
   for (const [key, batch, threads] of headline) {
     const c = cases.find((k) => k.model === key && k.batch === batch && k.threads === threads)!;
     for (const [e, name] of gfCalls) {
-      const s = c.engines[e] as Stats | undefined;
+      const s = c.engines[e];
       const what = `${key} batch ${batch}, ${threads} thr, ${name} median <= onnxruntime's`;
-      targets.push(s ? { what, pass: s.medianMs <= c.engines.ort.medianMs, detail: `${s.medianMs.toFixed(4)} vs ${c.engines.ort.medianMs.toFixed(4)} ms` }
-        : { what, pass: null, detail: 'predictAsync absent' });
+      targets.push({ what, pass: s.medianMs <= c.engines.ort.medianMs, detail: `${s.medianMs.toFixed(4)} vs ${c.engines.ort.medianMs.toFixed(4)} ms` });
     }
   }
   for (const c of cases) {
     for (const [e, name] of gfCalls) {
-      const s = c.engines[e] as Stats | undefined;
-      if (s) targets.push({ what: `${c.model} batch ${c.batch}, ${c.threads} thr, ${name} p99 <= 2x median`, pass: s.p99OverMedian <= 2, detail: `${s.p99OverMedian.toFixed(2)}x` });
+      const s = c.engines[e];
+      targets.push({ what: `${c.model} batch ${c.batch}, ${c.threads} thr, ${name} p99 <= 2x median`, pass: s.p99OverMedian <= 2, detail: `${s.p99OverMedian.toFixed(2)}x` });
     }
   }
   for (const l of loops) {
     if (l.engine !== 'gfPredictAsync') continue;
     const what = `event-loop delay p99 < 10 ms, ${IN_FLIGHT} predictAsync in flight, ${l.threads} thr`;
-    targets.push('skipped' in l ? { what, pass: null, detail: 'predictAsync absent' } : { what, pass: l.p99Ms < 10, detail: `${l.p99Ms.toFixed(2)} ms` });
+    targets.push({ what, pass: l.p99Ms < 10, detail: `${l.p99Ms.toFixed(2)} ms` });
   }
   console.log(`targets${QUICK ? ' (--quick: too few calls to judge)' : ''}:`);
   for (const t of targets) console.log(`  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${t.what}: ${t.detail}`);
@@ -448,7 +418,6 @@ async function main(): Promise<void> {
   const file = writeResults(QUICK ? 'infer-quick' : 'infer', {
     date: new Date().toISOString(), quick: QUICK, calls: CALLS, rounds: ROUNDS, warmup: WARMUP, roundWarmup: ROUND_WARMUP,
     backend: gf.backendInfo(), onnxruntime: ort.env.versions, pytorch: torchInfo,
-    predictAsync: haveAsync, executionPlansSwitch: setExecutionPlans !== null,
     cpu: os.cpus()[0]?.model, cpus: os.cpus().length, loadAverage: { before: loadBefore, after: os.loadavg() },
     outputAgreement: agreement, cases, eventLoop: { inFlight: IN_FLIGHT, batch: LOOP_BATCH, seconds: LOOP_SECONDS, idle, runs: loops }, targets,
   });

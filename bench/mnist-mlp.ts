@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as gf from '../lib';
+import { mnistMlp } from '../examples/mnist-mlp';
 import { median, torchAvailable } from './util';
 
 const EPOCHS = 10;
@@ -25,11 +26,7 @@ async function runGradforge(threads: number, seed: number): Promise<RunResult> {
   gf.setNumThreads(threads);
   const { xTrain, yTrain, xTest, yTest } = gf.datasets.mnistDigits();
   gf.setSeed(seed);
-  const model = gf.sequential([
-    gf.layers.dense({ units: 128, activation: 'relu', inputShape: [784] }),
-    gf.layers.dense({ units: 128, activation: 'relu' }),
-    gf.layers.dense({ units: 10, activation: 'softmax' }),
-  ]);
+  const model = mnistMlp();
   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const y = gf.toCategorical(yTrain, 10);
   const started = process.hrtime.bigint();

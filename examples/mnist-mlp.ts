@@ -9,15 +9,20 @@ export interface MlpResult {
   seconds: number;
 }
 
+/** The MLP of the Keras tutorials: 784-128-128-10, relu, softmax. */
+export function mnistMlp(args: { name?: string } = {}): gf.Sequential {
+  return gf.sequential([
+    gf.layers.dense({ units: 128, activation: 'relu', inputShape: [784] }),
+    gf.layers.dense({ units: 128, activation: 'relu' }),
+    gf.layers.dense({ units: 10, activation: 'softmax' }),
+  ], args);
+}
+
 export async function trainMnistMlp(opts: { epochs?: number; verbose?: 0 | 1 | 2 } = {}): Promise<MlpResult> {
   const started = Date.now();
   gf.setSeed(1234);
   const { xTrain, yTrain, xTest, yTest } = gf.datasets.mnistDigits();
-  const model = gf.sequential([
-    gf.layers.dense({ units: 128, activation: 'relu', inputShape: [784] }),
-    gf.layers.dense({ units: 128, activation: 'relu' }),
-    gf.layers.dense({ units: 10, activation: 'softmax' }),
-  ]);
+  const model = mnistMlp();
   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   if (opts.verbose !== 0) model.summary();
   await model.fit(xTrain, gf.toCategorical(yTrain, 10), {

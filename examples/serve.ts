@@ -21,6 +21,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import * as gf from '../lib';
+import { mnistMlp } from './mnist-mlp';
 
 /** What the server needs of a model: predictAsync and a known input shape, e.g. [null, 784]. */
 export interface ServedModel extends gf.serving.BatchModel {
@@ -267,11 +268,7 @@ export async function trainServingMlp(opts: { epochs?: number; log?: (line: stri
   const started = Date.now();
   gf.setSeed(1234);
   const { xTrain, yTrain, xTest, yTest } = gf.datasets.mnistDigits();
-  const model = gf.sequential([
-    gf.layers.dense({ units: 128, activation: 'relu', inputShape: [784] }),
-    gf.layers.dense({ units: 128, activation: 'relu' }),
-    gf.layers.dense({ units: 10, activation: 'softmax' }),
-  ], { name: 'mnist_mlp' });
+  const model = mnistMlp({ name: 'mnist_mlp' });
   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   await model.fit(xTrain, gf.toCategorical(yTrain, 10), { epochs: opts.epochs ?? 2, batchSize: 128, verbose: 0 });
   const [, acc] = model.evaluate(xTest, gf.toCategorical(yTest, 10));

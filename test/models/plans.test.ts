@@ -4,6 +4,7 @@
 import * as gf from '../../lib';
 import { Layer } from '../../lib/nn/layer';
 import { dcganDiscriminator } from '../../examples/dcgan';
+import { mnistMlp } from '../../examples/mnist-mlp';
 
 type Build = () => Layer[];
 
@@ -23,7 +24,7 @@ const CASES: [string, Build, number[], 'float' | 'tokens', boolean][] = [
   ['gru resetAfter false, bidirectional (last step), timeDistributed', () => [gf.layers.timeDistributed({ layer: gf.layers.dense({ units: 3, activation: 'relu' }), inputShape: [4, 2] }), gf.layers.bidirectional({ layer: gf.layers.gru({ units: 3, resetAfter: false }), mergeMode: 'sum' })], [4, 2], 'float', true],
   // the models of examples/: the MNIST MLP, the weather GRU, the DCGAN discriminator (the
   // tutorial CNN and the DCGAN generator are above and in predict-async.test.ts)
-  ['examples: mnist-mlp', () => [gf.layers.dense({ units: 128, activation: 'relu', inputShape: [784] }), gf.layers.dense({ units: 128, activation: 'relu' }), gf.layers.dense({ units: 10, activation: 'softmax' })], [784], 'float', true],
+  ['examples: mnist-mlp', () => mnistMlp().layers, [784], 'float', true],
   ['examples: weather-forecast GRU', () => [gf.layers.gru({ units: 32, inputShape: [14, 6] }), gf.layers.dense({ units: 1 })], [14, 6], 'float', true],
   ['examples: dcgan discriminator', () => dcganDiscriminator().layers, [28, 28, 1], 'float', true],
   // what JavaScript computes between kernels is refused, and runs op by op: zero padding and
