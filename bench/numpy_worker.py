@@ -10,11 +10,10 @@ OpenBLAS threads are set per request, with threadpoolctl when it is installed, e
 OpenBLAS's own C API (found in the process's loaded libraries).
 """
 import ctypes
-import json
-import sys
 import time
 
 import numpy as np
+from jsonl_worker import serve
 
 _lib = None
 _prefix = ""
@@ -111,23 +110,10 @@ def time_gemm(m, k, n, threads, reps):
 
 
 def main():
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        req = json.loads(line)
-        try:
-            if req["cmd"] == "info":
-                res = info()
-            elif req["cmd"] == "time":
-                res = {"seconds": time_gemm(req["m"], req["k"], req["n"], req["threads"], req["reps"])}
-            else:
-                res = {"error": "unknown cmd"}
-        except Exception as e:  # report, keep serving
-            res = {"error": repr(e)}
-        sys.stdout.write(json.dumps(res) + "\n")
-        sys.stdout.flush()
-
+    serve({
+        "info": lambda req: info(),
+        "time": lambda req: {"seconds": time_gemm(req["m"], req["k"], req["n"], req["threads"], req["reps"])},
+    })
 
 if __name__ == "__main__":
     main()

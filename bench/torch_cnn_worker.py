@@ -20,13 +20,12 @@ Requests:  {"cmd": "info"}  -> versions, oneDNN availability
                     gradforge's fit does it: gather the batch, forward, cross-entropy, backward,
                     RMSprop step (Keras defaults: lr 1e-3, rho 0.9, eps 1e-7), batch accuracy.
 """
-import json
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
+from jsonl_worker import serve, torch_info
 
 FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 _data = {}
@@ -135,38 +134,13 @@ def load(d, n):
     return {"loaded": n}
 
 
-def info():
-    return {
-        "torch": torch.__version__,
-        "mkldnn": bool(torch.backends.mkldnn.is_available()),
-        "numpy": np.__version__,
-        "defaultThreads": torch.get_num_threads(),
-    }
-
-
 def main():
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        req = json.loads(line)
-        try:
-            cmd = req["cmd"]
-            if cmd == "info":
-                res = info()
-            elif cmd == "load":
-                res = load(req["dir"], req["n"])
-            elif cmd == "layers":
-                res = time_layers(req["threads"], req["batch"], req["format"], req["min_seconds"], req.get("names"))
-            elif cmd == "step":
-                res = time_steps(req["threads"], req["batch"], req["format"])
-            else:
-                res = {"error": "unknown cmd " + str(cmd)}
-        except Exception as e:  # report, keep serving
-            res = {"error": repr(e)}
-        sys.stdout.write(json.dumps(res) + "\n")
-        sys.stdout.flush()
-
+    serve({
+        "info": lambda req: torch_info(),
+        "load": lambda req: load(req["dir"], req["n"]),
+        "layers": lambda req: time_layers(req["threads"], req["batch"], req["format"], req["min_seconds"], req.get("names")),
+        "step": lambda req: time_steps(req["threads"], req["batch"], req["format"]),
+    })
 
 if __name__ == "__main__":
     main()

@@ -28,14 +28,13 @@ Requests:  {"cmd": "info"} -> versions, oneDNN availability
            {"cmd": "predict", "model", "format", "input"} -> {"out": [...]} the output, flat
            {"cmd": "time", "model", "format", "input", "threads", "calls"} -> {"ns": [...]} per-call latencies
 """
-import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
+from jsonl_worker import serve, torch_info
 
 _models = {}
 _inputs = {}
@@ -132,50 +131,36 @@ def time_calls(m, x, threads, calls):
     return {"ns": out}
 
 
-def info():
-    return {
-        "torch": torch.__version__,
-        "mkldnn": bool(torch.backends.mkldnn.is_available()),
-        "numpy": np.__version__,
-        "defaultThreads": torch.get_num_threads(),
-    }
+def add_model(req):
+    m, images = build(req["dir"], req["layers"], "contiguous")
+    _models[(req["name"], "contiguous")] = m
+    formats = ["contiguous"]
+    if images:
+        _models[(req["name"], "channels_last")] = build(req["dir"], req["layers"], "channels_last")[0]
+        formats.append("channels_last")
+    return {"formats": formats}
+
+
+def add_input(req):
+    a = np.fromfile(req["file"], dtype="<f4").reshape(req["shape"])
+    _inputs[req["name"]] = torch.from_numpy(a)
+    return {"ok": True}
+
+
+def predict(req):
+    with torch.inference_mode():
+        y = _models[(req["model"], req["format"])](_inputs[req["input"]])
+    return {"out": y.contiguous().reshape(-1).tolist()}
 
 
 def main():
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        req = json.loads(line)
-        try:
-            cmd = req["cmd"]
-            if cmd == "info":
-                res = info()
-            elif cmd == "model":
-                m, images = build(req["dir"], req["layers"], "contiguous")
-                _models[(req["name"], "contiguous")] = m
-                formats = ["contiguous"]
-                if images:
-                    _models[(req["name"], "channels_last")] = build(req["dir"], req["layers"], "channels_last")[0]
-                    formats.append("channels_last")
-                res = {"formats": formats}
-            elif cmd == "input":
-                a = np.fromfile(req["file"], dtype="<f4").reshape(req["shape"])
-                _inputs[req["name"]] = torch.from_numpy(a)
-                res = {"ok": True}
-            elif cmd == "predict":
-                with torch.inference_mode():
-                    y = _models[(req["model"], req["format"])](_inputs[req["input"]])
-                res = {"out": y.contiguous().reshape(-1).tolist()}
-            elif cmd == "time":
-                res = time_calls(_models[(req["model"], req["format"])], _inputs[req["input"]], req["threads"], req["calls"])
-            else:
-                res = {"error": "unknown cmd " + str(cmd)}
-        except Exception as e:  # report, keep serving
-            res = {"error": repr(e)}
-        sys.stdout.write(json.dumps(res) + "\n")
-        sys.stdout.flush()
-
+    serve({
+        "info": lambda req: torch_info(),
+        "model": add_model,
+        "input": add_input,
+        "predict": predict,
+        "time": lambda req: time_calls(_models[(req["model"], req["format"])], _inputs[req["input"]], req["threads"], req["calls"]),
+    })
 
 if __name__ == "__main__":
     main()
