@@ -10,6 +10,7 @@ import * as gf from '../../lib';
 import { ValueError } from '../../lib/errors';
 import { rngFor } from '../../lib/random';
 import { kerasRnnReference } from '../util/keras-rnn';
+import { risingAndFalling } from '../util/helpers';
 
 type Cell = 'simpleRNN' | 'lstm' | 'gru';
 
@@ -77,13 +78,7 @@ describe.each(CELLS)('%s (resetAfter %s)', (cell, resetAfter) => {
 test('gradients flow through the dropped recurrence, and a model with recurrentDropout learns', async () => {
   gf.setSeed(7);
   const n = 128, T = 8;
-  const xs = new Float32Array(n * T), ys = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const up = i % 2 === 0, start = (i * 37 % 11) / 11;
-    for (let t = 0; t < T; t++) xs[i * T + t] = start + (up ? 1 : -1) * 0.1 * t + 0.02 * Math.sin(i * 5 + t);
-    ys[i] = up ? 1 : 0;
-  }
-  const x = gf.tensor(xs, [n, T, 1]), y = gf.tensor(ys, [n, 1]);
+  const { x, y } = risingAndFalling(n, T);
   for (const cell of ['lstm', 'gru', 'simpleRNN'] as const) {
     const m = gf.sequential([make(cell, true, { units: 8, recurrentDropout: 0.25, inputShape: [T, 1] }), gf.layers.dense({ units: 1, activation: 'sigmoid' })]);
     m.compile({ optimizer: gf.optimizers.adam({ learningRate: 0.02 }), loss: 'binaryCrossentropy', metrics: ['accuracy'] });

@@ -2,6 +2,7 @@
 // stateful layers, training on a sequence task, save/load bit for bit, and bad input.
 import * as gf from '../../lib';
 import { ShapeError, ValueError } from '../../lib/errors';
+import { risingAndFalling } from '../util/helpers';
 
 test('weights: Keras names, layouts and initial values (orthogonal recurrent kernel, unit forget bias)', () => {
   const m = gf.sequential([gf.layers.lstm({ units: 3, inputShape: [5, 2], name: 'lstm' })]);
@@ -73,13 +74,7 @@ test('stateful: the next batch starts from the last states; resetStates starts o
 test('an LSTM learns to tell rising from falling sequences; a GRU and a SimpleRNN too', async () => {
   gf.setSeed(7);
   const n = 128, T = 8;
-  const xs = new Float32Array(n * T), ys = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const up = i % 2 === 0, start = (i * 37 % 11) / 11;
-    for (let t = 0; t < T; t++) xs[i * T + t] = start + (up ? 1 : -1) * 0.1 * t + 0.02 * Math.sin(i * 5 + t);
-    ys[i] = up ? 1 : 0;
-  }
-  const x = gf.tensor(xs, [n, T, 1]), y = gf.tensor(ys, [n, 1]);
+  const { x, y } = risingAndFalling(n, T);
   for (const make of [gf.layers.lstm, gf.layers.gru, gf.layers.simpleRNN]) {
     const m = gf.sequential([make({ units: 8, inputShape: [T, 1] }), gf.layers.dense({ units: 1, activation: 'sigmoid' })]);
     m.compile({ optimizer: gf.optimizers.adam({ learningRate: 0.02 }), loss: 'binaryCrossentropy', metrics: ['accuracy'] });

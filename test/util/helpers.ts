@@ -1,5 +1,5 @@
 // Shared test helpers: gradcheck assertions and approximate comparisons.
-import { Tensor, gradcheck, GradcheckOptions, randn, RandomOptions } from '../../lib';
+import { Tensor, gradcheck, GradcheckOptions, randn, RandomOptions, tensor } from '../../lib';
 
 /** Asserts that autograd agrees with central differences in float64. */
 export function expectGradOk(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): void {
@@ -23,4 +23,18 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       throw new Error(`element ${i}: got ${a}, expected ${e}`);
     }
   }
+}
+
+/**
+ * n sequences of T steps [n, T, 1] that rise (label 1, even i) or fall (label 0), from varied
+ * starts with a little wiggle: what the recurrent layers' learning tests train on.
+ */
+export function risingAndFalling(n: number, T: number): { x: Tensor; y: Tensor } {
+  const xs = new Float32Array(n * T), ys = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const up = i % 2 === 0, start = (i * 37 % 11) / 11;
+    for (let t = 0; t < T; t++) xs[i * T + t] = start + (up ? 1 : -1) * 0.1 * t + 0.02 * Math.sin(i * 5 + t);
+    ys[i] = up ? 1 : 0;
+  }
+  return { x: tensor(xs, [n, T, 1]), y: tensor(ys, [n, 1]) };
 }
