@@ -43,14 +43,14 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
   __m512 acc[M][NV];
 #pragma GCC unroll 28
   for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 24
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
 
 #pragma GCC unroll 28
   for (int i = 0; i < M; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
 
   __mmask16 mask[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 24
   for (int v = 0; v < NV; ++v) mask[v] = lane_mask(n - 16 * v);
   const bool full = n >= 16 * NV;
   const int64_t rs = ROW_CONTIG ? 1 : a_rs;
@@ -59,16 +59,16 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; ++k) {
       __m512 bv[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 24
       for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
       // B streams from L2 (the A micro-panel stays in L1): ask for it ~8 k steps ahead.
       // one prefetch per 64-byte line of the B row
-#pragma GCC unroll 4
+#pragma GCC unroll 24
       for (int v = 0; v < NV; ++v) _mm_prefetch(reinterpret_cast<const char*>(b + 8 * ldb + 16 * v), _MM_HINT_T0);
 #pragma GCC unroll 28
       for (int i = 0; i < M; ++i) {
         const __m512 av = _mm512_set1_ps(a[i * rs]);
-#pragma GCC unroll 4
+#pragma GCC unroll 24
         for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
       }
       a += a_ks;
@@ -77,12 +77,12 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
   } else {
     for (int64_t k = 0; k < kc; ++k) {
       __m512 bv[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 24
       for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(mask[v], b + 16 * v);
 #pragma GCC unroll 28
       for (int i = 0; i < M; ++i) {
         const __m512 av = _mm512_set1_ps(a[i * rs]);
-#pragma GCC unroll 4
+#pragma GCC unroll 24
         for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
       }
       a += a_ks;
@@ -95,7 +95,7 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
     // BLAS semantics: C's old contents are never read (NaN in C does not propagate).
 #pragma GCC unroll 28
     for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 24
       for (int v = 0; v < NV; ++v) {
         float* p = c + i * ldc + 16 * v;
         const __m512 r = _mm512_mul_ps(va, acc[i][v]);
@@ -106,7 +106,7 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
     const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 28
     for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
+#pragma GCC unroll 24
       for (int v = 0; v < NV; ++v) {
         float* p = c + i * ldc + 16 * v;
         if (full) {
@@ -123,45 +123,9 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
 // ---- few rows: C (m <= 8 rows) = alpha * A B + beta C, B read in place ---------------------
 // A GEMV-like product (batch-1 inference) is bound by streaming B. The tiles above keep 2-4
 // zmm per row and walk B one 32-64-column panel at a time: with one row that is a chain of
-// dependent FMAs per panel and B rows ldb apart. Here a block of up to 24 zmm per row spans up
-// to 384 columns, so each B row is read once, contiguously, by independent FMAs.
-template <int M, int NV>
-void avx512_rows_block(int64_t K, const float* __restrict a, int64_t a_rs, int64_t a_ks,
-                       const float* __restrict b, int64_t ldb, float* c, int64_t ldc, float alpha,
-                       float beta, int n) {
-  __m512 acc[M][NV];
-#pragma GCC unroll 8
-  for (int i = 0; i < M; ++i)
-#pragma GCC unroll 24
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
-  __mmask16 mask[NV];
-#pragma GCC unroll 24
-  for (int v = 0; v < NV; ++v) mask[v] = lane_mask(n - 16 * v);
-  for (int64_t k = 0; k < K; ++k) {
-    const float* brow = b + k * ldb;
-    __m512 av[M];
-#pragma GCC unroll 8
-    for (int i = 0; i < M; ++i) av[i] = _mm512_set1_ps(a[i * a_rs + k * a_ks]);
-#pragma GCC unroll 24
-    for (int v = 0; v < NV; ++v) {
-      const __m512 bv = _mm512_maskz_loadu_ps(mask[v], brow + 16 * v);
-#pragma GCC unroll 8
-      for (int i = 0; i < M; ++i) acc[i][v] = _mm512_fmadd_ps(av[i], bv, acc[i][v]);
-    }
-  }
-  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 8
-  for (int i = 0; i < M; ++i)
-#pragma GCC unroll 24
-    for (int v = 0; v < NV; ++v) {
-      float* cp = c + i * ldc + 16 * v;
-      __m512 r = _mm512_mul_ps(va, acc[i][v]);
-      // beta == 0: C is not read (NaN in C does not propagate), as BLAS defines
-      if (beta != 0.f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cp), r);
-      _mm512_mask_storeu_ps(cp, mask[v], r);
-    }
-}
-
+// dependent FMAs per panel and B rows ldb apart. Here the same tile runs over all of K with
+// up to 24 zmm per row, spanning up to 384 columns, so each B row is read once, contiguously,
+// by independent FMAs.
 // Zmm per row for m rows: the accumulators take at most 24 of the 32 registers. Full blocks
 // of 24 / m zmm, then one block just wide enough for the rest (N = 128 with one row: a single
 // block of 8 zmm, 8 independent FMA chains, rather than two of 4).
@@ -171,7 +135,7 @@ void avx512_rows_tail(int nv, int64_t K, const float* a, int64_t a_rs, int64_t a
   if constexpr (NV > 1) {
     if (nv < NV) return avx512_rows_tail<M, NV - 1>(nv, K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
   }
-  avx512_rows_block<M, NV>(K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+  avx512_tile<M, NV, false>(K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
 }
 
 template <int M>
@@ -181,7 +145,7 @@ void avx512_rows(int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_k
   constexpr int64_t cols = 16 * NV;
   int64_t j = 0;
   for (; j + cols <= N; j += cols)
-    avx512_rows_block<M, NV>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, static_cast<int>(cols));
+    avx512_tile<M, NV, false>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, static_cast<int>(cols));
   if (j < N) {
     const int n = static_cast<int>(N - j);
     avx512_rows_tail<M, NV>((n + 15) / 16, K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
