@@ -112,14 +112,23 @@ export class ModelPlans {
 
   /** The forward for x, by plan when there is one. */
   forward(x: Tensor, variant: string, model: PlannableModel): ForwardResult {
-    if (!enabled) return model.run(x);
+    const p = this.prepare(x, variant, model);
+    return 'done' in p ? p.done : { output: this.replay(p.e, p.x, p.weights), mask: null };
+  }
+
+  /**
+   * What both forwards do first: the plan for x's shape, or the forward's result when there is
+   * none to replay (plans off, the first call of a shape, which records, or a refused shape).
+   */
+  private prepare(x: Tensor, variant: string, model: PlannableModel): { done: ForwardResult } | { e: PlanEntry; x: Tensor; weights: TypedArray[] } {
+    if (!enabled) return { done: model.run(x) };
     const xf = x.dtype === 'float32' ? x : x.cast('float32');
     const weights = model.weightArrays();
-    const key = keyOf(variant, xf);
+    const key = keyOf(variant, xf.shape);
     const e = this.lookup(key, weights, model);
-    if (e === undefined) return this.record(key, xf, model);
-    if (e.plan === null) return model.run(xf);
-    return { output: this.replay(e, xf, weights), mask: null };
+    if (e === undefined) return { done: this.record(key, xf, model) };
+    if (e.plan === null) return { done: model.run(xf) };
+    return { e, x: xf, weights };
   }
 
   private replay(e: PlanEntry, x: Tensor, weights: TypedArray[]): Tensor {
@@ -138,22 +147,17 @@ export class ModelPlans {
    */
   forwardAsync(x: Tensor, variant: string, model: PlannableModel, signal?: AbortSignal): Tensor | Promise<Tensor> {
     throwIfAborted(signal);
-    if (!enabled) return model.run(x).output;
-    const xf = x.dtype === 'float32' ? x : x.cast('float32');
-    const weights = model.weightArrays();
-    const key = keyOf(variant, xf);
-    const e = this.lookup(key, weights, model);
-    if (e === undefined) return this.record(key, xf, model).output;
-    if (e.plan === null) return model.run(xf).output;
+    const p = this.prepare(x, variant, model);
+    if ('done' in p) return p.done.output;
+    const { e, weights } = p;
     // a tiny plan runs here and now (see the top): the caller gets its output at once
-    if (e.seconds < INLINE_SECONDS) return this.replay(e, xf, weights);
-    const shape = e.outShape;
-    return runQueued(e, xf.data, this.weightSnapshot(weights), signal).then((out) => new Tensor(out, shape));
+    if (e.seconds < INLINE_SECONDS) return this.replay(e, p.x, weights);
+    return runQueued(e, p.x.data, this.weightSnapshot(weights), signal).then((out) => new Tensor(out, e.outShape));
   }
 
   /** @internal Whether the forward of this shape is planned, and if not why; null before its first run. */
   status(variant: string, shape: readonly number[]): PlanStatus | null {
-    const e = this.entries.get(`${variant}|${shape.join(',')}`);
+    const e = this.entries.get(keyOf(variant, shape));
     if (e === undefined) return null;
     if (e.plan === null) return { planned: false, reason: e.reason, kernels: [], arenaBytes: 0 };
     const info = kernels.planInfo(e.plan);
@@ -225,8 +229,8 @@ export class ModelPlans {
   }
 }
 
-function keyOf(variant: string, x: Tensor): string {
-  return `${variant}|${x.shape.join(',')}`;
+function keyOf(variant: string, shape: readonly number[]): string {
+  return `${variant}|${shape.join(',')}`;
 }
 
 function abortError(signal: AbortSignal | undefined): AbortError {
