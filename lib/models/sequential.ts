@@ -75,16 +75,8 @@ export class Sequential {
   private readonly plans = new ModelPlans();
   // what the plan cache records and replays: predict's forward, and evaluate's (logits when
   // the loss is fused with the last activation); `layers` lets it notice a changed model
-  private readonly outputsForward: PlannableModel = {
-    run: (x) => this.applyWithMask(x, { training: false }),
-    weightArrays: () => this.weightArrays(),
-    layers: () => this.layers,
-  };
-  private readonly logitsForward: PlannableModel = {
-    run: (x) => this.applyWithMask(x, { training: false, logits: true }),
-    weightArrays: () => this.weightArrays(),
-    layers: () => this.layers,
-  };
+  private readonly outputsForward = this.plannable(false);
+  private readonly logitsForward = this.plannable(true);
   // the variables of the layers they were listed from: a replay reads their storage each time
   private weightVars: { layers: Layer[]; vars: LayerVariable[] } | null = null;
 
@@ -402,6 +394,15 @@ export class Sequential {
    */
   trainOnBatch(x: Tensor, y: Tensor, args: { sampleWeight?: Tensor } = {}): number[] {
     return trainOnBatch(this, x, y, args.sampleWeight);
+  }
+
+  /** The forward the plan cache records and replays (outputs, or logits for a fused loss). */
+  private plannable(logits: boolean): PlannableModel {
+    return {
+      run: (x) => this.applyWithMask(x, { training: false, logits }),
+      weightArrays: () => this.weightArrays(),
+      layers: () => this.layers,
+    };
   }
 
   /** The storage of every weight, trainable or not, as the plans bind it. */
