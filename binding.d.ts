@@ -207,7 +207,8 @@ export interface Binding {
   // conv2dTranspose needs no exports of its own: its forward is conv2dBackwardInput of the
   // adjoint conv2d, and its gradients are conv2dForward and conv2dBackwardFilter.
 
-  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void;
+  /** argmax null: y only (inference, no backward to follow). */
+  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array | null): void;
   maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void;
   avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void;
   avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray): void;

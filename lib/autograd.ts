@@ -53,14 +53,18 @@ export function enableGrad<T>(fn: () => T): T {
   }
 }
 
+/** Whether record() would attach a gradient node for these inputs (ops skip state a backward needs otherwise). */
+export function willRecord(inputs: readonly Tensor[]): boolean {
+  return gradEnabled && inputs.some((t) => t.requiresGrad);
+}
+
 /**
  * Attaches a gradient node to `out` when recording is on and any input requires a gradient.
  * Ops call this once, right after computing their output.
  */
 export function record(op: string, inputs: readonly Tensor[], out: Tensor,
                        backward: (gy: Tensor) => (Tensor | null)[]): Tensor {
-  if (!gradEnabled) return out;
-  if (!inputs.some((t) => t.requiresGrad)) return out;
+  if (!willRecord(inputs)) return out;
   out.requiresGrad = true;
   out.gradFn = { op, inputs, backward };
   return out;

@@ -462,6 +462,19 @@ describe('convolutional-network exports: bad input throws and never crashes', ()
     expectError(() => b.conv2dForward({ ...conv, N: 2 ** 40, H: 2 ** 20 }, x, w, null, f32(36)), 'RangeError');
   });
 
+  test('max pooling without argmax (inference) gives the same values and checks the rest', () => {
+    const x = f32(32).map((_, i) => Math.sin(i * 1.7));
+    x[5] = NaN;
+    const withIdx = f32(8), without = f32(8);
+    b.maxPool2dForward(pool, x, withIdx, new Int32Array(8));
+    b.maxPool2dForward(pool, x, without, null);
+    expect(Array.from(without)).toEqual(Array.from(withIdx));
+    expect(without.some(Number.isNaN)).toBe(true);
+    expectError(() => b.maxPool2dForward(pool, x, f32(7), null), 'RangeError', 'y has 7 elements');
+    expectError(() => b.maxPool2dForward(pool, x, f32(8), new Int32Array(7)), 'RangeError', 'argmax has 7 elements');
+    expectError(() => b.maxPool2dForward(pool, x, x.subarray(0, 8), null), 'RangeError');
+  });
+
   test('pool backward rejects argmax positions outside the image', () => {
     const am = new Int32Array(8);
     b.maxPool2dForward(pool, f32(32), f32(8), am);

@@ -11,7 +11,7 @@
  */
 import { kernels } from '../backend';
 import type { Pool2dGeometry, UpsampleMode } from '../../binding';
-import { record, isGradEnabled } from '../autograd';
+import { record, isGradEnabled, willRecord } from '../autograd';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { Tensor, FloatArray, allocateOutput } from '../tensor';
 import { requireFloat, isReluOutput, markReluMasked, reluGradFromOutput } from './elementwise';
@@ -76,6 +76,11 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions = {}): Tensor {
   checkImages('maxPool2d', x);
   const g = poolGeometry('maxPool2d', x.shape, opts);
   const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
+  // Without a backward pass to follow (inference) the kernel skips the argmax.
+  if (!willRecord([x])) {
+    kernels.maxPool2dForward(g, x.data as FloatArray, y, null);
+    return new Tensor(y, [g.N, g.OH, g.OW, g.C]);
+  }
   const argmax = allocateOutput('int32', y.length) as Int32Array;
   kernels.maxPool2dForward(g, x.data as FloatArray, y, argmax);
   const out = new Tensor(y, [g.N, g.OH, g.OW, g.C]);

@@ -216,17 +216,21 @@ Value MaxPool2dForward(const Info& info) {
   PoolSizes g;
   ArrayView x, y, am;
   if (!c.count(4) || !pool_geometry(c, info, 0, &g) || !c.float_array(1, "x", &x) ||
-      !c.float_array(2, "y", &y, &x, "x") || !c.int32_array(3, "argmax", &am) ||
-      !c.need(x, "x", g.x, pool_str(g.s)) || !c.need(y, "y", g.y, pool_str(g.s)) ||
-      !c.need(am, "argmax", g.y, pool_str(g.s)) || !c.outputs_apart({&y, &am}, {&x}))
+      !c.float_array(2, "y", &y, &x, "x") || !c.need(x, "x", g.x, pool_str(g.s)) ||
+      !c.need(y, "y", g.y, pool_str(g.s)))
     return c.undef();
+  // argmax null: no backward pass will follow (inference), only y is computed.
+  if (!info[3].IsNull() &&
+      (!c.int32_array(3, "argmax", &am) || !c.need(am, "argmax", g.y, pool_str(g.s))))
+    return c.undef();
+  if (!c.outputs_apart({&y, &am}, {&x})) return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
   const DType type = x.type;
   const auto s = g.s;
   c.step("maxPool2dForward", {{&x, kRead}, {&y, kWrite, g.y}, {&am, kWrite, g.y}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
       using T = decltype(zero);
-      maxpool2d_forward<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<int32_t*>(p[2]));
+      maxpool2d_forward<T>(s, static_cast<T*>(p[0]), static_cast<T*>(p[1]), static_cast<int32_t*>(p[2]));  // p[2] null without argmax
     });
   });
   return c.undef();

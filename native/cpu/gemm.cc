@@ -37,9 +37,11 @@ template <typename T>
 using MicroFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta);
 // A tile function: rows m <= MR and columns n <= NR of C (edges included). A's element
 // (i, k) is at a[i * a_rs + k * a_ks], B's row k at b + k * ldb (see gemm_microkernels.h).
+// bias (this tile's columns; null: none) and relu are the epilogue, applied as C is stored.
 template <typename T>
 using TileFn = void (*)(int64_t kc, const T* a, int64_t a_rs, int64_t a_ks, const T* b,
-                        int64_t ldb, T* c, int64_t ldc, T alpha, T beta, int m, int n);
+                        int64_t ldb, T* c, int64_t ldc, T alpha, T beta, int m, int n,
+                        const T* bias, bool relu);
 
 template <typename T>
 struct MicroKernel {
@@ -52,13 +54,29 @@ struct MicroKernel {
 
 constexpr int kMaxScratchTile = 6 * 16;  // largest MR*NR of the full-tile-only kernels
 
+// The epilogue on rows [0, m) x columns [0, n) of a tile just stored (it reads and writes L1):
+// + bias[j], then v < 0 ? 0 : v as gf.relu (NaN and -0 pass through unchanged).
+template <typename T>
+void epilogue_tile(T* c, int64_t ldc, int64_t m, int64_t n, const T* bias, bool relu) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * ldc;
+    if (bias)
+      for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
+    if (relu)
+      for (int64_t j = 0; j < n; ++j) row[j] = row[j] < T(0) ? T(0) : row[j];
+  }
+}
+
 // Wraps a full-tile-only micro-kernel: edge tiles are computed whole into a scratch tile (the
-// packed panels are zero-padded) and the live part is merged into C.
+// packed panels are zero-padded) and the live part is merged into C; then the epilogue.
 template <typename T, int MR, int NR, MicroFn<T> F>
 void via_scratch(int64_t kc, const T* a, int64_t, int64_t, const T* b, int64_t, T* c,
-                 int64_t ldc, T alpha, T beta, int m, int n) {
+                 int64_t ldc, T alpha, T beta, int m, int n, const T* bias, bool relu) {
   static_assert(MR * NR <= kMaxScratchTile, "scratch tile too small");
-  if (m == MR && n == NR) return F(kc, a, b, c, ldc, alpha, beta);
+  if (m == MR && n == NR) {
+    F(kc, a, b, c, ldc, alpha, beta);
+    return epilogue_tile(c, ldc, m, n, bias, relu);
+  }
   alignas(64) T tile[MR * NR];
   F(kc, a, b, tile, NR, T(1), T(0));
   for (int i = 0; i < m; ++i) {
@@ -70,6 +88,7 @@ void via_scratch(int64_t kc, const T* a, int64_t, int64_t, const T* b, int64_t, 
       for (int j = 0; j < n; ++j) crow[j] = alpha * trow[j] + beta * crow[j];
     }
   }
+  epilogue_tile(c, ldc, m, n, bias, relu);
 }
 
 // Portable micro-kernel: plain loops over a small accumulator array that the compiler keeps
@@ -286,20 +305,6 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
   }
 }
 
-// Applies the epilogue to rows [0, m) x columns [0, n) of C (bias already offset to column 0).
-// Called on a tile just stored by the micro-kernel, so it reads and writes L1.
-template <typename T>
-void apply_epilogue(const GemmEpilogue<T>& epi, T* c, int64_t ldc, int64_t m, int64_t n) {
-  for (int64_t i = 0; i < m; ++i) {
-    T* row = c + i * ldc;
-    if (epi.bias)
-      for (int64_t j = 0; j < n; ++j) row[j] += epi.bias[j];
-    // v < 0 ? 0 : v, as gf.relu: NaN and -0 pass through unchanged
-    if (epi.act == GemmActivation::Relu)
-      for (int64_t j = 0; j < n; ++j) row[j] = row[j] < T(0) ? T(0) : row[j];
-  }
-}
-
 // Per-thread packing buffers, reused across calls (a fresh allocation would page-fault).
 thread_local ScratchBuffer tl_pack_a;
 thread_local ScratchBuffer tl_pack_b;
@@ -396,13 +401,11 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
           for (int64_t p = 0; p < panels; ++p) {
             const int64_t jr = p * nr;
             const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
+            // The epilogue goes with the last K block, in the micro-kernel's store.
+            const T* bias = last_k && epi.bias ? epi.bias + jc + jr : nullptr;
+            const bool relu = last_k && epi.act == GemmActivation::Relu;
             uk.fn(kc, ap, a_rs, a_ks, b0 + p * b_panel, b_ld, crow + jr, ldc, alpha, beta_eff, m,
-                  n);
-            if (last_k && !epi.empty()) {
-              GemmEpilogue<T> at = epi;
-              if (at.bias) at.bias += jc + jr;
-              apply_epilogue(at, crow + jr, ldc, m, n);
-            }
+                  n, bias, relu);
           }
         }
       }
@@ -465,15 +468,27 @@ constexpr int64_t kFewRows = 8;
 constexpr double kFewRowsMaxBBytes = 4.0 * 1024 * 1024;
 
 bool few_rows(float*, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-              int64_t lda, bool transA, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+              int64_t lda, bool transA, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+              const GemmEpilogue<float>& epi) {
   if (M > kFewRows || transB || current_gemm_kernel() != GemmKernel::Avx512) return false;
   if (static_cast<double>(K) * static_cast<double>(N) * sizeof(float) > kFewRowsMaxBBytes && num_threads() > 1) return false;
-  gemm_avx512_rows(static_cast<int>(M), K, N, A, transA ? 1 : lda, transA ? lda : 1, B, ldb, C, ldc,
-                   alpha, beta);
+  // K in the same blocks as the blocked path's (each block's sum stored, the next added to it):
+  // then every row of C has the same bits whatever the number of rows it was computed with, so
+  // a batch of 1 gives the bits of that row in a batch of 32, and a convolution computed in
+  // blocks of output rows those of the whole.
+  const int64_t KC = balanced_block(K, blocking_for(select_kernel(static_cast<float*>(nullptr), N)).kc, 8);
+  const int64_t a_rs = transA ? 1 : lda, a_ks = transA ? lda : 1;
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    const bool last = pc + kc >= K;
+    gemm_avx512_rows(static_cast<int>(M), kc, N, A + pc * a_ks, a_rs, a_ks, B + pc * ldb, ldb, C,
+                     ldc, alpha, pc == 0 ? beta : 1.0f, last ? epi.bias : nullptr,
+                     last && epi.act == GemmActivation::Relu);
+  }
   return true;
 }
 bool few_rows(double*, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, bool,
-              const double*, int64_t, double, double*, int64_t) {
+              const double*, int64_t, double, double*, int64_t, const GemmEpilogue<double>&) {
   return false;
 }
 
@@ -484,13 +499,12 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) {
     scale_c(M, N, beta, C, ldc);
-    if (!epi.empty()) apply_epilogue(epi, C, ldc, M, N);
+    epilogue_tile(C, ldc, M, N, epi.bias, epi.act == GemmActivation::Relu);
     return;
   }
-  if (few_rows(static_cast<T*>(nullptr), transB, M, N, K, alpha, A, lda, transA, B, ldb, beta, C, ldc)) {
-    if (!epi.empty()) apply_epilogue(epi, C, ldc, M, N);
+  if (few_rows(static_cast<T*>(nullptr), transB, M, N, K, alpha, A, lda, transA, B, ldb, beta, C,
+               ldc, epi))
     return;
-  }
   const MicroKernel<T>& uk = select_kernel(static_cast<T*>(nullptr), N);
   const int threads = num_threads();
   // Cost in multiply-add equivalents: the products plus about kStoreCost per element of C

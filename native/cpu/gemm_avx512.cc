@@ -36,10 +36,12 @@ inline __mmask16 lane_mask(int n) {
 //      load B with masks.
 // (Named for its ISA: test/package scans the shipped binary for AVX instructions outside
 // functions whose names say which ISA they need.)
+//   bias, relu: the epilogue, applied in registers as C is stored: + bias[j] (bias points at
+//      this tile's first column; null: none), then v < 0 ? 0 : v.
 template <int M, int NV, bool ROW_CONTIG>
 void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_ks,
           const float* __restrict b, int64_t ldb, float* c, int64_t ldc, float alpha,
-          float beta, int n) {
+          float beta, int n, const float* bias, bool relu) {
   __m512 acc[M][NV];
 #pragma GCC unroll 28
   for (int i = 0; i < M; ++i)
@@ -91,6 +93,15 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
   }
 
   const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 zero = _mm512_setzero_ps();
+  // The epilogue in the same order of operations as a separate pass over C would take (so the
+  // result is the same bit for bit): (alpha acc + beta C) + bias, then relu as v < 0 ? 0 : v
+  // (an ordered compare: NaN and -0 pass through unchanged).
+  auto finish = [&](__m512 r, int v) {
+    if (bias) r = _mm512_add_ps(r, full ? _mm512_loadu_ps(bias + 16 * v) : _mm512_maskz_loadu_ps(mask[v], bias + 16 * v));
+    if (relu) r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(r, zero, _CMP_LT_OQ), zero);
+    return r;
+  };
   if (beta == 0.0f) {
     // BLAS semantics: C's old contents are never read (NaN in C does not propagate).
 #pragma GCC unroll 28
@@ -98,7 +109,7 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
 #pragma GCC unroll 24
       for (int v = 0; v < NV; ++v) {
         float* p = c + i * ldc + 16 * v;
-        const __m512 r = _mm512_mul_ps(va, acc[i][v]);
+        const __m512 r = finish(_mm512_mul_ps(va, acc[i][v]), v);
         if (full) _mm512_storeu_ps(p, r);
         else _mm512_mask_storeu_ps(p, mask[v], r);
       }
@@ -110,15 +121,14 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
       for (int v = 0; v < NV; ++v) {
         float* p = c + i * ldc + 16 * v;
         if (full) {
-          _mm512_storeu_ps(p, _mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, _mm512_loadu_ps(p))));
+          _mm512_storeu_ps(p, finish(_mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, _mm512_loadu_ps(p))), v));
         } else {
           const __m512 old = _mm512_maskz_loadu_ps(mask[v], p);
-          _mm512_mask_storeu_ps(p, mask[v], _mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, old)));
+          _mm512_mask_storeu_ps(p, mask[v], finish(_mm512_fmadd_ps(va, acc[i][v], _mm512_mul_ps(vb, old)), v));
         }
       }
   }
 }
-
 
 // ---- few rows: C (m <= 8 rows) = alpha * A B + beta C, B read in place ---------------------
 // A GEMV-like product (batch-1 inference) is bound by streaming B. The tiles above keep 2-4
@@ -131,29 +141,33 @@ void avx512_tile(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_
 // block of 8 zmm, 8 independent FMA chains, rather than two of 4).
 template <int M, int NV>
 void avx512_rows_tail(int nv, int64_t K, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
-                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int n) {
+                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int n,
+                      const float* bias, bool relu) {
   if constexpr (NV > 1) {
-    if (nv < NV) return avx512_rows_tail<M, NV - 1>(nv, K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+    if (nv < NV) return avx512_rows_tail<M, NV - 1>(nv, K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n, bias, relu);
   }
-  avx512_tile<M, NV, false>(K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+  avx512_tile<M, NV, false>(K, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n, bias, relu);
 }
 
 template <int M>
 void avx512_rows(int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
-                 int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+                 int64_t ldb, float* c, int64_t ldc, float alpha, float beta, const float* bias,
+                 bool relu) {
   constexpr int NV = 24 / M;
   constexpr int64_t cols = 16 * NV;
   int64_t j = 0;
   for (; j + cols <= N; j += cols)
-    avx512_tile<M, NV, false>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, static_cast<int>(cols));
+    avx512_tile<M, NV, false>(K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, static_cast<int>(cols),
+                              bias ? bias + j : nullptr, relu);
   if (j < N) {
     const int n = static_cast<int>(N - j);
-    avx512_rows_tail<M, NV>((n + 15) / 16, K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n);
+    avx512_rows_tail<M, NV>((n + 15) / 16, K, a, a_rs, a_ks, b + j, ldb, c + j, ldc, alpha, beta, n,
+                            bias ? bias + j : nullptr, relu);
   }
 }
 
 using TileFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
-                        int64_t, float, float, int);
+                        int64_t, float, float, int, const float*, bool);
 
 // fns[m - 1][row_contig]: the instantiation for m live rows.
 template <int NV, int... Ms>
@@ -171,34 +185,38 @@ constexpr auto make_table(std::integer_sequence<int, Ms...>) {
 }  // namespace
 
 void gemm_avx512_14x32(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
-                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n) {
+                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n,
+                       const float* bias, bool relu) {
   using T = decltype(make_table<2>(std::make_integer_sequence<int, 14>{}));
-  T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+  T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n, bias, relu);
 }
 
 void gemm_avx512_6x64(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
-                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n) {
+                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n,
+                      const float* bias, bool relu) {
   using T = decltype(make_table<4>(std::make_integer_sequence<int, 6>{}));
-  T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+  T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n, bias, relu);
 }
 
 void gemm_avx512_24x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
-                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n) {
+                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n,
+                       const float* bias, bool relu) {
   using T = decltype(make_table<1>(std::make_integer_sequence<int, 24>{}));
-  T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n);
+  T::fns[m - 1][a_rs == 1](kc, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, n, bias, relu);
 }
 
 void gemm_avx512_rows(int m, int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_ks,
-                      const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+                      const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta,
+                      const float* bias, bool relu) {
   switch (m) {
-    case 1: avx512_rows<1>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
-    case 2: avx512_rows<2>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
-    case 3: avx512_rows<3>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
-    case 4: avx512_rows<4>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
-    case 5: avx512_rows<5>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
-    case 6: avx512_rows<6>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
-    case 7: avx512_rows<7>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
-    default: avx512_rows<8>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta); break;
+    case 1: avx512_rows<1>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 2: avx512_rows<2>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 3: avx512_rows<3>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 4: avx512_rows<4>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 5: avx512_rows<5>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 6: avx512_rows<6>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 7: avx512_rows<7>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    default: avx512_rows<8>(K, N, a, a_rs, a_ks, b, ldb, c, ldc, alpha, beta, bias, relu); break;
   }
 }
 

@@ -8,7 +8,9 @@
 // The AVX2 kernel computes full tiles only (the caller routes edges through a scratch tile);
 // the AVX-512 kernels take the live rows m (1..MR) and columns n (1..NR) and handle edges
 // themselves: rows past m of the packed A panel are not read, columns past n of C are neither
-// read nor written (mask registers).
+// read nor written (mask registers). They also apply the epilogue in registers as they store C:
+// + bias[j] (bias points at the tile's first column; null: none), then relu (v < 0 ? 0 : v),
+// the same operations in the same order as a separate pass over C (gemm.cc apply_epilogue).
 #pragma once
 #include <cstdint>
 
@@ -21,17 +23,21 @@ void gemm_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_
 // B's row k is at b + k * ldb (packed panels: ldb = NR). Unpacked B may end right after column
 // n (partial tiles load it with masks).
 void gemm_avx512_14x32(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
-                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
+                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n,
+                       const float* bias, bool relu);
 // The same for 32 < N <= 64: m <= 6, n <= 64.
 void gemm_avx512_6x64(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
-                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
+                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n,
+                      const float* bias, bool relu);
 // The same for N <= 16: m <= 24, n <= 16.
 void gemm_avx512_24x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_ks, const float* b,
-                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n);
+                       int64_t ldb, float* c, int64_t ldc, float alpha, float beta, int m, int n,
+                       const float* bias, bool relu);
 
 // C (m rows, 1 <= m <= 8) = alpha * A B + beta * C over all of K and N at once, B read in
 // place (row k at b + k * ldb, not transposed); A's element (i, k) at a[i * a_rs + k * a_ks].
 void gemm_avx512_rows(int m, int64_t K, int64_t N, const float* a, int64_t a_rs, int64_t a_ks,
-                      const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta);
+                      const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta,
+                      const float* bias, bool relu);
 
 }  // namespace gf

@@ -16,6 +16,7 @@
 //                                              ih*W + iw of each max inside its image; first
 //                                              max in (kh, kw) order wins, NaN wins; a window
 //                                              with no input element gives y = -Inf, index -1.
+//                                              argmax null: y only (inference).
 //   maxpool2d_backward<T>(s, dy, argmax, dx)   dx: (N, H, W, C)
 //   avgpool2d_forward<T>(s, x, y)              mean over the covered input elements only
 //   avgpool2d_backward<T>(s, dy, dx)

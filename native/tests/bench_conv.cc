@@ -1,18 +1,26 @@
 // Conv/pool/batchnorm timing, run by hand: build/bench_conv [threads] [batch]
 // Prints the best time of forward, backward-input and backward-filter for the layers of the
-// issue-4 tutorial CNN (and a few pooling/batchnorm passes). Not a test: no checks.
+// issue-4 tutorial CNN (and a few pooling/batchnorm passes), then its inference forward pass
+// kernel by kernel as a plan replays it. Not a test: no checks.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <vector>
 
 #include "cpu/batchnorm.h"
 #include "cpu/conv.h"
+#include "cpu/gemm.h"
 #include "cpu/pool.h"
+#include "cpu/softmax.h"
 #include "cpu/threadpool.h"
 
 using namespace gf;
+
+// The tutorial CNN's inference (examples/mnist-cnn.ts) at batch N, kernel by kernel: the
+// minimum time of each over many passes, and of the whole pass.
+void inference_pass(int64_t N);
 
 template <typename F>
 double median_ms(F&& f, int reps = 15) {
@@ -68,5 +76,57 @@ int main(int argc, char** argv) {
     double bk = median_ms([&] { batchnorm_backward<float>(M, C, x.data(), y.data(), g.data(), mu.data(), is.data(), dx.data(), mm.data(), mv.data()); });
     std::printf("batchnorm 26x26x32       fwd %.3f bwd %.3f\n", f, bk);
   }
+  inference_pass(N);
   return 0;
+}
+
+void inference_pass(int64_t N) {
+  auto conv = [&](int64_t H, int64_t C, int64_t O) {
+    Conv2dShape s{N, H, H, C, 3, 3, O, 0, 0, 1, 1, 1, 1, 0, 0};
+    s.OH = s.OW = H - 2;
+    return s;
+  };
+  auto pool = [&](int64_t H, int64_t C) { return Pool2dShape{N, H, H, C, 2, 2, H / 2, H / 2, 2, 2, 0, 0}; };
+  const Conv2dShape c1 = conv(28, 1, 32), c2 = conv(13, 32, 64), c3 = conv(5, 64, 64);
+  const Pool2dShape p1 = pool(26, 32), p2 = pool(11, 64);
+  auto filled = [](int64_t n, float v) {
+    std::vector<float> a(n);
+    for (int64_t i = 0; i < n; ++i) a[i] = v * float((i * 7919) % 211 - 105) / 105.0f;
+    return a;
+  };
+  std::vector<float> x = filled(N * 784, 1.f), w1 = filled(9 * 32, 0.3f), b1 = filled(32, 0.1f),
+                     w2 = filled(9 * 32 * 64, 0.05f), b2 = filled(64, 0.1f), w3 = filled(9 * 64 * 64, 0.05f),
+                     b3 = filled(64, 0.1f), wd = filled(576 * 64, 0.05f), bd = filled(64, 0.1f),
+                     wo = filled(64 * 10, 0.1f), bo = filled(10, 0.1f);
+  std::vector<float> y1(N * 26 * 26 * 32), q1(N * 13 * 13 * 32), y2(N * 11 * 11 * 64), q2(N * 5 * 5 * 64),
+      y3(N * 3 * 3 * 64), d1(N * 64), lo(N * 10), pr(N * 10);
+  GemmEpilogue<float> relu_bias{bd.data(), GemmActivation::Relu}, bias{bo.data(), GemmActivation::Linear};
+  struct Stage { const char* name; std::function<void()> run; double best = 1e30; };
+  std::vector<Stage> stages = {
+      {"conv1 +relu", [&] { conv2d_forward<float>(c1, x.data(), w1.data(), b1.data(), y1.data(), GemmActivation::Relu); }},
+      {"maxpool1", [&] { maxpool2d_forward<float>(p1, y1.data(), q1.data(), nullptr); }},
+      {"conv2 +relu", [&] { conv2d_forward<float>(c2, q1.data(), w2.data(), b2.data(), y2.data(), GemmActivation::Relu); }},
+      {"maxpool2", [&] { maxpool2d_forward<float>(p2, y2.data(), q2.data(), nullptr); }},
+      {"conv3 +relu", [&] { conv2d_forward<float>(c3, q2.data(), w3.data(), b3.data(), y3.data(), GemmActivation::Relu); }},
+      {"dense 576->64 +relu", [&] { gemm<float>(false, false, N, 64, 576, 1.f, y3.data(), 576, wd.data(), 64, 0.f, d1.data(), 64, relu_bias); }},
+      {"dense 64->10", [&] { gemm<float>(false, false, N, 10, 64, 1.f, d1.data(), 64, wo.data(), 10, 0.f, lo.data(), 10, bias); }},
+      {"softmax", [&] { softmax_forward<float>(lo.data(), N, 10, pr.data(), false); }},
+  };
+  double best_total = 1e30;
+  for (int rep = 0; rep < 400; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (Stage& st : stages) {
+      const auto s0 = std::chrono::steady_clock::now();
+      st.run();
+      st.best = std::min(st.best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count());
+    }
+    best_total = std::min(best_total, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::printf("\ninference pass, batch %lld (min ms over 400 passes)\n", (long long)N);
+  double sum = 0;
+  for (const Stage& st : stages) {
+    std::printf("  %-22s %8.4f\n", st.name, st.best);
+    sum += st.best;
+  }
+  std::printf("  %-22s %8.4f (sum of minima %.4f)\n", "whole pass", best_total, sum);
 }

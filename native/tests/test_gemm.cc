@@ -7,6 +7,7 @@
 // Tolerance per element: 2 (K+2) eps (|alpha| sum_k |a||b| + |beta c|), the classic bound.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -216,6 +217,41 @@ void run_all(const std::vector<Case>& cases, const std::vector<std::string>& ker
   }
 }
 
+// Every row of C has the same bits whatever the number of rows computed with it (batch
+// invariance: a batch of 1 gives that row of a batch of 37; a convolution computed in blocks of
+// output rows gives the bits of the whole). Covers the few-rows path (M <= 8) against the
+// blocked one, K across several K blocks, both transposes of A, beta, the epilogue, threads.
+void check_row_invariance(const std::string& kernel) {
+  const int64_t M = 37;
+  const int64_t shapes[][2] = {{10, 700}, {64, 1500}, {128, 784}, {200, 33}, {47, 1025}};
+  for (auto& nk : shapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        const int64_t N = nk[0], K = nk[1], lda = ta ? M : K;
+        std::vector<float> A = random_vec<float>(M * K), B = random_vec<float>(K * N),
+                           C0 = random_vec<float>(M * N), bias = random_vec<float>(N);
+        GemmEpilogue<float> epi{bias.data(), GemmActivation::Relu};
+        for (int with_epi = 0; with_epi < 2; ++with_epi) {
+          const GemmEpilogue<float> e = with_epi ? epi : GemmEpilogue<float>{};
+          std::vector<float> whole = C0;
+          gemm<float>(ta, false, M, N, K, 1.0f, A.data(), lda, B.data(), N, 0.5f, whole.data(), N, e);
+          bool same = true;
+          for (int64_t r0 = 0, rows = 1; r0 < M && same; r0 += rows, rows = rows % 9 + 1) {
+            const int64_t m = std::min(rows, M - r0);
+            std::vector<float> part(C0.begin() + r0 * N, C0.begin() + (r0 + m) * N);
+            const float* a = ta ? A.data() + r0 : A.data() + r0 * K;
+            gemm<float>(ta, false, m, N, K, 1.0f, a, lda, B.data(), N, 0.5f, part.data(), N, e);
+            same = std::memcmp(part.data(), whole.data() + r0 * N, sizeof(float) * m * N) == 0;
+          }
+          check(same, "rows bit-identical whatever M: kernel=" + kernel + " N=" + std::to_string(N) +
+                          " K=" + std::to_string(K) + " transA=" + std::to_string(ta) +
+                          " threads=" + std::to_string(threads) + (with_epi ? " +bias relu" : ""));
+        }
+      }
+  set_num_threads(1);
+}
+
 }  // namespace
 
 int main() {
@@ -229,6 +265,8 @@ int main() {
   run_all<double>(small_cases(), {"generic"});
   run_all<float>(large_cases(), kernels);
   run_all<double>({large_cases()[0]}, {"generic"});
+  for (const std::string& k : kernels)
+    if (set_gemm_kernel(k) == SetKernelResult::Ok) check_row_invariance(k);
 
   // GRADFORGE_GEMM_KERNEL / setGemmKernel names: unknown and "auto".
   check(set_gemm_kernel("nope") == SetKernelResult::UnknownName, "set_gemm_kernel('nope')");

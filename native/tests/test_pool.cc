@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cpu/conv.h"
+#include "cpu/cpu_features.h"
 #include "cpu/pool.h"
 #include "cpu/threadpool.h"
 #include "ref/ref.h"
@@ -98,6 +99,21 @@ void check_pool(const Pool2dShape& s, int threads) {
     idx_ok = am[i] >= 0 && am[i] < s.H * s.W && x[(n * s.H * s.W + am[i]) * s.C + c] == y[i];
   }
   check(idx_ok, "maxpool argmax " + what);
+  // Without argmax (inference, its own kernels): the same values bit for bit, also with NaN
+  // and ties in x (x rounded to a few values, every 7th NaN).
+  std::vector<T> xs = x;
+  for (size_t i = 0; i < nx; ++i)
+    xs[i] = i % 7 == 3 ? std::numeric_limits<T>::quiet_NaN() : std::round(xs[i] * 2) / 2;
+  for (const std::vector<T>* in : {&x, &xs}) {
+    std::vector<T> y_am(ny), y_only(ny, T(777));
+    maxpool2d_forward<T>(s, in->data(), y_am.data(), am.data());
+    maxpool2d_forward<T>(s, in->data(), y_only.data(), nullptr);
+    bool same = true;
+    for (size_t i = 0; i < ny && same; ++i)
+      same = std::isnan(y_am[i]) ? std::isnan(y_only[i]) : y_am[i] == y_only[i] && std::signbit(y_am[i]) == std::signbit(y_only[i]);
+    check(same, std::string("maxpool without argmax ") + (in == &x ? "" : "(NaN, ties) ") + what);
+  }
+  maxpool2d_forward<T>(s, x.data(), y.data(), am.data());
   maxpool2d_backward<T>(s, dy.data(), am.data(), dx.data());
   ref::maxpool2d_backward<T>(s, x.data(), dy.data(), want_dx.data());
   check_close(dx.data(), want_dx.data(), nx, tol, tol, "maxpool backward " + what);
@@ -231,15 +247,22 @@ int main() {
   shapes.push_back({1, 7, 5, 3, 3, 3, 4, 3, 2, 2, 1, 1});     // 3x3 /2 same
   shapes.push_back({3, 5, 7, 1, 1, 1, 5, 7, 1, 1, 0, 0});     // 1x1 window
   shapes.push_back({1, 1, 1, 3, 5, 5, 1, 1, 3, 3, 2, 2});     // 1x1 image, same
+  shapes.push_back({2, 9, 9, 37, 3, 3, 4, 4, 2, 2, 0, 0});    // C across 16-lane runs and a tail
+  shapes.push_back({1, 6, 6, 16, 2, 2, 4, 4, 2, 2, 1, 1});    // C one run; edge windows clipped
   for (int i = 0; i < 300; ++i) shapes.push_back(random_pool());
   for (const Pool2dShape& s : shapes) check_pool_adjoint(s);
   check_bilinear_values();
   check_max_special();
   for (int threads : {1, 2}) {
     set_num_threads(threads);
-    for (const Pool2dShape& s : shapes) {
-      check_pool<float>(s, threads);
-      check_pool<double>(s, threads);
+    for (const Pool2dShape& s : shapes) check_pool<double>(s, threads);
+    // Every float kernel this CPU runs (max pooling without argmax has its own per ISA).
+    for (const char* kernel : {"ref", "avx2", "avx512", "auto"}) {
+      if (set_gemm_kernel(kernel) != SetKernelResult::Ok) {
+        std::printf("test_pool: %s kernels not run (this CPU lacks the ISA)\n", kernel);
+        continue;
+      }
+      for (const Pool2dShape& s : shapes) check_pool<float>(s, threads);
     }
     // Big enough to run on several threads.
     check_pool<float>({8, 26, 26, 32, 2, 2, 13, 13, 2, 2, 0, 0}, threads);

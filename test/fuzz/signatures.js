@@ -107,7 +107,7 @@ const SIGNATURES = {
   conv2dBackwardFilter: {
     args: [{ name: 'g', kind: 'conv' }, fa('x'), fa('dy'), fa('dw', out), fa('dbias', { nullable: true, out: true })],
   },
-  maxPool2dForward: { args: [{ name: 'g', kind: 'pool' }, fa('x'), fa('y', out), i32('argmax', out)] },
+  maxPool2dForward: { args: [{ name: 'g', kind: 'pool' }, fa('x'), fa('y', out), i32('argmax', { nullable: true, out: true })] },
   maxPool2dBackward: { args: [{ name: 'g', kind: 'pool' }, fa('dy'), i32('argmax'), fa('dx', out)] },
   avgPool2dForward: { args: [{ name: 'g', kind: 'pool' }, fa('x'), fa('y', out)] },
   avgPool2dBackward: { args: [{ name: 'g', kind: 'pool' }, fa('dy'), fa('dx', out)] },
