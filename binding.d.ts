@@ -207,6 +207,13 @@ export interface Binding {
   // conv2dTranspose needs no exports of its own: its forward is conv2dBackwardInput of the
   // adjoint conv2d, and its gradients are conv2dForward and conv2dBackwardFilter.
 
+  /**
+   * Inference: y = maxPool2d(conv2d(x, w) (+ bias, activation)) with pool geometry p over the
+   * conv's output (p.N, p.H, p.W, p.C = g.N, g.OH, g.OW, g.O), without the conv's output in
+   * memory; the bits of conv2dForward then maxPool2dForward.
+   */
+  conv2dMaxPool2dForward(g: Conv2dGeometry, p: Pool2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null,
+    y: FloatArray, activation?: 'linear' | 'relu'): void;
   /** argmax null: y only (inference, no backward to follow). */
   maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array | null): void;
   maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void;

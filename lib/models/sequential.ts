@@ -12,9 +12,11 @@
  * const [loss, acc] = model.evaluate(xTest, yTest);
  */
 import { Tensor, TypedArray } from '../tensor';
-import { noGrad } from '../autograd';
+import { noGrad, isGradEnabled } from '../autograd';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { Layer, Shape, CallContext, LayerVariable, uniqueLayerName } from '../nn/layer';
+import { Conv2D } from '../nn/convolutional';
+import { MaxPooling2D } from '../nn/pooling';
 import { getLoss, LossFn, categoricalCrossentropy, sparseCategoricalCrossentropy, binaryCrossentropy } from '../losses';
 import { getMetric, MetricFn } from '../metrics';
 import { getOptimizer, Optimizer } from '../optim';
@@ -191,12 +193,21 @@ export class Sequential {
     // the mask travels with the activations, as in Keras: made by embedding({maskZero}) or
     // masking(), carried by the layers that support it, consumed by the recurrent layers
     let mask: Tensor | null = null;
-    this.layers.forEach((l, i) => {
+    for (let i = 0; i < this.layers.length; i++) {
+      const l = this.layers[i];
       const last = i === this.layers.length - 1;
       const input = h;
+      const next = this.layers[i + 1];
+      // Inference: a convolution and the max pooling after it run as one kernel (the
+      // convolution's output is pooled from cache, never stored whole); same bits.
+      if (!isGradEnabled() && mask === null && l instanceof Conv2D && l.fusesMaxPool() && next instanceof MaxPooling2D) {
+        h = l.applyMaxPooled(input, next);
+        i++;
+        continue;
+      }
       h = l.apply(input, { training: ctx.training, logits: last && ctx.logits === true, mask });
       mask = l.computeMask(input, mask);
-    });
+    }
     return { output: h, mask };
   }
 

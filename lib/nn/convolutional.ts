@@ -9,7 +9,9 @@
 import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { conv2d as conv2dOp, conv2dTranspose as conv2dTransposeOp, axisGeometry, pair, checkPadding, Padding } from '../ops/conv';
+import { conv2dMaxPool2d } from '../ops/conv-pool';
 import { Shape, CallContext } from './layer';
+import type { MaxPooling2D } from './pooling';
 import { KernelLayer, KernelLayerArgs } from './kernel-layer';
 
 export interface Conv2DArgs extends KernelLayerArgs {
@@ -109,6 +111,26 @@ export class Conv2D extends ConvBase {
       activation: fused ? this.activationName as 'relu' | 'linear' : 'linear',
     });
     return fused ? y : this.activate(y, ctx);
+  }
+
+  /** Whether applyMaxPooled can run this layer with a following max pooling in one kernel. */
+  fusesMaxPool(): boolean {
+    return this.activationName === 'relu' || this.activationName === 'linear';
+  }
+
+  /**
+   * This layer, then `pool` on its output, in one kernel when no gradient is recorded (the
+   * convolution's output never written whole; Sequential's inference forward). Bit for bit
+   * pool.apply(this.apply(x)). Requires fusesMaxPool().
+   */
+  applyMaxPooled(x: Tensor, pool: MaxPooling2D): Tensor {
+    this.prepareInput(x.shape);
+    this.checkCallChannels(x);
+    pool.prepareInput(this.computeOutputShape([...x.shape]).map((d) => d ?? -1));
+    return conv2dMaxPool2d(x, this.kernel!.value, {
+      strides: this.strides, padding: this.padding, dilationRate: this.dilationRate, bias: this.bias?.value,
+      activation: this.activationName as 'relu' | 'linear',
+    }, pool.options());
   }
 
   override computeOutputShape(inputShape: Shape): Shape {

@@ -190,7 +190,16 @@ export abstract class Layer {
 
   /** Builds on first use, checks the input against the built shape, then calls. */
   apply(x: Tensor, ctx: CallContext = { training: false }): Tensor {
-    const shape: Shape = [null, ...x.shape.slice(1)];
+    this.prepareInput(x.shape);
+    return this.call(x, ctx);
+  }
+
+  /**
+   * apply's first half: builds on first use for this input shape (batch first), else checks
+   * it against the built one. A model that runs two layers in one kernel calls it for both.
+   */
+  prepareInput(inputShape: readonly number[]): void {
+    const shape: Shape = [null, ...inputShape.slice(1)];
     if (!this.built) {
       this.build(shape);
       this.built = true;
@@ -198,10 +207,9 @@ export abstract class Layer {
     } else if (this.lastInputShape !== undefined) {
       const want = this.lastInputShape;
       if (want.length !== shape.length || want.some((d, i) => d !== null && d !== shape[i])) {
-        throw new ShapeError(`${this.name}: expected input shape ${fmtShape(want.map((d) => d ?? -1))} (batch first), got ${fmtShape(x.shape)}`);
+        throw new ShapeError(`${this.name}: expected input shape ${fmtShape(want.map((d) => d ?? -1))} (batch first), got ${fmtShape(inputShape)}`);
       }
     }
-    return this.call(x, ctx);
   }
 
   /**

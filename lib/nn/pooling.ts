@@ -37,7 +37,8 @@ abstract class Pooling2D extends Layer {
     this.padding = checkPadding(op, args.padding);
   }
 
-  protected options(): Pool2dOptions {
+  /** The pooling op's options (poolSize, strides, padding). */
+  options(): Pool2dOptions {
     return { poolSize: this.poolSize, strides: this.strides, padding: this.padding };
   }
 

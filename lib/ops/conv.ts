@@ -169,6 +169,12 @@ function geometry(op: string, x: Tensor, kernelShape: readonly number[], inChann
  * @example gf.conv2d(x, w, {strides: 2, padding: 'same'})
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const { g, bias, act } = conv2dSetup(x, w, opts);
+  return convForward(g, x, w, bias, act);
+}
+
+/** What conv2d(x, w, opts) runs: its checked geometry, bias and fused activation. */
+export function conv2dSetup(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): { g: Conv2dGeometry; bias: Tensor | null; act: FusedActivation } {
   const op = 'conv2d';
   checkPair(op, x, w, 'input', 'kernel');
   const { strides, dilation, padding } = geometry(op, x, w.shape, 2, opts);
@@ -180,8 +186,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     throw new ShapeError(`${op}: kernel ${KH}x${KW}${dilation[0] > 1 || dilation[1] > 1 ? ` (dilation ${dilation.join('x')})` : ''} does not fit the ${H}x${W} input with padding 'valid' (input ${fmtShape(x.shape)})`);
   }
   const g = convGeometry([N, H, W, C], [KH, KW, O], [gh.out, gw.out], strides, dilation, [gh.padBefore, gw.padBefore]);
-  const bias = checkBias(op, opts.bias, O, x);
-  return convForward(g, x, w, bias, checkActivation(op, opts.activation));
+  return { g, bias: checkBias(op, opts.bias, O, x), act: checkActivation(op, opts.activation) };
 }
 
 /**

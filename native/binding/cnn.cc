@@ -236,6 +236,42 @@ Value MaxPool2dForward(const Info& info) {
   return c.undef();
 }
 
+// Inference: max pooling (no argmax) of conv2dForward's output, without that output in memory.
+Value Conv2dMaxPool2dForward(const Info& info) {
+  Call c(info, "conv2dMaxPool2dForward");
+  ConvSizes g;
+  PoolSizes pg;
+  ArrayView x, w, bias, y;
+  bool has_bias = false;
+  if (!c.count_between(6, 7) || !conv_geometry(c, info, 0, &g) || !pool_geometry(c, info, 1, &pg))
+    return c.undef();
+  const Conv2dShape s = g.s;
+  const Pool2dShape p = pg.s;
+  if (p.N != s.N || p.H != s.OH || p.W != s.OW || p.C != s.O) {
+    c.range_error("the pooling's input (" + pool_str(p) + ") is not the convolution's output (" + conv_str(s) + ")");
+    return c.undef();
+  }
+  if (!c.float_array(2, "x", &x) || !c.float_array(3, "w", &w, &x, "x") ||
+      !c.optional_float_array(4, "bias", &bias, &has_bias, x, "x") ||
+      !c.float_array(5, "y", &y, &x, "x") || !c.need(x, "x", g.x, conv_str(s)) ||
+      !c.need(w, "w", g.w, conv_str(s)) || !c.need(y, "y", pg.y, pool_str(p)) ||
+      (has_bias && !c.need(bias, "bias", s.O, "O=" + std::to_string(s.O))) ||
+      !c.outputs_apart({&y}, {&x, &w, &bias}))
+    return c.undef();
+  GemmActivation act = GemmActivation::Linear;
+  if (c.length() > 6 && !activation_arg(c, 6, &act)) return c.undef();
+  if (pg.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
+  const DType type = x.type;
+  c.step("conv2dMaxPool2dForward", {{&x, kRead}, {&w, kRead}, {&bias, kRead}, {&y, kWrite, pg.y}}, [=](void* const* q) {
+    by_float_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      conv2d_maxpool2d_forward<T>(s, p, static_cast<T*>(q[0]), static_cast<T*>(q[1]),
+                                  static_cast<T*>(q[2]), static_cast<T*>(q[3]), act);
+    });
+  });
+  return c.undef();
+}
+
 Value MaxPool2dBackward(const Info& info) {
   Call c(info, "maxPool2dBackward");
   PoolSizes g;
@@ -568,6 +604,7 @@ void add_cnn_exports(Napi::Env env, Napi::Object exports) {
       {"conv2dBackwardInput", guard<Conv2dBackwardInput>},
       {"conv2dBackwardFilter", unrecordable<Conv2dBackwardFilter>},
       {"maxPool2dForward", guard<MaxPool2dForward>},
+      {"conv2dMaxPool2dForward", guard<Conv2dMaxPool2dForward>},
       {"maxPool2dBackward", unrecordable<MaxPool2dBackward>},
       {"avgPool2dForward", guard<AvgPool2dForward>},
       {"avgPool2dBackward", unrecordable<AvgPool2dBackward>},

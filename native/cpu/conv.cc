@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
+#include "cpu/conv_isa.h"
+#include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/reduce.h"
 #include "cpu/scratch.h"
@@ -247,6 +250,39 @@ void backward_input_impl(const Conv2dShape& s, const T* dy, const T* w, const T*
   parallel_for(site, static_cast<double>(s.N) * img_rows * kc * O, groups, 1, body);
 }
 
+
+// At most this many taps (KH*KW*C) take the direct path on AVX-512 (first layers of one or
+// three channels), where im2col + GEMM spends its time on the 9-27-column matrix.
+constexpr int64_t kDirectMaxTaps = 32;
+
+template <typename T>
+bool direct_path(const Conv2dShape& s) {
+  if constexpr (!std::is_same_v<T, float>) {
+    (void)s;
+    return false;
+  } else {
+    return s.KH * s.KW * s.C <= kDirectMaxTaps && !is_pointwise(s) &&
+           current_gemm_kernel() == GemmKernel::Avx512;
+  }
+}
+
+// Output pixels [r0, r1) of conv2d_forward into y (row r0 first): directly, or as im2col rows
+// (into col, R rows at most) times w. Every path gives the same bits for a pixel whatever the
+// range it is computed in (the GEMM's rows do not depend on M), so callers block freely.
+template <typename T>
+void forward_rows(const Conv2dShape& s, const T* x, const T* w, const GemmEpilogue<T>& epi,
+                  bool direct, int64_t r0, int64_t r1, T* col, T* y) {
+  const int64_t kc = s.KH * s.KW * s.C, O = s.O;
+  if constexpr (std::is_same_v<T, float>) {
+    if (direct)
+      return conv2d_direct_rows_avx512_f32(s, x, w, epi.bias, epi.act == GemmActivation::Relu, r0, r1, y);
+  }
+  const T* a = col ? col : x + r0 * kc;  // pointwise: the im2col matrix is x
+  if (col) im2col_rows(s, x, r0, r1, col);
+  // y rows (rows, O) = col (rows, KH*KW*C) x w (KH*KW*C, O)
+  gemm<T>(false, false, r1 - r0, O, kc, T(1), a, kc, w, O, T(0), y, O, epi);
+}
+
 }  // namespace
 
 template <typename T>
@@ -257,20 +293,62 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   epi.act = act;
   const int64_t M = s.N * s.OH * s.OW, kc = s.KH * s.KW * s.C, O = s.O;
   if (M <= 0) return;
-  const bool pointwise = is_pointwise(s);
+  const bool direct = direct_path<T>(s), uses_col = !direct && !is_pointwise(s);
   const int64_t R = block_rows<T>(kc), nb = (M + R - 1) / R;
   auto body = [&](int64_t b0, int64_t b1) {
-    T* col = pointwise ? nullptr : static_cast<T*>(tl_col.get(sizeof(T) * std::min(R, M) * kc));
+    T* col = uses_col ? static_cast<T*>(tl_col.get(sizeof(T) * std::min(R, M) * kc)) : nullptr;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = b * R, r1 = std::min(M, r0 + R);
-      const T* a = pointwise ? x + r0 * kc : col;
-      if (!pointwise) im2col_rows(s, x, r0, r1, col);
-      // y rows (rows, O) = col (rows, KH*KW*C) x w (KH*KW*C, O)
-      gemm<T>(false, false, r1 - r0, O, kc, T(1), a, kc, w, O, T(0), y + r0 * O, O, epi);
+      forward_rows(s, x, w, epi, direct, r0, r1, col, y + r0 * O);
     }
   };
   static AdaptiveParallel site;
   parallel_for(site, static_cast<double>(M) * kc * O, nb, 1, body);
+}
+
+namespace {
+// The conv output one band of a fused conv + pool keeps per thread: at most about this many
+// bytes (with its im2col block and the weights, within L2), so the pool reads it from cache.
+constexpr int64_t kBandBudgetBytes = 96 << 10;
+thread_local ScratchBuffer tl_band;
+}  // namespace
+
+template <typename T>
+void conv2d_maxpool2d_forward(const Conv2dShape& s, const Pool2dShape& p, const T* x,
+                              const T* w, const T* bias, T* y, GemmActivation act) {
+  GemmEpilogue<T> epi;
+  epi.bias = bias;
+  epi.act = act;
+  if (s.N <= 0 || p.OH <= 0 || p.OW <= 0) return;
+  const int64_t kc = s.KH * s.KW * s.C, O = s.O, row_bytes = s.OW * O * static_cast<int64_t>(sizeof(T));
+  const bool direct = direct_path<T>(s), uses_col = !direct && !is_pointwise(s);
+  // Pooled rows per band: the conv rows their windows cover fit the budget (at least one).
+  const int64_t conv_rows_per_pooled = std::max<int64_t>(1, std::min(p.sh, p.KH));
+  const int64_t band = std::max<int64_t>(1, std::min(p.OH, kBandBudgetBytes / (row_bytes * conv_rows_per_pooled)));
+  const int64_t bands = (p.OH + band - 1) / band, R = block_rows<T>(kc);
+  auto body = [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t n = u / bands, q0 = u % bands * band, q1 = std::min(p.OH, q0 + band);
+      // conv rows [h0, h1) hold every window of pooled rows [q0, q1)
+      const int64_t h0 = std::max<int64_t>(0, q0 * p.sh - p.pad_top);
+      const int64_t h1 = std::max(h0, std::min(s.OH, (q1 - 1) * p.sh - p.pad_top + p.KH));
+      const int64_t rows = (h1 - h0) * s.OW;  // conv output pixels of the band
+      T* conv = static_cast<T*>(tl_band.get(sizeof(T) * std::max<int64_t>(1, rows * O)));
+      T* col = uses_col ? static_cast<T*>(tl_col.get(sizeof(T) * std::min(R, std::max<int64_t>(1, rows)) * kc)) : nullptr;
+      const int64_t first = (n * s.OH + h0) * s.OW;
+      for (int64_t r = 0; r < rows; r += R)
+        forward_rows(s, x, w, epi, direct, first + r, first + std::min(rows, r + R), col, conv + r * O);
+      // The band as an image of h1 - h0 rows: the same windows, clipped the same way.
+      Pool2dShape bp = p;
+      bp.N = 1;
+      bp.H = h1 - h0;
+      bp.OH = q1 - q0;
+      bp.pad_top = h0 + p.pad_top - q0 * p.sh;
+      maxpool2d_forward_serial<T>(bp, conv, y + (n * p.OH + q0) * p.OW * O);
+    }
+  };
+  static AdaptiveParallel site;
+  parallel_for(site, static_cast<double>(s.N) * s.OH * s.OW * kc * O, s.N * bands, 1, body);
 }
 
 template <typename T>
@@ -363,7 +441,9 @@ void conv2d_transpose_backward_filter(const Conv2dShape& s, const T* x, const T*
   template void conv2d_transpose_backward_input<T>(const Conv2dShape&, const T*, const T*,    \
                                                    T*);                                       \
   template void conv2d_transpose_backward_filter<T>(const Conv2dShape&, const T*, const T*,   \
-                                                    T*, T*);
+                                                    T*, T*);                                  \
+  template void conv2d_maxpool2d_forward<T>(const Conv2dShape&, const Pool2dShape&, const T*, \
+                                            const T*, const T*, T*, GemmActivation);
 GF_CONV_INSTANTIATE(float)
 GF_CONV_INSTANTIATE(double)
 

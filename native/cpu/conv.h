@@ -38,18 +38,12 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/conv_shape.h"
 #include "cpu/gemm.h"
+#include "cpu/pool.h"
 
 namespace gf {
 
-struct Conv2dShape {
-  int64_t N, H, W, C;         // x: (N, H, W, C)
-  int64_t KH, KW, O;          // w: (KH, KW, C, O)
-  int64_t OH, OW;             // y: (N, OH, OW, O)
-  int64_t sh, sw;             // strides
-  int64_t dh, dw;             // dilations
-  int64_t pad_top, pad_left;  // zeros before the input; pads after are implied by OH, OW
-};
 
 // Output length of one spatial axis; <= 0 means the kernel does not fit (caller rejects).
 inline int64_t conv_output_size(int64_t in, int64_t k, int64_t stride, int64_t dilation,
@@ -73,6 +67,13 @@ inline void same_padding(int64_t in, int64_t k, int64_t stride, int64_t dilation
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
                     GemmActivation act = GemmActivation::Linear);
+// Inference: maxpool2d (no argmax) of conv2d_forward's output y, without y in memory. p is the
+// pooling of y (p.N, p.H, p.W, p.C = s.N, s.OH, s.OW, s.O); out: (N, p.OH, p.OW, O). Each
+// thread computes a band of conv rows at a time into a buffer that stays in cache and pools
+// it; the result is bit for bit that of conv2d_forward then maxpool2d_forward.
+template <typename T>
+void conv2d_maxpool2d_forward(const Conv2dShape& s, const Pool2dShape& p, const T* x,
+                              const T* w, const T* bias, T* out, GemmActivation act);
 template <typename T>
 void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);
 template <typename T>
@@ -90,6 +91,9 @@ void conv2d_transpose_backward_filter(const Conv2dShape& s, const T* x, const T*
 #define GF_CONV_DECLARE(T)                                                                   \
   extern template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*,   \
                                          T*, GemmActivation);                                \
+  extern template void conv2d_maxpool2d_forward<T>(const Conv2dShape&, const Pool2dShape&,   \
+                                                   const T*, const T*, const T*, T*,         \
+                                                   GemmActivation);                          \
   extern template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*); \
   extern template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*, \
                                                  T*);                                        \

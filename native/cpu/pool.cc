@@ -76,9 +76,10 @@ bool upsample_mode_from_name(const char* name, UpsampleMode* mode) {
 // WITH_ARGMAX false (inference: no backward will follow) compares values only, half the
 // stores and a loop the compiler vectorizes with fewer instructions.
 template <typename T, bool WITH_ARGMAX>
-void maxpool2d_forward_impl(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) {
+void maxpool2d_rows_portable(const Pool2dShape& s, const T* x, T* y, int32_t* argmax, int64_t i0,
+                             int64_t i1) {
   const int64_t C = s.C;
-  auto rows = [&](int64_t i0, int64_t i1) {
+  {
     for (int64_t i = i0; i < i1; ++i) {  // i = n*OH + oh
       const int64_t n = i / s.OH, oh = i % s.OH;
       int64_t h0, h1;
@@ -115,8 +116,22 @@ void maxpool2d_forward_impl(const Pool2dShape& s, const T* x, T* y, int32_t* arg
         }
       }
     }
-  };
-  parallel_for(s.N * s.OH, grain_for(row_work(s, 1)), rows);
+  }
+}
+
+template <typename T, bool WITH_ARGMAX>
+void maxpool2d_forward_impl(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) {
+  parallel_for(s.N * s.OH, grain_for(row_work(s, 1)), [&](int64_t i0, int64_t i1) {
+    maxpool2d_rows_portable<T, WITH_ARGMAX>(s, x, y, argmax, i0, i1);
+  });
+}
+
+template <typename T>
+void maxpool2d_forward_serial(const Pool2dShape& s, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (current_gemm_kernel() == GemmKernel::Avx512) return maxpool2d_rows_avx512_f32(s, x, y, 0, s.N * s.OH);
+  }
+  maxpool2d_rows_portable<T, false>(s, x, y, nullptr, 0, s.N * s.OH);
 }
 
 template <typename T>
@@ -375,6 +390,7 @@ void upsampling2d_backward(int64_t N, int64_t H, int64_t W, int64_t C, int64_t s
   template void avgpool2d_backward<T>(const Pool2dShape&, const T*, T*);                      \
   template void global_avgpool2d_forward<T>(int64_t, int64_t, int64_t, const T*, T*);         \
   template void global_avgpool2d_backward<T>(int64_t, int64_t, int64_t, const T*, T*);        \
+  template void maxpool2d_forward_serial<T>(const Pool2dShape&, const T*, T*);                  \
   template void global_maxpool2d_forward<T>(int64_t, int64_t, int64_t, const T*, T*,          \
                                             int32_t*);                                        \
   template void global_maxpool2d_backward<T>(int64_t, int64_t, int64_t, const T*,             \

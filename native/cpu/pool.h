@@ -59,6 +59,9 @@ bool upsample_mode_from_name(const char* name, UpsampleMode* mode);
 
 template <typename T>
 void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax);
+// maxpool2d_forward without argmax on the calling thread only (inside another kernel's work).
+template <typename T>
+void maxpool2d_forward_serial(const Pool2dShape& s, const T* x, T* y);
 template <typename T>
 void maxpool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argmax, T* dx);
 template <typename T>
@@ -86,6 +89,7 @@ void upsampling2d_backward(int64_t N, int64_t H, int64_t W, int64_t C, int64_t s
 
 #define GF_POOL_DECLARE(T)                                                                    \
   extern template void maxpool2d_forward<T>(const Pool2dShape&, const T*, T*, int32_t*);      \
+  extern template void maxpool2d_forward_serial<T>(const Pool2dShape&, const T*, T*);         \
   extern template void maxpool2d_backward<T>(const Pool2dShape&, const T*, const int32_t*,    \
                                              T*);                                             \
   extern template void avgpool2d_forward<T>(const Pool2dShape&, const T*, T*);                \

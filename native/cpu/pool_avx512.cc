@@ -36,16 +36,31 @@ void maxpool2d_rows_avx512_f32(const Pool2dShape& s, const float* x, float* y, i
           _mm512_mask_storeu_ps(yo + c, m, neg_inf);
           continue;
         }
+        // Without NaN, max(v, best) is the rule: it returns its second operand (the earlier
+        // value) on ties, which only +0 and -0 can tell apart. A window with a NaN (rare) runs
+        // again with the exact rule.
         __m512 best = _mm512_maskz_loadu_ps(m, first + c);
+        __mmask16 nan = _mm512_cmp_ps_mask(best, best, _CMP_UNORD_Q);
         for (int64_t ih = h0; ih < h1; ++ih) {
           const float* row = x + ((n * s.H + ih) * s.W) * C + c;
           for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; ++iw) {
             const __m512 v = _mm512_maskz_loadu_ps(m, row + iw * C);
-            // v > best, or v is NaN and best is not
-            const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
-                                   (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
-                                    _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
-            best = _mm512_mask_mov_ps(best, take, v);
+            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+            best = _mm512_max_ps(v, best);
+          }
+        }
+        if (nan) {
+          best = _mm512_maskz_loadu_ps(m, first + c);
+          for (int64_t ih = h0; ih < h1; ++ih) {
+            const float* row = x + ((n * s.H + ih) * s.W) * C + c;
+            for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; ++iw) {
+              const __m512 v = _mm512_maskz_loadu_ps(m, row + iw * C);
+              // v > best, or v is NaN and best is not
+              const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+                                     (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
+                                      _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+              best = _mm512_mask_mov_ps(best, take, v);
+            }
           }
         }
         _mm512_mask_storeu_ps(yo + c, m, best);

@@ -7,10 +7,14 @@
 // larger than one block; the result must not depend on the thread count.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu/conv.h"
+#include "cpu/cpu_features.h"
+#include "cpu/pool.h"
 #include "cpu/threadpool.h"
 #include "ref/ref.h"
 #include "tests/test_util.h"
@@ -58,7 +62,7 @@ Conv2dShape random_shape() {
     s.H = pick<int64_t>({1, 5, 7, 13});
     s.W = pick<int64_t>({1, 5, 7, 13});
     s.C = pick<int64_t>({1, 3, 5});
-    s.O = pick<int64_t>({1, 4, 7});
+    s.O = pick<int64_t>({1, 4, 7, 33});
     s.KH = pick<int64_t>({1, 2, 3, 5});
     s.KW = pick<int64_t>({1, 2, 3, 5});
     s.sh = pick<int64_t>({1, 2, 3});
@@ -199,6 +203,72 @@ void check_large(Conv2dShape s) {
   check_close(out[0][2].data(), want_dw.data(), nw + s.O, tol, tol, "backward_filter " + what);
 }
 
+// The direct small-tap path (AVX-512) gives the bits of im2col + GEMM: im2col built here
+// naively, then the library's GEMM with the same epilogue.
+void check_direct_matches_gemm(const Conv2dShape& s) {
+  const int64_t kc = s.KH * s.KW * s.C, M = s.N * s.OH * s.OW;
+  std::vector<float> x = random_vec<float>(s.N * s.H * s.W * s.C), w = random_vec<float>(kc * s.O),
+                     bias = random_vec<float>(s.O), col(M * kc, 0.0f);
+  for (int64_t r = 0; r < M; ++r) {
+    const int64_t n = r / (s.OH * s.OW), oh = r / s.OW % s.OH, ow = r % s.OW;
+    for (int64_t kh = 0; kh < s.KH; ++kh)
+      for (int64_t kw = 0; kw < s.KW; ++kw)
+        for (int64_t c = 0; c < s.C; ++c) {
+          const int64_t ih = oh * s.sh - s.pad_top + kh * s.dh, iw = ow * s.sw - s.pad_left + kw * s.dw;
+          if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W)
+            col[r * kc + (kh * s.KW + kw) * s.C + c] = x[((n * s.H + ih) * s.W + iw) * s.C + c];
+        }
+  }
+  for (GemmActivation act : {GemmActivation::Linear, GemmActivation::Relu})
+    for (bool with_bias : {false, true}) {
+      std::vector<float> direct(M * s.O, 777.f), want(M * s.O, 555.f);
+      conv2d_forward<float>(s, x.data(), w.data(), with_bias ? bias.data() : nullptr, direct.data(), act);
+      gemm<float>(false, false, M, s.O, kc, 1.0f, col.data(), kc, w.data(), s.O, 0.0f, want.data(), s.O,
+                  GemmEpilogue<float>{with_bias ? bias.data() : nullptr, act});
+      check(std::memcmp(direct.data(), want.data(), sizeof(float) * M * s.O) == 0,
+            "conv2d forward bit-identical to im2col + GEMM " + describe(s) +
+                (with_bias ? " +bias" : "") + (act == GemmActivation::Relu ? " relu" : ""));
+    }
+}
+
+// A max pooling of the conv's output s (valid or same, any window and stride), if one fits.
+bool random_pool_of(const Conv2dShape& s, Pool2dShape* p) {
+  *p = Pool2dShape{s.N, s.OH, s.OW, s.O, pick<int64_t>({1, 2, 3}), pick<int64_t>({1, 2, 3}), 0, 0,
+                   pick<int64_t>({1, 2, 3}), pick<int64_t>({1, 2, 3}), 0, 0};
+  if (pick<int>({0, 1}) == 0) {  // valid
+    if (p->H < p->KH || p->W < p->KW) return false;
+    p->OH = (p->H - p->KH) / p->sh + 1;
+    p->OW = (p->W - p->KW) / p->sw + 1;
+  } else {  // same
+    p->OH = (p->H + p->sh - 1) / p->sh;
+    p->OW = (p->W + p->sw - 1) / p->sw;
+    p->pad_top = std::max<int64_t>((p->OH - 1) * p->sh + p->KH - p->H, 0) / 2;
+    p->pad_left = std::max<int64_t>((p->OW - 1) * p->sw + p->KW - p->W, 0) / 2;
+  }
+  return true;
+}
+
+// conv + max pool in one kernel: the bits of conv2d_forward then maxpool2d_forward.
+template <typename T>
+void check_conv_pool(const Conv2dShape& s, const Pool2dShape& p, const std::string& kernel) {
+  std::vector<T> x = random_vec<T>(s.N * s.H * s.W * s.C), w = random_vec<T>(s.KH * s.KW * s.C * s.O),
+                 bias = random_vec<T>(s.O), y(s.N * s.OH * s.OW * s.O);
+  const size_t n_out = p.N * p.OH * p.OW * p.C;
+  for (GemmActivation act : {GemmActivation::Linear, GemmActivation::Relu}) {
+    std::vector<T> want(n_out, T(1)), got(n_out, T(777));
+    conv2d_forward<T>(s, x.data(), w.data(), bias.data(), y.data(), act);
+    maxpool2d_forward<T>(p, y.data(), want.data(), nullptr);
+    conv2d_maxpool2d_forward<T>(s, p, x.data(), w.data(), bias.data(), got.data(), act);
+    char pool[96];
+    std::snprintf(pool, sizeof pool, " pool %lldx%lld /%lld,%lld -> %lldx%lld pad t%lld l%lld",
+                  (long long)p.KH, (long long)p.KW, (long long)p.sh, (long long)p.sw, (long long)p.OH,
+                  (long long)p.OW, (long long)p.pad_top, (long long)p.pad_left);
+    check(std::memcmp(got.data(), want.data(), sizeof(T) * n_out) == 0,
+          std::string("conv + maxpool fused ") + type_name<T>() + " kernel=" + kernel + " " +
+              describe(s) + pool + (act == GemmActivation::Relu ? " relu" : ""));
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -232,6 +302,30 @@ int main() {
       check_against_ref<double>(s, threads);
     }
   }
+  // The direct path and conv + pool, on every float kernel this CPU runs (the direct path is
+  // AVX-512's), on 1 and 2 threads; conv + pool also where a band is a fraction of an image.
+  std::vector<std::pair<Conv2dShape, Pool2dShape>> fused;
+  for (const Conv2dShape& s : shapes) {
+    Pool2dShape p;
+    for (int tries = 0; tries < 4; ++tries)
+      if (random_pool_of(s, &p)) { fused.push_back({s, p}); break; }
+  }
+  fused.push_back({{4, 28, 28, 1, 3, 3, 32, 26, 26, 1, 1, 1, 1, 0, 0}, {4, 26, 26, 32, 2, 2, 13, 13, 2, 2, 0, 0}});
+  fused.push_back({{2, 13, 13, 32, 3, 3, 64, 11, 11, 1, 1, 1, 1, 0, 0}, {2, 11, 11, 64, 2, 2, 5, 5, 2, 2, 0, 0}});
+  fused.push_back({{1, 90, 90, 3, 3, 3, 40, 90, 90, 1, 1, 1, 1, 1, 1}, {1, 90, 90, 40, 3, 3, 45, 45, 2, 2, 0, 0}});
+  for (const char* kernel : {"ref", "avx2", "avx512", "auto"}) {
+    if (set_gemm_kernel(kernel) != SetKernelResult::Ok) {
+      std::printf("test_conv: %s kernels not run (this CPU lacks the ISA)\n", kernel);
+      continue;
+    }
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (const Conv2dShape& s : shapes)
+        if (s.KH * s.KW * s.C <= 32) check_direct_matches_gemm(s);
+      for (const auto& sp : fused) check_conv_pool<float>(sp.first, sp.second, kernel);
+    }
+  }
+  for (const auto& sp : fused) check_conv_pool<double>(sp.first, sp.second, "generic");
   // {N, H, W, C, KH, KW, O, ...}: many blocks and partials; images larger than one block.
   check_large<float>({16, 13, 13, 64, 3, 3, 8, 0, 0, 1, 1, 1, 1, 0, 0});
   check_large<float>({2, 40, 40, 64, 3, 3, 8, 0, 0, 1, 1, 1, 1, 0, 0});
