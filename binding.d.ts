@@ -77,6 +77,17 @@ export interface RnnConfig {
   resetAfter: boolean; goBackwards: boolean; zeroOutputForMask: boolean;
 }
 
+export interface CudaInfo {
+  /** Whether the addon was built with the CUDA kernels (GRADFORGE_CUDA=ON). */
+  compiled: boolean;
+  /** Whether a CUDA device is usable here. */
+  available: boolean;
+  /** CUDA devices found (0 without a driver or GPU). */
+  devices: number;
+  /** Why no device is usable ('' when one is). */
+  reason: string;
+}
+
 export interface BackendInfo {
   /** Threads in the native pool (GRADFORGE_NUM_THREADS or the core count). */
   numThreads: number;
@@ -86,8 +97,8 @@ export interface BackendInfo {
   availableGemmKernels: string[];
   /** CPU features found by CPUID, e.g. ['avx2', 'fma', 'avx512f']. */
   cpuFeatures: string[];
-  /** Whether the addon was built with CUDA kernels. */
-  cuda: boolean;
+  /** The CUDA kernels: compiled into this build, and usable here (devices found, else why not). */
+  cuda: CudaInfo;
   /** Compiler and build type, for bug reports. */
   build: string;
 }

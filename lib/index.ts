@@ -1,14 +1,15 @@
 // gradforge's public surface: re-exports only.
 export { Tensor, tensor, scalar, zeros, ones, full, zerosLike, onesLike, randn, randUniform, arange } from './tensor';
-export type { DType, TypedArray, NestedArray, TensorLike, CreateOptions, RandomOptions } from './tensor';
+export type { DType, TypedArray, NestedArray, TensorLike, CreateOptions, RandomOptions, Device, DeviceStorage } from './tensor';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';
 export { gradcheck } from './gradcheck';
 export type { GradcheckOptions, GradcheckResult } from './gradcheck';
 export { setSeed, Rng } from './random';
 export { GradforgeError, ShapeError, DTypeError, ValueError, ModelFormatError, DeviceError, AbortError, QueueFullError, TimeoutError } from './errors';
-export { backendInfo, setNumThreads } from './backend';
+export { backendInfo, setNumThreads, cuda } from './backend';
 export { setMaxTensorBytes, getMaxTensorBytes } from './memory';
-export type { BackendInfo } from './backend';
+export type { BackendInfo, DeviceStatus } from './backend';
+export type { CudaInfo } from '../binding';
 
 export {
   add, sub, mul, div, pow, maximum, minimum, greater, greaterEqual, less, lessEqual, equal,

@@ -10,7 +10,8 @@
  * b.toArray();                      // nested arrays
  */
 import { runBackward, BackwardOptions, GradNode } from './autograd';
-import { DTypeError, ShapeError, ValueError, fmtShape } from './errors';
+import { DeviceError, DTypeError, ShapeError, ValueError, fmtShape } from './errors';
+import { backendFor, checkDevice } from './backend/devices';
 import { rngFor } from './random';
 import { take } from './memory';
 import * as ew from './ops/elementwise';
@@ -28,31 +29,100 @@ export type NestedArray = number | NestedArray[];
 /** A tensor or a plain number (broadcast as a scalar of the tensor's dtype). */
 export type TensorLike = Tensor | number;
 
+/** Where a tensor's storage lives and its ops run. */
+export type Device = 'cpu' | 'cuda';
+
+/**
+ * Storage that a device backend owns (device memory behind a native handle). A CPU tensor's
+ * storage is its typed array, freed by the garbage collector.
+ */
+export interface DeviceStorage {
+  readonly device: Exclude<Device, 'cpu'>;
+  readonly dtype: DType;
+  readonly length: number;
+  /** Frees the device memory now; the tensor cannot be read afterwards. */
+  dispose(): void;
+}
+
 export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
-  /** Contiguous row-major storage; its length is `size`. */
-  readonly data: TypedArray;
+  /** Elements: the product of the shape. */
+  readonly size: number;
+  /** The device that holds the storage and runs this tensor's ops ('cpu' unless moved with to()). */
+  readonly device: Device;
+  /** The storage of a tensor on another device than the CPU; null on the CPU. */
+  readonly deviceStorage: DeviceStorage | null;
   /** Whether gradients flow to (and accumulate in) this tensor. */
   requiresGrad = false;
   /** The accumulated gradient of a leaf after backward(); null before. */
   grad: Tensor | null = null;
   /** The op that produced this tensor, when autograd recorded it. */
   gradFn: GradNode | null = null;
+  private readonly host: TypedArray | null;
 
-  constructor(data: TypedArray, shape: readonly number[], requiresGrad = false) {
+  constructor(data: TypedArray | DeviceStorage, shape: readonly number[], requiresGrad = false) {
     const size = shapeSize(shape);
     if (data.length !== size) {
       throw new ShapeError(`Tensor: data has ${data.length} elements but shape ${fmtShape(shape)} needs ${size}`);
     }
-    this.data = data;
     this.shape = Object.freeze([...shape]);
-    this.dtype = dtypeOf(data);
+    this.size = size;
+    if (ArrayBuffer.isView(data)) {
+      this.host = data;
+      this.deviceStorage = null;
+      this.device = 'cpu';
+      this.dtype = dtypeOf(data);
+    } else {
+      this.host = null;
+      this.deviceStorage = data;
+      this.device = data.device;
+      this.dtype = data.dtype;
+    }
     if (requiresGrad) this.setRequiresGrad(true);
   }
 
-  get size(): number {
-    return this.data.length;
+  /**
+   * Contiguous row-major storage of a CPU tensor (shared, not copied); its length is `size`.
+   * A tensor on another device throws DeviceError: read it with `.cpu()` or `await t.dataAsync()`.
+   */
+  get data(): TypedArray {
+    const h = this.host;
+    if (h === null) {
+      throw new DeviceError(`tensor ${fmtShape(this.shape)} lives on '${this.device}': its data is not in JavaScript memory; copy it with .cpu() or read it with await .dataAsync()`);
+    }
+    return h;
+  }
+
+  /**
+   * This tensor on `device`: itself if it is there already, else a copy (not recorded by
+   * autograd). Throws DeviceError when that device is not available, saying why.
+   * @example const g = x.to('cuda'); const back = g.cpu();
+   */
+  to(device: Device): Tensor {
+    checkDevice('to', device);
+    if (device === this.device) return this;
+    if (device === 'cpu') return new Tensor(backendFor(this.device).download(this.deviceStorage!), this.shape);
+    return new Tensor(backendFor(device).upload(this.data), this.shape);
+  }
+
+  /** This tensor on the CPU (itself when it is there). */
+  cpu(): Tensor {
+    return this.to('cpu');
+  }
+
+  /** The storage as a typed array on the CPU (a copy for other devices, which read it asynchronously). */
+  async dataAsync(): Promise<TypedArray> {
+    if (this.host !== null) return this.host;
+    return backendFor(this.device).downloadAsync(this.deviceStorage!);
+  }
+
+  /**
+   * Frees device memory now. CPU storage needs no dispose (the garbage collector frees it): on
+   * the CPU this does nothing.
+   */
+  dispose(): void {
+    this.deviceStorage?.dispose();
   }
 
   get rank(): number {
@@ -87,7 +157,7 @@ export class Tensor {
 
   /** The same storage, cut off from the graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return new Tensor(this.host ?? this.deviceStorage!, this.shape);
   }
 
   /** A deep copy (new storage), not recorded by autograd. */

@@ -78,7 +78,8 @@ describe('smoke: each function computes a small known result', () => {
     expect(info.availableGemmKernels).toContain('ref');
     expect(info.availableGemmKernels).toContain(info.gemmKernel);
     expect(Array.isArray(info.cpuFeatures)).toBe(true);
-    expect(info.cuda).toBe(false);
+    // the CPU build: no CUDA kernels, no devices, and why
+    expect(info.cuda).toEqual({ compiled: false, available: false, devices: 0, reason: expect.stringMatching(/GRADFORGE_CUDA=ON/) });
     expect(typeof info.build).toBe('string');
 
     const before = info.numThreads;

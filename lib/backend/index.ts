@@ -3,8 +3,11 @@
 import type { BackendInfo, FloatArray, UnaryOp, BinaryOp, ReduceOp } from '../../binding';
 import { native } from './native';
 import { ValueError } from '../errors';
+import { cudaStatus } from './cuda';
+import type { DeviceStatus } from './backend';
 
-export type { BackendInfo, FloatArray, UnaryOp, BinaryOp, ReduceOp };
+export type { BackendInfo, FloatArray, UnaryOp, BinaryOp, ReduceOp, DeviceStatus };
+export { backendFor, sameDevice, checkDevice } from './devices';
 
 /** The kernels ops call. */
 export const kernels = native;
@@ -30,3 +33,13 @@ let threads = native.backendInfo().numThreads;
 export function numThreads(): number {
   return threads;
 }
+
+/**
+ * CUDA from JavaScript: whether tensors can move to 'cuda' here, and why not. The native facts
+ * (kernels compiled in, devices found) are in `gf.backendInfo().cuda`.
+ * @example if (gf.cuda.isAvailable()) model.to('cuda');
+ */
+export const cuda = {
+  isAvailable(): boolean { return cudaStatus().available; },
+  status(): DeviceStatus { return cudaStatus(); },
+};

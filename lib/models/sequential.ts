@@ -11,9 +11,10 @@
  * const history = await model.fit(x, y, {epochs: 5, batchSize: 128, validationSplit: 0.1});
  * const [loss, acc] = model.evaluate(xTest, yTest);
  */
-import { Tensor, TypedArray } from '../tensor';
+import { Tensor, TypedArray, Device } from '../tensor';
+import { backendFor, checkDevice } from '../backend';
 import { noGrad, isGradEnabled } from '../autograd';
-import { ShapeError, ValueError, fmtShape } from '../errors';
+import { DeviceError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Layer, Shape, CallContext, LayerVariable, uniqueLayerName } from '../nn/layer';
 import { Conv2D } from '../nn/convolutional';
 import { MaxPooling2D } from '../nn/pooling';
@@ -135,6 +136,20 @@ export class Sequential {
   get outputShape(): Shape {
     if (this.builtInputShape === null) throw new ValueError(`${this.name}: the model is not built yet (give the first layer an inputShape, or call fit/predict)`);
     return this.layers.reduce<Shape>((s, l) => l.computeOutputShape(s), this.builtInputShape);
+  }
+
+  /**
+   * Moves the weights to `device` (Keras/PyTorch's model.to). 'cpu', where they are made, is a
+   * no-op; another device throws DeviceError saying why it is not available.
+   * @example model.to('cpu');
+   */
+  to(device: Device): this {
+    checkDevice(`${this.name}.to`, device);
+    if (this.weights.every((v) => v.value.device === device)) return this;
+    const status = backendFor(device).status();
+    if (!status.available) throw new DeviceError(`${this.name}.to('${device}'): ${status.reason}`);
+    for (const v of this.weights) v.value = v.value.to(device);
+    return this;
   }
 
   get weights(): LayerVariable[] {

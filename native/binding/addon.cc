@@ -18,6 +18,9 @@
 #include "cpu/gemm.h"
 #include "cpu/optim.h"
 #include "cpu/permute.h"
+#ifdef GF_HAVE_CUDA
+#include "cuda/device.h"
+#endif
 #include "cpu/reduce.h"
 #include "cpu/softmax.h"
 #include "cpu/threadpool.h"
@@ -37,6 +40,26 @@ std::string sz(const char* name, int64_t v) { return std::string(name) + "=" + s
 
 // ---- backend -------------------------------------------------------------------------------
 
+// backendInfo().cuda: whether the CUDA kernels were compiled in, and whether a device is usable
+// here (a build with CUDA links cudart statically, so it loads without a driver and says why).
+Napi::Object CudaInfo(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+#ifdef GF_HAVE_CUDA
+  const cuda::DeviceQuery q = cuda::query_devices();
+  o.Set("compiled", Napi::Boolean::New(env, true));
+  o.Set("available", Napi::Boolean::New(env, q.count > 0));
+  o.Set("devices", Napi::Number::New(env, q.count));
+  o.Set("reason", Napi::String::New(env, q.count > 0 ? "" : q.reason));
+#else
+  o.Set("compiled", Napi::Boolean::New(env, false));
+  o.Set("available", Napi::Boolean::New(env, false));
+  o.Set("devices", Napi::Number::New(env, 0));
+  o.Set("reason", Napi::String::New(env, "this build has no CUDA kernels (built without GRADFORGE_CUDA=ON; "
+                                         "rebuild with `npm run build:cuda` and the CUDA toolkit)"));
+#endif
+  return o;
+}
+
 Value BackendInfo(const Info& info) {
   Call c(info, "backendInfo");
   if (!c.count(0)) return c.undef();
@@ -51,7 +74,7 @@ Value BackendInfo(const Info& info) {
   };
   o.Set("availableGemmKernels", to_array(available_gemm_kernels()));
   o.Set("cpuFeatures", to_array(cpu_feature_names()));
-  o.Set("cuda", Napi::Boolean::New(env, false));
+  o.Set("cuda", CudaInfo(env));
 #if defined(__clang__)
   std::string compiler = std::string("clang ") + __clang_version__;
 #elif defined(__GNUC__)
