@@ -463,6 +463,22 @@ describe('convolutional-network exports: bad input throws and never crashes', ()
     expectError(() => b.conv2dForward({ ...conv, N: 2 ** 40, H: 2 ** 20 }, x, w, null, f32(36)), 'RangeError');
   });
 
+  test('conv + max pooling in one call: the bits of the two, and its own checks', () => {
+    const g = { N: 2, H: 6, W: 5, C: 3, KH: 3, KW: 2, O: 4, OH: 4, OW: 4, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 };
+    const p = { N: 2, H: 4, W: 4, C: 4, KH: 2, KW: 2, OH: 2, OW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 };
+    const x = f32(180).map((_, i) => Math.cos(i * 0.7)), w = f32(72).map((_, i) => Math.sin(i)), bias = f32(4).map((_, i) => i - 1.5);
+    const y = f32(128), want = f32(32), got = f32(32);
+    b.conv2dForward(g, x, w, bias, y, 'relu');
+    b.maxPool2dForward(p, y, want, null);
+    b.conv2dMaxPool2dForward(g, p, x, w, bias, got, 'relu');
+    expect(Array.from(got)).toEqual(Array.from(want));
+    expectError(() => b.conv2dMaxPool2dForward(g, { ...p, H: 5 }, x, w, bias, got), 'RangeError', "the pooling's input (x [2, 5, 4, 4]");
+    expectError(() => b.conv2dMaxPool2dForward(g, null as never, x, w, bias, got), 'TypeError', "argument 'p' must be a geometry object");
+    expectError(() => b.conv2dMaxPool2dForward(g, p, x, w, bias, f32(31)), 'RangeError', 'y has 31 elements');
+    expectError(() => b.conv2dMaxPool2dForward(g, p, x, w, f32(3), got), 'RangeError', 'bias has 3 elements');
+    expectError(() => b.conv2dMaxPool2dForward(g, p, x, w, bias, x.subarray(0, 32)), 'RangeError');
+  });
+
   test('max pooling without argmax (inference) gives the same values and checks the rest', () => {
     const x = f32(32).map((_, i) => Math.sin(i * 1.7));
     x[5] = NaN;

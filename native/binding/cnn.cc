@@ -33,9 +33,10 @@ bool field(const Call& c, const Napi::Object& o, const char* key, int64_t lo, in
   return true;
 }
 
+// Argument i, named as binding.d.ts names it ('g' first; the pooling of a fused conv is 'p').
 bool geometry_object(const Call& c, const Info& info, size_t i, Napi::Object* o) {
   if (!info[i].IsObject() || info[i].IsArray() || info[i].IsTypedArray())
-    return c.type_error("argument 'g' must be a geometry object, got " + describe(info[i]));
+    return c.type_error(std::string("argument '") + (i == 0 ? "g" : "p") + "' must be a geometry object, got " + describe(info[i]));
   *o = info[i].As<Napi::Object>();
   return true;
 }

@@ -160,8 +160,9 @@ const BASE = {
   ...planBases(),
 };
 
-function convBases() {
-  const geo = fc.record({
+/** A conv geometry as the conv exports' valid calls draw it: { r (the draws), g, x, w, y (element counts) }. */
+function convGeoArb() {
+  return fc.record({
     t: ty, N: small(0, 2), H: small(1, 5), W: small(1, 5), C: small(1, 3), KH: small(1, 3), KW: small(1, 3), O: small(1, 3),
     sh: small(1, 2), sw: small(1, 2), dh: small(1, 2), dw: small(1, 2), pt: fc.nat(), pl: fc.nat(), oh: fc.nat(), ow: fc.nat(),
     bias: fc.boolean(), act: small(0, 2),
@@ -174,6 +175,28 @@ function convBases() {
     };
     return { r, g, x: g.N * g.H * g.W * g.C, w: g.KH * g.KW * g.C * g.O, y: g.N * g.OH * g.OW * g.O };
   });
+}
+
+// the draws of a pool geometry's window, strides, pads and output size (see poolFields)
+function poolDraws() {
+  return { KH: small(1, 3), KW: small(1, 3), sh: small(1, 2), sw: small(1, 2), pt: fc.nat(), pl: fc.nat(), oh: fc.nat(), ow: fc.nat() };
+}
+/** A valid pool geometry over an (N, H, W, C) input: padTop < KH, padLeft < KW, (OH-1)*strideH <= H + KH. */
+function poolFields(n, h, w, c, r) {
+  return {
+    N: n, H: h, W: w, C: c, KH: r.KH, KW: r.KW,
+    OH: 1 + (r.oh % (Math.floor((h + r.KH) / r.sh) + 1)), OW: 1 + (r.ow % (Math.floor((w + r.KW) / r.sw) + 1)),
+    strideH: r.sh, strideW: r.sw, padTop: r.pt % r.KH, padLeft: r.pl % r.KW,
+  };
+}
+
+function convBases() {
+  const geo = convGeoArb();
+  // conv2dMaxPool2dForward: a pool geometry over the conv's output (N, OH, OW, O)
+  const convPool = fc.record({ conv: geo, pool: fc.record(poolDraws()) }).map(({ conv, pool }) => {
+    const p = poolFields(conv.g.N, conv.g.OH, conv.g.OW, conv.g.O, pool);
+    return { ...conv, p, py: p.N * p.OH * p.OW * p.C };
+  });
   return {
     conv2dForward: geo.map(({ r, g, x, w, y }) => {
       const args = [{ t: 'geom', fields: g }, FA(r.t, x), FA(r.t, w, 2), r.bias ? FA(r.t, g.O, 3) : NULL, FA(r.t, y, 4)];
@@ -185,25 +208,24 @@ function convBases() {
     conv2dBackwardFilter: geo.map(({ r, g, x, w, y }) => spec('conv2dBackwardFilter',
       [{ t: 'geom', fields: g }, FA(r.t, x), FA(r.t, y, 2), FA(r.t, w, 3), r.bias ? FA(r.t, g.O, 4) : NULL],
       needsOf('conv2dBackwardFilter', { x, dy: y, dw: w, dbias: r.bias ? g.O : 0 }))),
+    conv2dMaxPool2dForward: convPool.map(({ r, g, p, x, w, py }) => {
+      const args = [{ t: 'geom', fields: g }, { t: 'geom', fields: p }, FA(r.t, x), FA(r.t, w, 2), r.bias ? FA(r.t, g.O, 3) : NULL, FA(r.t, py, 4)];
+      if (r.act) args.push(S(r.act === 1 ? 'linear' : 'relu'));
+      return spec('conv2dMaxPool2dForward', args, needsOf('conv2dMaxPool2dForward', { x, w, bias: r.bias ? g.O : 0, y: py }));
+    }),
   };
 }
 
 function poolBases() {
-  const geo = fc.record({
-    t: ty, N: small(0, 2), H: small(1, 5), W: small(1, 5), C: small(1, 3), KH: small(1, 3), KW: small(1, 3),
-    sh: small(1, 2), sw: small(1, 2), pt: fc.nat(), pl: fc.nat(), oh: fc.nat(), ow: fc.nat(),
-  }).map((r) => {
-    const g = {
-      N: r.N, H: r.H, W: r.W, C: r.C, KH: r.KH, KW: r.KW,
-      OH: 1 + (r.oh % (Math.floor((r.H + r.KH) / r.sh) + 1)), OW: 1 + (r.ow % (Math.floor((r.W + r.KW) / r.sw) + 1)),
-      strideH: r.sh, strideW: r.sw, padTop: r.pt % r.KH, padLeft: r.pl % r.KW,
-    };
+  const geo = fc.record({ t: ty, N: small(0, 2), H: small(1, 5), W: small(1, 5), C: small(1, 3), ...poolDraws() }).map((r) => {
+    const g = poolFields(r.N, r.H, r.W, r.C, r);
     return { r, g, x: g.N * g.H * g.W * g.C, y: g.N * g.OH * g.OW * g.C };
   });
   const G = (g) => ({ t: 'geom', fields: g });
   return {
-    maxPool2dForward: geo.map(({ r, g, x, y }) => spec('maxPool2dForward', [G(g), FA(r.t, x), FA(r.t, y, 2), I32(y, 1)],
-      needsOf('maxPool2dForward', { x, y, argmax: y }))),
+    // argmax null one time in three: inference, y only
+    maxPool2dForward: fc.record({ geo, am: fc.constantFrom(true, true, false) }).map(({ geo: { r, g, x, y }, am }) =>
+      spec('maxPool2dForward', [G(g), FA(r.t, x), FA(r.t, y, 2), am ? I32(y, 1) : NULL], needsOf('maxPool2dForward', { x, y, argmax: am ? y : 0 }))),
     maxPool2dBackward: geo.map(({ r, g, x, y }) => spec('maxPool2dBackward', [G(g), FA(r.t, y), I32(y, g.H * g.W + 1, -1), FA(r.t, x, 2)],
       needsOf('maxPool2dBackward', { dy: y, argmax: y, dx: x }), { argmaxLimit: g.H * g.W, argmaxMin: -1 })),
     avgPool2dForward: geo.map(({ r, g, x, y }) => spec('avgPool2dForward', [G(g), FA(r.t, x), FA(r.t, y, 2)], needsOf('avgPool2dForward', { x, y }))),
@@ -509,19 +531,23 @@ const MUTATIONS = {
       s.sizeMutated = true;
       return true;
     }
-    const geo = s.args.findIndex((x) => x && x.t === 'geom');
-    if (geo < 0) return false;
+    const geos = s.args.map((x, i) => i).filter((i) => s.args[i] && s.args[i].t === 'geom');
+    if (!geos.length) return false;
+    const geo = pick(geos, a);
     const f = s.args[geo].fields;
-    // the zeroed size: N for a geometry; any of N, T, In, U for an RNN config
+    // the zeroed size: N for a geometry (for every geometry of the call: conv2dMaxPool2dForward's
+    // two share it); any of N, T, In, U for an RNN config
     const zero = s.args[geo].rnn ? pick(['N', 'T', 'In', 'U'], a + b) : 'N';
     const keys = Object.keys(f).filter((k) => k !== zero && typeof f[k] === 'number');
-    f[zero] = 0;
-    clearAt(s, geo);
-    delete s.args[geo].bad;
-    delete s.args[geo].omit;
+    for (const j of s.args[geo].rnn ? [geo] : geos) {
+      s.args[j].fields[zero] = 0;
+      clearAt(s, j);
+      delete s.args[j].bad;
+      delete s.args[j].omit;
+    }
     const k = pick(keys, c);
     f[k] = pick([MAXSAFE, 2 ** 31, 2 ** 32, 2 ** 40], b);
-    s.muts.push(`hugeTimesZero geometry ${zero} = 0, ${k} = ${f[k]}`);
+    s.muts.push(`hugeTimesZero geometry ${geos.length > 1 ? `${sigArg(s, geo).name}.` : ''}${zero} = 0, ${k} = ${f[k]}`);
     s.sizeMutated = true;
     return true;
   },
@@ -637,11 +663,12 @@ const MUTATIONS = {
     s.sizeMutated = true;
     return true;
   },
-  geometryProxy(s) {
-    const h = s.args.findIndex((x) => x && x.t === 'geom');
-    if (h < 0) return false;
+  geometryProxy(s, a) {
+    const hs = s.args.map((x, i) => i).filter((i) => s.args[i] && s.args[i].t === 'geom');
+    if (!hs.length) return false;
+    const h = pick(hs, a);
     s.args[h].proxy = true;
-    s.muts.push('geometry is a Proxy');
+    s.muts.push(`geometry ${hs.length > 1 ? `${sigArg(s, h).name} ` : ''}is a Proxy`);
     return true;
   },
   opName(s, a, b) {
@@ -1152,6 +1179,38 @@ function applyPlanMutation(s, m) {
   if (!MUTATIONS.wrongType(s, m.a, m.b, m.c)) MUTATIONS.argCount(s, m.a | 1);
 }
 
+// Geometries that must agree: conv2dMaxPool2dForward's pool geometry (p) describes its conv's
+// output (g): p.N, p.H, p.W, p.C = g.N, g.OH, g.OW, g.O, else a RangeError, whatever the arrays.
+const GEOMETRY_MATCH = {
+  conv2dMaxPool2dForward: { a: 0, b: 1, pairs: [['N', 'N'], ['OH', 'H'], ['OW', 'W'], ['O', 'C']] },
+};
+/** The value the child gives field k of a geometry spec (undefined where left out or not a number). */
+function geomNumber(h, k) {
+  if (h.omit === k) return undefined;
+  const v = h.bad && h.bad.key === k ? h.bad.v : N(h.fields[k]);
+  if (!v || v.t !== 'num') return undefined;
+  return v.v === 'NaN' ? NaN : v.v === 'Infinity' ? Infinity : v.v === '-Infinity' ? -Infinity : v.v === '-0' ? -0 : v.v;
+}
+/**
+ * Reasons to refuse that depend on the final values of several arguments (worked out once all
+ * mutations applied): two geometries that no longer agree. (Where either value is no valid
+ * size the call is refused anyway.)
+ */
+function crossRefusals(s) {
+  const m = GEOMETRY_MATCH[s.fn];
+  if (!m) return [];
+  const ga = s.args[m.a], gb = s.args[m.b];
+  if (!ga || !gb || ga.t !== 'geom' || gb.t !== 'geom') return [];
+  const why = [];
+  for (const [ka, kb] of m.pairs) {
+    const va = geomNumber(ga, ka), vb = geomNumber(gb, kb);
+    if (typeof va === 'number' && typeof vb === 'number' && va !== vb) {
+      why.push(`${sigArg(s, m.b).name}.${kb} = ${vb} is not ${sigArg(s, m.a).name}.${ka} = ${va} (the pooling's input is not the convolution's output)`);
+    }
+  }
+  return why;
+}
+
 function applyMutations(base, muts) {
   const s = structuredClone(base);
   const isPlan = PLAN_FNS.includes(s.fn);
@@ -1165,7 +1224,7 @@ function applyMutations(base, muts) {
       }
     }
   }
-  s.refuse = s.refuse.filter((r) => !r.sized || !s.sizeMutated).map((r) => r.why);
+  s.refuse = [...s.refuse.filter((r) => !r.sized || !s.sizeMutated).map((r) => r.why), ...crossRefusals(s)];
   return s;
 }
 

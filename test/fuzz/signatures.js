@@ -107,6 +107,12 @@ const SIGNATURES = {
   conv2dBackwardFilter: {
     args: [{ name: 'g', kind: 'conv' }, fa('x'), fa('dy'), fa('dw', out), fa('dbias', { nullable: true, out: true })],
   },
+  // inference: maxPool2d (values only) of conv2dForward's output; p must describe the conv's
+  // output (p.N, p.H, p.W, p.C = g.N, g.OH, g.OW, g.O), else a RangeError
+  conv2dMaxPool2dForward: {
+    args: [{ name: 'g', kind: 'conv' }, { name: 'p', kind: 'pool' }, fa('x'), fa('w'), fa('bias', { nullable: true }), fa('y', out),
+      enm('activation', ACTIVATIONS, { optional: true })],
+  },
   maxPool2dForward: { args: [{ name: 'g', kind: 'pool' }, fa('x'), fa('y', out), i32('argmax', { nullable: true, out: true })] },
   maxPool2dBackward: { args: [{ name: 'g', kind: 'pool' }, fa('dy'), i32('argmax'), fa('dx', out)] },
   avgPool2dForward: { args: [{ name: 'g', kind: 'pool' }, fa('x'), fa('y', out)] },
