@@ -111,7 +111,7 @@ withBinary('npm pack, then an install with no scripts, no network and no compile
     files = info.files.map((f) => f.path);
     for (const need of ['package.json', 'README.md', 'binding.d.ts', 'dist/lib/index.js', 'dist/lib/index.d.ts',
       'prebuilds/linux-x64/gradforge.glibc.node', 'scripts/gradforge.js', 'CMakeLists.txt',
-      'native/binding/addon.cc', 'native/cpu/gemm.cc', 'docs/ARCHITECTURE.md']) {
+      'native/binding/addon.cc', 'native/cpu/gemm.cc', 'native/cuda/gemm.cu', 'docs/ARCHITECTURE.md']) {
       expect(files).toContain(need);
     }
     const unwanted = files.filter((f) => /^(build|test|bench|examples|dist\/(test|bench|examples))\/|\.test\.|\.tsbuildinfo$|^\.|\.o$/.test(f) ||

@@ -1,0 +1,19 @@
+// How native/cuda's launchers start a kernel: GF_LAUNCH(kernel, grid, block, stream, args...).
+// It is: the triple-chevron launch under nvcc, or, when GF_CUDA_EMULATE is defined (only
+// native/tests/test_cuda_emulated.cc does that), a host emulation that runs each block's
+// threads as std::threads (cuda/emulate.h), so the kernels' index math, edges and barriers are
+// exercised on a machine with no GPU. It is not: error checking (the launcher follows each
+// launch with cudaGetLastError()) or a way to run kernels fast on a CPU.
+// `kernel` must be a plain name or a function-pointer variable (template arguments with commas
+// would split the macro's arguments: take a pointer first).
+#pragma once
+
+#ifdef GF_CUDA_EMULATE
+#include "cuda/emulate.h"
+#define GF_LAUNCH(kernel, grid, block, stream, ...) \
+  ::gf::emu::launch((kernel), (grid), (block), __VA_ARGS__)
+#else
+#include <cuda_runtime_api.h>
+#define GF_LAUNCH(kernel, grid, block, stream, ...) \
+  kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
+#endif
