@@ -5,6 +5,7 @@
 # shapes, and the SGEMM bench (cuBLAS beside it when the toolkit has it). Writes everything
 # under ${OUT:-gpu-check-out}/ and prints a summary. Usage: bash scripts/gpu-check.sh [arch]
 set -u
+export PATH="$PATH:/usr/local/cuda/bin"  # compute-sanitizer lives beside nvcc in the toolkit
 cd "$(dirname "$0")/.."
 arch=${1:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')}
 arch=${arch:-90}
