@@ -58,7 +58,10 @@ test('three processes saving into one folder while a fourth loads: every load is
   ]);
   const saves = writers.map((w) => w.saves as number);
   process.stdout.write(`cross-process saves: ${JSON.stringify(saves)}; loads ${String(reader.loads)}, whole ${String(reader.ok)}\n`);
-  expect(Math.min(...saves)).toBeGreaterThan(3);
+  // every writer got the lock (none starved) and they contended for it; how often each one won
+  // depends on the scheduler (under a loaded CI, 3 of 8 s was seen), so no per-writer quota
+  expect(Math.min(...saves)).toBeGreaterThanOrEqual(1);
+  expect(saves.reduce((a, b) => a + b, 0)).toBeGreaterThan(10);
   expect({ mixed: reader.mixed, errors: reader.errors, samples: reader.samples }).toEqual({ mixed: 0, errors: 0, samples: [] });
   expect(reader.ok).toBeGreaterThan(20);
   // the folder ends as one writer's last save, whole; no lock or temporary left
