@@ -119,33 +119,26 @@ void maxpool2d_rows_portable(const Pool2dShape& s, const T* x, T* y, int32_t* ar
   }
 }
 
-template <typename T, bool WITH_ARGMAX>
-void maxpool2d_forward_impl(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) {
-  parallel_for(s.N * s.OH, grain_for(row_work(s, 1)), [&](int64_t i0, int64_t i1) {
-    maxpool2d_rows_portable<T, WITH_ARGMAX>(s, x, y, argmax, i0, i1);
-  });
+// Output rows [i0, i1) of max pooling without argmax, in the best version this CPU runs.
+template <typename T>
+void maxpool2d_value_rows(const Pool2dShape& s, const T* x, T* y, int64_t i0, int64_t i1) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (current_gemm_kernel() == GemmKernel::Avx512) return maxpool2d_rows_avx512_f32(s, x, y, i0, i1);
+  }
+  maxpool2d_rows_portable<T, false>(s, x, y, nullptr, i0, i1);
 }
 
 template <typename T>
 void maxpool2d_forward_serial(const Pool2dShape& s, const T* x, T* y) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (current_gemm_kernel() == GemmKernel::Avx512) return maxpool2d_rows_avx512_f32(s, x, y, 0, s.N * s.OH);
-  }
-  maxpool2d_rows_portable<T, false>(s, x, y, nullptr, 0, s.N * s.OH);
+  maxpool2d_value_rows(s, x, y, 0, s.N * s.OH);
 }
 
 template <typename T>
 void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) {
-  if (argmax) return maxpool2d_forward_impl<T, true>(s, x, y, argmax);
-  if constexpr (std::is_same_v<T, float>) {
-    if (current_gemm_kernel() == GemmKernel::Avx512) {
-      parallel_for(s.N * s.OH, grain_for(row_work(s, 1)), [&](int64_t i0, int64_t i1) {
-        maxpool2d_rows_avx512_f32(s, x, y, i0, i1);
-      });
-      return;
-    }
-  }
-  maxpool2d_forward_impl<T, false>(s, x, y, nullptr);
+  parallel_for(s.N * s.OH, grain_for(row_work(s, 1)), [&](int64_t i0, int64_t i1) {
+    if (argmax) maxpool2d_rows_portable<T, true>(s, x, y, argmax, i0, i1);
+    else maxpool2d_value_rows(s, x, y, i0, i1);
+  });
 }
 
 template <typename T>

@@ -3,6 +3,7 @@
 // which is what a forward that records gradients does.
 import * as gf from '../../lib';
 import { Layer } from '../../lib/nn/layer';
+import { expectBitIdentical } from '../util/helpers';
 
 const CASES: [string, () => Layer[], number[], boolean][] = [
   ['the tutorial CNN (1-channel direct path, then im2col)', () => [
@@ -22,12 +23,6 @@ const CASES: [string, () => Layer[], number[], boolean][] = [
     gf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'sigmoid', inputShape: [8, 8, 1] }), gf.layers.maxPooling2d({ poolSize: 2 })], [8, 8, 1], false],
 ];
 
-function expectBitIdentical(a: gf.Tensor, b: gf.Tensor): void {
-  expect(b.shape).toEqual(a.shape);
-  let differ = 0;
-  for (let i = 0; i < a.size; i++) if (!Object.is(a.data[i], b.data[i])) differ++;
-  expect(differ).toBe(0);
-}
 
 afterEach(() => { gf.setExecutionPlans(true); });
 

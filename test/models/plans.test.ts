@@ -3,6 +3,7 @@
 // type; what plans cannot replay is refused with a reason and runs op by op.
 import * as gf from '../../lib';
 import { Layer } from '../../lib/nn/layer';
+import { expectBitIdentical } from '../util/helpers';
 import { dcganDiscriminator } from '../../examples/dcgan';
 import { mnistMlp } from '../../examples/mnist-mlp';
 
@@ -44,12 +45,6 @@ function input(shape: number[], kind: 'float' | 'tokens', seed: number): gf.Tens
   return gf.tensor(Array.from(t.data, (v) => Math.floor(v)), shape);
 }
 
-function expectBitIdentical(a: gf.Tensor, b: gf.Tensor): void {
-  expect(b.shape).toEqual(a.shape);
-  let differ = 0;
-  for (let i = 0; i < a.size; i++) if (!Object.is(a.data[i], b.data[i])) differ++;
-  expect(differ).toBe(0);
-}
 
 afterEach(() => { gf.setExecutionPlans(true); });
 

@@ -38,3 +38,11 @@ export function risingAndFalling(n: number, T: number): { x: Tensor; y: Tensor }
   }
   return { x: tensor(xs, [n, T, 1]), y: tensor(ys, [n, 1]) };
 }
+
+/** Same shape and the same bits in every element (NaN equals NaN, +0 differs from -0). */
+export function expectBitIdentical(a: Tensor, b: Tensor): void {
+  expect(b.shape).toEqual(a.shape);
+  let differ = 0;
+  for (let i = 0; i < a.size; i++) if (!Object.is(a.data[i], b.data[i])) differ++;
+  expect(differ).toBe(0);
+}
