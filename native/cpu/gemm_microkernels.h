@@ -10,7 +10,7 @@
 // themselves: rows past m of the packed A panel are not read, columns past n of C are neither
 // read nor written (mask registers). They also apply the epilogue in registers as they store C:
 // + bias[j] (bias points at the tile's first column; null: none), then relu (v < 0 ? 0 : v),
-// the same operations in the same order as a separate pass over C (gemm.cc apply_epilogue).
+// the same operations in the same order as a separate pass over C (gemm.cc epilogue_tile, which the other kernels use).
 #pragma once
 #include <cstdint>
 
