@@ -148,6 +148,31 @@ inline T __shfl_sync(unsigned /*mask*/, T v, int src_lane, int /*width*/ = 32) {
   return gf::emu::exchange(v, src_lane);
 }
 
+// atomicAdd on global or shared memory: the block's threads are real threads, so one lock
+// makes each read-modify-write whole (the order of the adds varies, as on a device).
+namespace gf {
+namespace emu {
+inline std::mutex& atomic_lock() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace emu
+}  // namespace gf
+template <class T>
+inline T atomicAdd(T* address, T v) {
+  std::lock_guard<std::mutex> lk(gf::emu::atomic_lock());
+  const T old = *address;
+  *address = old + v;
+  return old;
+}
+template <class T>
+inline T atomicMax(T* address, T v) {
+  std::lock_guard<std::mutex> lk(gf::emu::atomic_lock());
+  const T old = *address;
+  if (v > old) *address = v;
+  return old;
+}
+
 namespace gf {
 namespace emu {
 // Threads that persist across launches (creating 256 threads per launch costs more than most

@@ -23,6 +23,7 @@
 #include "ref/ref.h"
 #include "tests/test_util.h"
 
+// GF_CUDA_EMULATED_TEST: also runs over the host emulation (test_cuda_emulated gemm).
 namespace gemm_test {
 
 using namespace gf;
