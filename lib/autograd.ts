@@ -88,7 +88,7 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions = 
   const sweep = (): void => {
     const grads = new Map<Tensor, Tensor>();
     grads.set(root, seed);
-    const leafStorage = new Set<unknown>([seed.data]);
+    const leafStorage = new Set<unknown>([seed.storage]);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const gy = grads.get(t);
@@ -104,8 +104,8 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions = 
         } else if (opts.createGraph) {
           t.grad = gy;
         } else {
-          t.grad = leafStorage.has(gy.data) ? gy.clone() : gy.detach();
-          leafStorage.add(t.grad.data);
+          t.grad = leafStorage.has(gy.storage) ? gy.clone() : gy.detach();
+          leafStorage.add(t.grad.storage);
         }
         continue;
       }

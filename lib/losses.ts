@@ -108,7 +108,8 @@ function reduceOverBatch(loss: string, perSample: Tensor, opts: LossOptions): Te
   }
   const m = mask.dtype === perSample.dtype ? mask : mask.cast(perSample.dtype);
   let valid = 0;
-  for (let i = 0; i < m.data.length; i++) valid += m.data[i];
+  const md = m.cpu().data;  // the count is a number here: a mask on a device is read back
+  for (let i = 0; i < md.length; i++) valid += md[i];
   return div(sum(mul(weighted, m)), valid > 0 ? valid : 1);
 }
 
@@ -201,7 +202,7 @@ export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts
   // one-hot in yPred's dtype: the loss is then the categorical one (same clipping and the
   // same gradient), and the labels never need a gradient
   const oneHot = allocate(yPred.dtype, shapeSize(yPred.shape));
-  const labels = yTrue.data;
+  const labels = yTrue.cpu().data;  // checked here, so read back from a device
   for (let i = 0; i < labels.length; i++) {
     const c = labels[i];
     if (!Number.isInteger(c) || c < 0 || c >= classes) {
@@ -209,7 +210,7 @@ export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts
     }
     oneHot[i * classes + c] = 1;
   }
-  const t = new Tensor(oneHot, yPred.shape);
+  const t = new Tensor(oneHot, yPred.shape).to(yPred.device);
   return reduceOverBatch(name, crossentropyFromTargets(t, yPred, opts.fromLogits === true), opts);
 }
 

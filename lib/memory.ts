@@ -165,6 +165,15 @@ export function take(dtype: DType, size: number, zero = true, op?: string, shape
 }
 
 /**
+ * Zeroed storage that no scope recycles (optimizer slots, which live as long as their
+ * optimizer): always a new array, with the per-tensor size limit.
+ */
+export function takeLasting(dtype: DType, size: number, op?: string, shape?: readonly number[]): TypedArray {
+  if (size * 8 > maxTensorBytes) checkLimit(dtype, size, op, shape);
+  return create(dtype, size, op, shape);
+}
+
+/**
  * Storage for an op's own scratch that outlives the call but is never a tensor's (the
  * recurrent op's workspace, kept from its forward to its backward): drawn from the pool
  * whether or not a scope is open, recorded in none, not zeroed. Hand it back with giveBack
@@ -189,7 +198,7 @@ export function giveBack(a: TypedArray): void {
 
 /** Takes t's storage out of the open scope so that it survives the scope's end. */
 export function retain(t: Tensor): void {
-  for (const s of scopes) s.delete(t.data);
+  for (const s of scopes) s.delete(t.storage as TypedArray);  // device storage is in no scope
 }
 
 function release(a: TypedArray, dtype: DType): void {
@@ -223,7 +232,7 @@ export function withScope<T>(fn: () => T, keep: (result: T) => readonly Tensor[]
   } finally {
     scopes.pop();
   }
-  const kept = new Set(keep(result).map((t) => t.data));
+  const kept = new Set<unknown>(keep(result).map((t) => t.storage));
   const outer = scopes[scopes.length - 1];
   for (const a of scope) {
     if (kept.has(a)) outer?.add(a); // still owned: the enclosing scope decides

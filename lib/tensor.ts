@@ -12,6 +12,7 @@
 import { runBackward, BackwardOptions, GradNode } from './autograd';
 import { DeviceError, DTypeError, ShapeError, ValueError, fmtShape } from './errors';
 import { backendFor, checkDevice } from './backend/devices';
+import type { Storage } from './backend/backend';
 import { rngFor } from './random';
 import { take } from './memory';
 import * as ew from './ops/elementwise';
@@ -83,6 +84,14 @@ export class Tensor {
   }
 
   /**
+   * The storage on this tensor's device, for the device's kernels: the typed array of a CPU
+   * tensor, the device handle elsewhere (ops pass it to `backendOf(...).kernels`).
+   */
+  get storage(): Storage {
+    return this.host ?? this.deviceStorage!;
+  }
+
+  /**
    * Contiguous row-major storage of a CPU tensor (shared, not copied); its length is `size`.
    * A tensor on another device throws DeviceError: read it with `.cpu()` or `await t.dataAsync()`.
    */
@@ -146,6 +155,7 @@ export class Tensor {
         throw new ShapeError(`backward: implicit gradient needs a tensor of one element, got shape ${fmtShape(this.shape)}; pass a gradient`);
       }
       grad = full(this.shape, 1, this.dtype);
+      if (this.device !== 'cpu') grad = grad.to(this.device);
     }
     runBackward(this, grad, opts);
   }
@@ -160,26 +170,27 @@ export class Tensor {
     return new Tensor(this.host ?? this.deviceStorage!, this.shape);
   }
 
-  /** A deep copy (new storage), not recorded by autograd. */
+  /** A deep copy (new storage on the same device), not recorded by autograd. */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape);
+    return new Tensor(this.host !== null ? this.host.slice() : backendFor(this.device).copy(this.deviceStorage!), this.shape);
   }
 
-  /** The single value of a one-element tensor. */
+  /** The single value of a one-element tensor (waiting for its device, as PyTorch's item()). */
   item(): number {
     if (this.size !== 1) throw new ShapeError(`item: tensor has shape ${fmtShape(this.shape)}, not one element`);
-    return this.data[0];
+    return this.host !== null ? this.host[0] : this.cpu().data[0];
   }
 
-  /** The storage (shared, not copied). */
+  /** The storage on the CPU: shared, not copied, for a CPU tensor; a copy from another device. */
   dataSync(): TypedArray {
-    return this.data;
+    return this.host ?? this.cpu().data;
   }
 
-  /** Nested JavaScript arrays (a number for a scalar). */
+  /** Nested JavaScript arrays (a number for a scalar); a tensor on a device is copied back first. */
   toArray(): NestedArray {
+    const values = this.dataSync();
     const build = (dim: number, offset: number): NestedArray => {
-      if (dim === this.shape.length) return this.data[offset];
+      if (dim === this.shape.length) return values[offset];
       const n = this.shape[dim];
       const stride = shapeSize(this.shape.slice(dim + 1));
       const out: NestedArray[] = new Array(n);

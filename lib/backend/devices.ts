@@ -23,6 +23,20 @@ export function backendFor(device: Device): Backend {
   }
 }
 
+/**
+ * The backend of an op's tensors: they must all live on one device (nulls, for absent
+ * optional operands such as a bias, are skipped). Throws the mixed-devices DeviceError.
+ */
+export function backendOf(op: string, tensors: readonly ({ device: Device; shape: readonly number[] } | null)[]): Backend {
+  let device: Device | null = null;
+  for (const t of tensors) {
+    if (t === null) continue;
+    if (device === null) device = t.device;
+    else if (t.device !== device) sameDevice(op, tensors.filter((u) => u !== null) as { device: Device; shape: readonly number[] }[]);
+  }
+  return backendFor(device ?? 'cpu');
+}
+
 /** Throws DeviceError unless every tensor lives on the same device, naming the op and the devices. */
 export function sameDevice(op: string, tensors: readonly { device: Device; shape: readonly number[] }[]): Device {
   const first = tensors[0]?.device ?? 'cpu';

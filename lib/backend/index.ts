@@ -1,5 +1,6 @@
-// The backend: the one place that knows which device runs the kernels. Today that is the CPU
-// addon; a CUDA backend will plug in here without ops or layers changing.
+// The backend: the one place that knows which device runs the kernels. Ops reach the kernels
+// of their tensors' device through backendOf/backendFor (lib/backend/devices.ts); this module
+// also configures the CPU addon (threads) and reports on it and on CUDA.
 import type { BackendInfo, FloatArray, UnaryOp, BinaryOp, ReduceOp } from '../../binding';
 import { native } from './native';
 import { ValueError } from '../errors';
@@ -7,10 +8,9 @@ import { cudaStatus } from './cuda';
 import type { DeviceStatus } from './backend';
 
 export type { BackendInfo, FloatArray, UnaryOp, BinaryOp, ReduceOp, DeviceStatus };
-export { backendFor, sameDevice, checkDevice } from './devices';
+export { backendFor, backendOf, sameDevice, checkDevice } from './devices';
+export type { Backend, Kernels, Storage, FloatStorage, IntStorage } from './backend';
 
-/** The kernels ops call. */
-export const kernels = native;
 
 /** What runs the kernels: thread count, GEMM micro-kernel, CPU features. */
 export function backendInfo(): BackendInfo {

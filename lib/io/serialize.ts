@@ -63,7 +63,8 @@ export function modelToArtifacts(model: Sequential, opts: SaveOptions = {}): Mod
   for (const v of model.weights) {
     const t = v.value;
     specs.push({ name: v.name, shape: [...t.shape], dtype: 'float32' });
-    arrays.push(t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
+    const d = t.dataSync();  // a weight on a device is copied back
+    arrays.push(d instanceof Float32Array ? d : Float32Array.from(d));
   }
   const a: ModelArtifacts = {
     modelTopology: modelTopology(model),
@@ -83,7 +84,8 @@ export function modelToArtifacts(model: Sequential, opts: SaveOptions = {}): Mod
     arrays.push(Int32Array.of(state.iterations));
     state.weights.forEach((w, i) => {
       specs.push({ name: names[i + 1], shape: [...w.shape], dtype: 'float32', group: 'optimizer' });
-      arrays.push(w.data instanceof Float32Array ? w.data : Float32Array.from(w.data));
+      const d = w.dataSync();
+      arrays.push(d instanceof Float32Array ? d : Float32Array.from(d));
     });
   }
   a.weightData = concatWeights(arrays);

@@ -25,10 +25,14 @@
 // disturbs them: a predictAsync sees the weights of the moment it was called.
 import * as os from 'os';
 import type { PlanHandle, PlanRunHandle, PlanWeightsHandle } from '../../binding';
-import { kernels, numThreads } from '../backend';
+import { backendFor, numThreads } from '../backend';
 import { AbortError, DeviceError } from '../errors';
 import { weightWriteCount, withoutReuse } from '../memory';
-import { Tensor, TypedArray } from '../tensor';
+import { Tensor, TypedArray, Device } from '../tensor';
+
+// Plans record and replay the CPU backend's kernels (native/plan); a model on another device
+// runs op by op.
+const kernels = backendFor('cpu').kernels;
 
 let enabled = !['0', 'false', 'off', 'no'].includes((process.env.GRADFORGE_PLANS ?? '').trim().toLowerCase());
 
@@ -57,6 +61,8 @@ export interface PlannableModel {
   weightArrays(): TypedArray[];
   /** The layers, in order: a plan recorded with other layers is recorded again. */
   layers(): readonly object[];
+  /** Where the weights are: plans record and replay CPU kernels only. */
+  device(): Device;
 }
 
 /** A forward's result: the output and the mask reaching it (null from a plan). */
@@ -121,7 +127,7 @@ export class ModelPlans {
    * none to replay (plans off, the first call of a shape, which records, or a refused shape).
    */
   private prepare(x: Tensor, variant: string, model: PlannableModel): { done: ForwardResult } | { e: PlanEntry; x: Tensor; weights: TypedArray[] } {
-    if (!enabled) return { done: model.run(x) };
+    if (!enabled || x.device !== 'cpu' || model.device() !== 'cpu') return { done: model.run(x) };
     const xf = x.dtype === 'float32' ? x : x.cast('float32');
     const weights = model.weightArrays();
     const key = keyOf(variant, xf.shape);

@@ -75,6 +75,7 @@ export class Sequential {
   stopTraining = false;
   private compiled: CompiledState | null = null;
   private builtInputShape: Shape | null = null;
+  private placed: Device = 'cpu';
   private readonly plans = new ModelPlans();
   // what the plan cache records and replays: predict's forward, and evaluate's (logits when
   // the loss is fused with the last activation); `layers` lets it notice a changed model
@@ -111,6 +112,8 @@ export class Sequential {
       shape = l.computeOutputShape(shape);
     }
     this.builtInputShape = [...batchInputShape];
+    // layers make their weights on the CPU: a model moved before it was built moves them now
+    if (this.placed !== 'cpu') for (const v of this.weights) v.moveTo(this.placed);
   }
 
   /** Whether a fit is training this model now (its own fit, or gan.fit of a GAN it is part of). */
@@ -139,17 +142,27 @@ export class Sequential {
   }
 
   /**
-   * Moves the weights to `device` (Keras/PyTorch's model.to). 'cpu', where they are made, is a
-   * no-op; another device throws DeviceError saying why it is not available.
-   * @example model.to('cpu');
+   * Moves the weights to `device` (Keras/PyTorch's model.to), and with them where fit,
+   * evaluate and predict compute: they move each batch there, and predict hands back CPU
+   * tensors. Weights made later (a model built at its first call) are made there. Move before
+   * compiling and training: an optimizer's state stays with the weights it was made for.
+   * Throws DeviceError, saying why, for a device that is not available.
+   * @example model.to('cuda');
    */
   to(device: Device): this {
     checkDevice(`${this.name}.to`, device);
-    if (this.weights.every((v) => v.value.device === device)) return this;
+    if (device === this.placed && this.weights.every((v) => v.value.device === device)) return this;
     const status = backendFor(device).status();
     if (!status.available) throw new DeviceError(`${this.name}.to('${device}'): ${status.reason}`);
-    for (const v of this.weights) v.value = v.value.to(device);
+    for (const v of this.weights) v.moveTo(device);
+    this.placed = device;
+    this.plans.clear();
     return this;
+  }
+
+  /** Where the weights are and the model computes ('cpu' unless moved with to()). */
+  get device(): Device {
+    return this.placed;
   }
 
   get weights(): LayerVariable[] {
@@ -204,7 +217,8 @@ export class Sequential {
     if (want.length !== x.rank || want.some((d, i) => i > 0 && d !== null && d !== x.shape[i])) {
       throw new ShapeError(`${this.name}: input shape ${fmtShape(x.shape)} does not match the model's input ${fmtShape(want.map((d) => d ?? -1))} (batch first; -1 is any)`);
     }
-    let h = x.dtype === 'float32' ? x : x.cast('float32');
+    const onDevice = x.device === this.placed ? x : x.to(this.placed);
+    let h = onDevice.dtype === 'float32' ? onDevice : onDevice.cast('float32');
     // the mask travels with the activations, as in Keras: made by embedding({maskZero}) or
     // masking(), carried by the layers that support it, consumed by the recurrent layers
     let mask: Tensor | null = null;
@@ -344,11 +358,11 @@ export class Sequential {
     const n = x.shape[0];
     if (n === 0) throw new ShapeError(`predict: x is empty (shape ${fmtShape(x.shape)})`);
     // one batch: one scope (a replay allocates nothing it would recycle)
-    if (n <= batchSize) return noGrad(() => withScope(() => this.plans.forward(x, 'outputs', this.outputsForward).output, (p) => [p]));
+    if (n <= batchSize) return noGrad(() => withScope(() => this.plans.forward(x, 'outputs', this.outputsForward).output.cpu(), (p) => [p]));
     return noGrad(() => withScope(() => {
       const parts: Tensor[] = [];
       for (let start = 0; start < n; start += batchSize) {
-        parts.push(withScope(() => this.plans.forward(sliceRows(x, start, Math.min(n, start + batchSize)), 'outputs', this.outputsForward).output, (p) => [p]));
+        parts.push(withScope(() => this.plans.forward(sliceRows(x, start, Math.min(n, start + batchSize)), 'outputs', this.outputsForward).output.cpu(), (p) => [p]));
       }
       return parts.length === 1 ? parts[0] : concat(parts, 0);
     }, (result) => [result]));
@@ -379,7 +393,7 @@ export class Sequential {
       const r = noGrad(() => withScope(() => this.plans.forwardAsync(xb, 'outputs', this.outputsForward, args.signal),
         (v) => (v instanceof Tensor ? [v] : [])));
       if (r instanceof Tensor) {
-        parts.push(r);
+        parts.push(r.cpu());
         // batches computed here: let the event loop run every millisecond
         if (start + batchSize < n && performance.now() - held > 1) {
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -428,6 +442,7 @@ export class Sequential {
       run: (x) => this.applyWithMask(x, { training: false, logits }),
       weightArrays: () => this.weightArrays(),
       layers: () => this.layers,
+      device: () => this.placed,
     };
   }
 
@@ -549,16 +564,20 @@ export interface BatchStatistics {
 export function batchStatistics(c: CompiledState, yb: Tensor, out: Tensor, mask: Tensor | null, fused: boolean, loss?: number): BatchStatistics {
   const m = mask ?? undefined;
   const n = yb.shape[0];
-  const values = [loss ?? c.loss(yb, out, { fromLogits: fused, mask: m }).item()];
+  const values = [loss ?? c.loss(yb.to(out.device), out, { fromLogits: fused, mask: m }).item()];
   const weights = [n];
   let kept = n;
-  if (m !== undefined) {
+  // the metrics are computed in JavaScript: on CPU copies of what is on a device
+  const mc = m?.cpu();
+  if (mc !== undefined) {
     kept = 0;
-    for (let i = 0; i < m.data.length; i++) kept += m.data[i];
+    for (let i = 0; i < mc.data.length; i++) kept += mc.data[i];
   }
+  const yc = c.metrics.length > 0 ? yb.cpu() : yb;
+  const oc = c.metrics.length > 0 ? out.cpu() : out;
   noGrad(() => {
     for (const metric of c.metrics) {
-      values.push(metric.fn(yb, out, fused, m));
+      values.push(metric.fn(yc, oc, fused, mc));
       weights.push(kept);
     }
   });

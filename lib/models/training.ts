@@ -226,9 +226,12 @@ export function trainOnBatch(model: Sequential, x: Tensor, y: Tensor, sampleWeig
 }
 
 /** One gradient step on a batch; returns its loss and metrics with their weights. */
-function trainStep(model: Sequential, xb: Tensor, yb: Tensor, fused: boolean, sampleWeight?: Tensor): BatchStatistics {
+function trainStep(model: Sequential, xb: Tensor, ybIn: Tensor, fused: boolean, sampleWeightIn?: Tensor): BatchStatistics {
   const c = model.requireCompiled('fit');
   const { output: out, mask } = model.applyWithMask(xb, { training: true, logits: fused });
+  // the batch moves to the model's device (applyWithMask moves x)
+  const yb = ybIn.to(model.device);
+  const sampleWeight = sampleWeightIn?.to(model.device);
   let loss = c.loss(yb, out, { fromLogits: fused, sampleWeight, mask: mask ?? undefined });
   if (loss.size !== 1) throw new ShapeError(`fit: the loss must be a scalar, got shape ${fmtShape(loss.shape)}`);
   const dataLoss = loss.item();

@@ -65,7 +65,7 @@ export class Dropout extends Layer {
     const rng = this.rng ?? rngFor();
     const mask = allocate(x.dtype === 'int32' ? 'float32' : x.dtype, shapeSize(shape));
     for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() < keep ? scale : 0;
-    return mul(x, new Tensor(mask, shape));
+    return mul(x, new Tensor(mask, shape).to(x.device));
   }
 
   protected maskShape(x: Tensor): number[] {

@@ -12,7 +12,8 @@
  *   call(x: gf.Tensor) { return x.mul(this.s.value); }
  * }
  */
-import { Tensor } from '../tensor';
+import { Tensor, Device } from '../tensor';
+import { backendFor } from '../backend/devices';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { retain, noteWeightWrite } from '../memory';
 
@@ -91,6 +92,16 @@ export class LayerVariable {
     this.value.requiresGrad = on;
   }
 
+  /**
+   * Moves the value to `device`: a new leaf there with the same values, trainable as before.
+   * Optimizer state keyed by the old value stays with the old value (move before training).
+   */
+  moveTo(device: Device): void {
+    if (this.value.device === device) return;
+    this.value = this.value.to(device);
+    this.value.setRequiresGrad(this.trainableValue);
+  }
+
   get shape(): readonly number[] {
     return this.value.shape;
   }
@@ -102,7 +113,7 @@ export class LayerVariable {
     }
     // in place, so optimizer state keyed by this tensor stays attached
     noteWeightWrite();
-    this.value.data.set(t.data);
+    backendFor(this.value.device).write(this.value.storage, t.cpu().data);
   }
 }
 

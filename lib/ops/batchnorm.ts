@@ -7,11 +7,11 @@
  * @example
  * const y = gf.batchNorm(x, {gamma, beta, movingMean, movingVar, training: true});
  */
-import { kernels } from '../backend';
-import { record, isGradEnabled } from '../autograd';
+import { backendOf, FloatStorage } from '../backend';
+import { record, isGradEnabled, willRecord } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { requireFloat } from './elementwise';
+import { Tensor, FloatDType } from '../tensor';
+import { requireFloat, checkFloat, floatStorage } from './elementwise';
 import { noteWeightWrite } from '../memory';
 
 export interface BatchNormOptions {
@@ -32,7 +32,7 @@ export interface BatchNormOptions {
 
 export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   const op = 'batchNorm';
-  requireFloat(op, x);
+  checkFloat(op, x);
   if (x.rank < 1) throw new ShapeError(`${op}: input needs a channel axis, got a scalar`);
   const C = x.shape[x.rank - 1];
   const M = C === 0 ? 0 : x.size / C;
@@ -55,11 +55,13 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   const epsilon = opts.epsilon ?? 1e-3;
   if (!(momentum >= 0 && momentum <= 1)) throw new ValueError(`${op}: momentum must be in [0, 1], got ${momentum}`);
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new ValueError(`${op}: epsilon must be a finite number > 0, got ${epsilon}`);
-  const g = (gamma?.data ?? null) as FloatArray | null;
-  const b = (beta?.data ?? null) as FloatArray | null;
-  const y = allocateOutput(x.dtype, x.size) as FloatArray;
+  const be = backendOf(op, [x, gamma, beta, movingMean, movingVar]);
+  const dtype = x.dtype as FloatDType;
+  const g = gamma === null ? null : floatStorage(gamma);
+  const b = beta === null ? null : floatStorage(beta);
+  const y = be.allocateOutput(dtype, x.size);
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
-  const grads = (dx: FloatArray, dgamma: FloatArray | null, dbeta: FloatArray | null): (Tensor | null)[] => [
+  const grads = (dx: FloatStorage, dgamma: FloatStorage | null, dbeta: FloatStorage | null): (Tensor | null)[] => [
     new Tensor(dx, x.shape),
     ...(gamma ? [new Tensor(dgamma!, [C])] : []),
     ...(beta ? [new Tensor(dbeta!, [C])] : []),
@@ -69,30 +71,34 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   };
   if (opts.training) {
     if (M === 0) throw new ShapeError(`${op}: cannot compute batch statistics of an empty batch ${fmtShape(x.shape)}`);
-    const mean = allocateOutput(x.dtype, C) as FloatArray;
-    const invStd = allocateOutput(x.dtype, C) as FloatArray;
+    const mean = be.allocateOutput(dtype, C);
+    const invStd = be.allocateOutput(dtype, C);
     noteWeightWrite(); // the moving statistics, in place
-    kernels.batchNormTrain(M, C, x.data as FloatArray, g, b, epsilon, momentum, y, mean, invStd,
-      movingMean.data as FloatArray, movingVar.data as FloatArray);
+    be.kernels.batchNormTrain(M, C, floatStorage(x), g, b, epsilon, momentum, y, mean, invStd,
+      floatStorage(movingMean), floatStorage(movingVar));
     return record(op, inputs, new Tensor(y, x.shape), (gy) => {
       noDoubleBackward();
-      const dx = allocateOutput(x.dtype, x.size) as FloatArray;
-      const dgamma = gamma ? allocateOutput(x.dtype, C) as FloatArray : null;
-      const dbeta = beta ? allocateOutput(x.dtype, C) as FloatArray : null;
-      kernels.batchNormBackward(M, C, x.data as FloatArray, gy.data as FloatArray, g, mean, invStd, dx, dgamma, dbeta);
+      const bb = backendOf(`${op} backward`, [x, gy]);
+      const dx = bb.allocateOutput(dtype, x.size);
+      const dgamma = gamma ? bb.allocateOutput(dtype, C) : null;
+      const dbeta = beta ? bb.allocateOutput(dtype, C) : null;
+      bb.kernels.batchNormBackward(M, C, floatStorage(x), floatStorage(gy), g, mean, invStd, dx, dgamma, dbeta);
       return grads(dx, dgamma, dbeta);
     });
   }
-  kernels.batchNormInference(M, C, x.data as FloatArray, g, b, movingMean.data as FloatArray, movingVar.data as FloatArray, epsilon, y);
+  be.kernels.batchNormInference(M, C, floatStorage(x), g, b, floatStorage(movingMean), floatStorage(movingVar), epsilon, y);
   // the moving statistics at this moment: a later training step must not change this gradient
-  const mm = (movingMean.data as FloatArray).slice();
-  const mv = (movingVar.data as FloatArray).slice();
+  // (copied only when a gradient will be asked for)
+  const recording = willRecord(inputs);
+  const mm = recording ? be.copy(floatStorage(movingMean)) : null;
+  const mv = recording ? be.copy(floatStorage(movingVar)) : null;
   return record(op, inputs, new Tensor(y, x.shape), (gy) => {
     noDoubleBackward();
-    const dx = allocateOutput(x.dtype, x.size) as FloatArray;
-    const dgamma = gamma ? allocateOutput(x.dtype, C) as FloatArray : null;
-    const dbeta = beta ? allocateOutput(x.dtype, C) as FloatArray : null;
-    kernels.batchNormBackwardInference(M, C, x.data as FloatArray, gy.data as FloatArray, g, mm, mv, epsilon, dx, dgamma, dbeta);
+    const bb = backendOf(`${op} backward`, [x, gy]);
+    const dx = bb.allocateOutput(dtype, x.size);
+    const dgamma = gamma ? bb.allocateOutput(dtype, C) : null;
+    const dbeta = beta ? bb.allocateOutput(dtype, C) : null;
+    bb.kernels.batchNormBackwardInference(M, C, floatStorage(x), floatStorage(gy), g, mm!, mv!, epsilon, dx, dgamma, dbeta);
     return grads(dx, dgamma, dbeta);
   });
 }

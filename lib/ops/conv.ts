@@ -8,12 +8,12 @@
  * const y = gf.conv2d(x, w, {strides: 1, padding: 'same'});            // x [n,28,28,1], w [3,3,1,32]
  * const up = gf.conv2dTranspose(z, k, {strides: 2, padding: 'same'});  // k [kh, kw, out, in]
  */
-import { kernels } from '../backend';
+import { backendOf } from '../backend';
 import type { Conv2dGeometry } from '../../binding';
 import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { requireFloat, add, relu, reluGradFromOutput, markReluOutput } from './elementwise';
+import { Tensor, FloatDType } from '../tensor';
+import { requireFloat, checkFloat, floatStorage, add, relu, reluGradFromOutput, markReluOutput } from './elementwise';
 import type { FusedActivation } from './matmul';
 import { sum } from './reduce';
 
@@ -89,8 +89,8 @@ function convGeometry([N, H, W, C]: number[], [KH, KW, O]: number[], [OH, OW]: n
 }
 
 function checkPair(op: string, a: Tensor, b: Tensor, aName: string, bName: string): void {
-  requireFloat(op, a);
-  requireFloat(op, b);
+  checkFloat(op, a);
+  checkFloat(op, b);
   if (a.dtype !== b.dtype) throw new DTypeError(`${op}: dtypes differ: ${aName} ${a.dtype} ${fmtShape(a.shape)} and ${bName} ${b.dtype} ${fmtShape(b.shape)}`);
 }
 
@@ -104,8 +104,9 @@ function checkPair(op: string, a: Tensor, b: Tensor, aName: string, bName: strin
  */
 function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | null = null,
   act: FusedActivation = 'linear'): Tensor {
-  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.O, 'conv2d', [g.N, g.OH, g.OW, g.O]) as FloatArray;
-  kernels.conv2dForward(g, x.data as FloatArray, w.data as FloatArray, (bias?.data ?? null) as FloatArray | null, y, act);
+  const be = backendOf('conv2d', [x, w, bias]);
+  const y = be.allocateOutput(x.dtype as FloatDType, g.N * g.OH * g.OW * g.O, 'conv2d', [g.N, g.OH, g.OW, g.O]);
+  be.kernels.conv2dForward(g, floatStorage(x), floatStorage(w), bias === null ? null : floatStorage(bias), y, act);
   const inputs = bias === null ? [x, w] : [x, w, bias];
   const out = new Tensor(y, [g.N, g.OH, g.OW, g.O]);
   if (act === 'relu') markReluOutput(out);
@@ -119,17 +120,19 @@ function convForward(g: Conv2dGeometry, x: Tensor, w: Tensor, bias: Tensor | nul
     if (isGradEnabled() || !(w.requiresGrad || bias.requiresGrad)) {
       return [dx, w.requiresGrad ? convFilterGrad(g, x, gy) : null, bias.requiresGrad ? sum(gy, [0, 1, 2]) : null];
     }
-    const dw = allocateOutput(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
-    const db = allocateOutput(x.dtype, g.O) as FloatArray;
-    kernels.conv2dBackwardFilter(g, x.data as FloatArray, gy.data as FloatArray, dw, db);
+    const bb = backendOf('conv2dBackwardFilter', [x, gy]);
+    const dw = bb.allocateOutput(x.dtype as FloatDType, g.KH * g.KW * g.C * g.O);
+    const db = bb.allocateOutput(x.dtype as FloatDType, g.O);
+    bb.kernels.conv2dBackwardFilter(g, floatStorage(x), floatStorage(gy), dw, db);
     return [dx, w.requiresGrad ? new Tensor(dw, w.shape) : null, bias.requiresGrad ? new Tensor(db, bias.shape) : null];
   });
 }
 
 /** dx (N,H,W,C) = adjoint of conv in x, applied to dy (N,OH,OW,O). Also conv2dTranspose's forward. */
 function convInputGrad(g: Conv2dGeometry, dy: Tensor, w: Tensor, op = 'conv2dBackwardInput'): Tensor {
-  const dx = allocateOutput(dy.dtype, g.N * g.H * g.W * g.C, op, [g.N, g.H, g.W, g.C]) as FloatArray;
-  kernels.conv2dBackwardInput(g, dy.data as FloatArray, w.data as FloatArray, dx);
+  const be = backendOf(op, [dy, w]);
+  const dx = be.allocateOutput(dy.dtype as FloatDType, g.N * g.H * g.W * g.C, op, [g.N, g.H, g.W, g.C]);
+  be.kernels.conv2dBackwardInput(g, floatStorage(dy), floatStorage(w), dx);
   return record('conv2dBackwardInput', [dy, w], new Tensor(dx, [g.N, g.H, g.W, g.C]), (gdx) => [
     dy.requiresGrad ? convForward(g, gdx, w) : null,
     w.requiresGrad ? convFilterGrad(g, gdx, dy) : null,
@@ -138,8 +141,9 @@ function convInputGrad(g: Conv2dGeometry, dy: Tensor, w: Tensor, op = 'conv2dBac
 
 /** dw (KH,KW,C,O) = sum over positions of x patches times dy. */
 function convFilterGrad(g: Conv2dGeometry, x: Tensor, dy: Tensor): Tensor {
-  const dw = allocateOutput(x.dtype, g.KH * g.KW * g.C * g.O) as FloatArray;
-  kernels.conv2dBackwardFilter(g, x.data as FloatArray, dy.data as FloatArray, dw, null);
+  const be = backendOf('conv2dBackwardFilter', [x, dy]);
+  const dw = be.allocateOutput(x.dtype as FloatDType, g.KH * g.KW * g.C * g.O);
+  be.kernels.conv2dBackwardFilter(g, floatStorage(x), floatStorage(dy), dw, null);
   return record('conv2dBackwardFilter', [x, dy], new Tensor(dw, [g.KH, g.KW, g.C, g.O]), (gdw) => [
     x.requiresGrad ? convInputGrad(g, dy, gdw) : null,
     dy.requiresGrad ? convForward(g, x, gdw) : null,

@@ -8,10 +8,10 @@
  * gf.add(gf.ones([2, 3]), gf.tensor([1, 2, 3]));   // broadcasts the row
  * x.relu().sigmoid();
  */
-import { kernels, UnaryOp, BinaryOp } from '../backend';
+import { backendOf, UnaryOp, BinaryOp, FloatStorage } from '../backend';
 import { record, isGradEnabled } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, TensorLike, DType, FloatArray, allocate, allocateOutput, scalar, shapeSize, checkDType } from '../tensor';
+import { Tensor, TensorLike, DType, FloatArray, FloatDType, allocate, allocateOutput, scalar, shapeSize, checkDType } from '../tensor';
 import { sum } from './reduce';
 import { reshape } from './shape';
 
@@ -23,13 +23,33 @@ const SELU_ALPHA = 1.6732632423543772;
 
 // ----- dtype and shape helpers shared by the ops -----
 
-export function requireFloat(op: string, t: Tensor): FloatArray {
+/** Throws DTypeError unless t is a float tensor. */
+export function checkFloat(op: string, t: Tensor): void {
   if (t.dtype === 'int32') throw new DTypeError(`${op}: needs a float tensor, got int32 of shape ${fmtShape(t.shape)} (use .cast('float32'))`);
+}
+
+/** The values of a float CPU tensor, for ops computed in JavaScript (DTypeError for int32). */
+export function requireFloat(op: string, t: Tensor): FloatArray {
+  checkFloat(op, t);
   return t.data as FloatArray;
 }
 
+/** The storage of a float tensor on its device, for that device's kernels (DTypeError for int32). */
+export function requireFloatStorage(op: string, t: Tensor): FloatStorage {
+  checkFloat(op, t);
+  return t.storage as FloatStorage;
+}
+
+/** The storage of a float tensor that an op has already checked (the kernels' operands). */
+export function floatStorage(t: Tensor): FloatStorage {
+  return t.storage as FloatStorage;
+}
+
+// A number beside a tensor is a scalar of its dtype on its device.
 function toTensor(b: TensorLike, like: Tensor): Tensor {
-  return typeof b === 'number' ? scalar(b, like.dtype === 'int32' ? 'float32' : like.dtype) : b;
+  if (typeof b !== 'number') return b;
+  const s = scalar(b, like.dtype === 'int32' ? 'float32' : like.dtype);
+  return like.device === 'cpu' ? s : s.to(like.device);
 }
 
 /** The NumPy broadcast of two shapes, or a ShapeError naming the op and both shapes. */
@@ -63,17 +83,19 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 // ----- unary -----
 
 function unary(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
-  const xd = requireFloat(op, x);
-  const out = allocateOutput(x.dtype, x.size) as FloatArray;
-  kernels.unary(op, xd, out, alpha, beta);
+  const xd = requireFloatStorage(op, x);
+  const be = backendOf(op, [x]);
+  const out = be.allocateOutput(x.dtype as FloatDType, x.size);
+  be.kernels.unary(op, xd, out, alpha, beta);
   const y = new Tensor(out, x.shape);
   return record(op, [x], y, (gy) => [unaryGrad(op, x, y, gy, alpha, beta)]);
 }
 
 function unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, gy: Tensor, alpha: number, beta: number): Tensor {
   if (!isGradEnabled()) {
-    const dx = allocateOutput(x.dtype, x.size) as FloatArray;
-    kernels.unaryBackward(op, x.data as FloatArray, y.data as FloatArray, gy.data as FloatArray, dx, alpha, beta);
+    const be = backendOf(`${op} backward`, [x, gy]);
+    const dx = be.allocateOutput(x.dtype as FloatDType, x.size);
+    be.kernels.unaryBackward(op, floatStorage(x), floatStorage(y), floatStorage(gy), dx, alpha, beta);
     return new Tensor(dx, x.shape);
   }
   // createGraph: the same derivative from differentiable ops
@@ -140,8 +162,9 @@ export function reluGradFromOutput(gy: Tensor, y: Tensor): Tensor {
   // see markReluOutput)
   if (reluMasked.get(gy) === y) return gy;
   if (isGradEnabled()) return mul(gy, greater(y.detach(), 0));
-  const dx = allocateOutput(y.dtype, y.size) as FloatArray;
-  kernels.unaryBackward('relu', y.data as FloatArray, y.data as FloatArray, gy.data as FloatArray, dx, 0, 0);
+  const be = backendOf('relu backward', [y, gy]);
+  const dx = be.allocateOutput(y.dtype as FloatDType, y.size);
+  be.kernels.unaryBackward('relu', floatStorage(y), floatStorage(y), floatStorage(gy), dx, 0, 0);
   return new Tensor(dx, y.shape);
 }
 
@@ -189,15 +212,16 @@ export function clip(x: Tensor, min: number, max: number): Tensor {
 function binary(op: BinaryOp, aIn: TensorLike, bIn: TensorLike): { a: Tensor; b: Tensor; y: Tensor } {
   const a = typeof aIn === 'number' ? toTensor(aIn, bIn as Tensor) : aIn;
   const b = toTensor(bIn, a);
-  const ad = requireFloat(op, a);
-  const bd = requireFloat(op, b);
+  const ad = requireFloatStorage(op, a);
+  const bd = requireFloatStorage(op, b);
   if (a.dtype !== b.dtype) {
     throw new DTypeError(`${op}: dtypes differ: ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   }
   const shape = broadcastShapes(op, a.shape, b.shape);
   if (shape.length > MAX_RANK) throw new ShapeError(`${op}: rank ${shape.length} of ${fmtShape(a.shape)} (op) ${fmtShape(b.shape)} is above the supported ${MAX_RANK}`);
-  const out = allocateOutput(a.dtype, shapeSize(shape), op, shape) as FloatArray;
-  kernels.binary(op, ad, a.shape as number[], bd, b.shape as number[], out, shape);
+  const be = backendOf(op, [a, b]);
+  const out = be.allocateOutput(a.dtype as FloatDType, shapeSize(shape), op, shape);
+  be.kernels.binary(op, ad, a.shape as number[], bd, b.shape as number[], out, shape);
   return { a, b, y: new Tensor(out, shape) };
 }
 

@@ -6,11 +6,11 @@
  * gf.matmul(x, w);                  // [32, 784] x [784, 128] -> [32, 128]
  * gf.matmul(q, k, false, true);     // q k^T, batched over leading dimensions
  */
-import { kernels } from '../backend';
+import { backendOf, FloatStorage } from '../backend';
 import { record } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocate, allocateOutput, shapeSize } from '../tensor';
-import { requireFloat, reluGradFromOutput } from './elementwise';
+import { Tensor, FloatDType, shapeSize } from '../tensor';
+import { requireFloatStorage, reluGradFromOutput } from './elementwise';
 import { sum } from './reduce';
 import { reshape } from './shape';
 
@@ -22,8 +22,8 @@ function matmulOp(a: Tensor, b: Tensor, transA: boolean, transB: boolean): strin
 /** C = op(A) op(B), batched over leading dimensions. */
 export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   const op = matmulOp(a, b, transposeA, transposeB);
-  const ad = requireFloat('matmul', a);
-  const bd = requireFloat('matmul', b);
+  const ad = requireFloatStorage('matmul', a);
+  const bd = requireFloatStorage('matmul', b);
   if (a.dtype !== b.dtype) throw new DTypeError(`matmul: dtypes differ: ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   if (a.rank < 2 || b.rank < 2) {
     throw new ShapeError(`matmul: both operands need rank >= 2, got ${fmtShape(a.shape)} x ${fmtShape(b.shape)}`);
@@ -50,12 +50,17 @@ export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
     throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transposeA ? 'ᵀ' : ''} x ${fmtShape(b.shape)}${transposeB ? 'ᵀ' : ''} (${K} vs ${Kb})`);
   }
   const batch = shapeSize(batchA);
-  const out = allocateOutput(a.dtype, batch * M * N, 'matmul', [...batchA, M, N]) as FloatArray;
-  for (let i = 0; i < batch; i++) {
-    kernels.gemm(transposeA, transposeB, M, N, K, 1,
-      ad.subarray(i * ar * ac, (i + 1) * ar * ac), ac,
-      bd.subarray(i * br * bc, (i + 1) * br * bc), bc,
-      0, out.subarray(i * M * N, (i + 1) * M * N), N);
+  const be = backendOf(op, [a, b]);
+  const out = be.allocateOutput(a.dtype as FloatDType, batch * M * N, 'matmul', [...batchA, M, N]);
+  if (batch === 1) {
+    be.kernels.gemm(transposeA, transposeB, M, N, K, 1, ad, ac, bd, bc, 0, out, N);
+  } else {
+    for (let i = 0; i < batch; i++) {
+      be.kernels.gemm(transposeA, transposeB, M, N, K, 1,
+        be.view(ad, i * ar * ac, ar * ac), ac,
+        be.view(bd, i * br * bc, br * bc), bc,
+        0, be.view(out, i * M * N, M * N), N);
+    }
   }
   const y = new Tensor(out, [...batchA, M, N]);
   return record(op, [a, b], y, (gy) => {
@@ -82,8 +87,8 @@ export type FusedActivation = 'linear' | 'relu';
  */
 export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null,
   activation: FusedActivation = 'linear'): Tensor {
-  const xd = requireFloat('linear', x);
-  const wd = requireFloat('linear', w);
+  const xd = requireFloatStorage('linear', x);
+  const wd = requireFloatStorage('linear', w);
   if (activation !== 'linear' && activation !== 'relu') {
     throw new ValueError(`linear: activation must be 'linear' or 'relu', got '${String(activation)}'`);
   }
@@ -103,9 +108,10 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null,
     return reshape(y2, [...lead, N]);
   }
   const M = x.shape[0];
-  const out = allocateOutput(x.dtype, M * N, 'linear', [M, N]) as FloatArray;
-  kernels.gemm(false, false, M, N, K, 1, xd, K, wd, N, 0, out, N,
-    bias === null ? null : bias.data as FloatArray, activation);
+  const be = backendOf('linear', [x, w, bias]);
+  const out = be.allocateOutput(x.dtype as FloatDType, M * N, 'linear', [M, N]);
+  be.kernels.gemm(false, false, M, N, K, 1, xd, K, wd, N, 0, out, N,
+    bias === null ? null : bias.storage as FloatStorage, activation);
   const y = new Tensor(out, [M, N]);
   const inputs = bias === null ? [x, w] : [x, w, bias];
   return record(`linear(${activation})`, inputs, y, (gy) => {

@@ -9,12 +9,12 @@
  * gf.maxPool2d(x, {poolSize: 2});                       // [n, 26, 26, 32] -> [n, 13, 13, 32]
  * gf.upSampling2d(x, {size: 2, interpolation: 'bilinear'});
  */
-import { kernels } from '../backend';
+import { backendOf, IntStorage } from '../backend';
 import type { Pool2dGeometry, UpsampleMode } from '../../binding';
 import { record, isGradEnabled, willRecord } from '../autograd';
 import { ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { requireFloat, isReluOutput, markReluMasked, reluGradFromOutput } from './elementwise';
+import { Tensor, FloatArray, FloatDType, allocateOutput } from '../tensor';
+import { requireFloat, checkFloat, floatStorage, isReluOutput, markReluMasked, reluGradFromOutput } from './elementwise';
 import { Padding, pair, checkPadding, axisGeometry } from './conv';
 
 export interface Pool2dOptions {
@@ -27,7 +27,7 @@ export interface Pool2dOptions {
 }
 
 function checkImages(op: string, x: Tensor): [number, number, number, number] {
-  requireFloat(op, x);
+  checkFloat(op, x);
   if (x.rank !== 4) throw new ShapeError(`${op}: input must be NHWC [batch, height, width, channels], got ${fmtShape(x.shape)}`);
   if (x.shape.slice(1).some((d) => d < 1)) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} has an empty dimension`);
   return x.shape as [number, number, number, number];
@@ -49,21 +49,24 @@ export function poolGeometry(op: string, shape: readonly number[], opts: Pool2dO
 // ----- max pooling -----
 
 /** Gradient of max pooling: dy routed to the argmax positions (linear in dy). */
-function maxPoolBackward(g: Pool2dGeometry, dy: Tensor, argmax: Int32Array): Tensor {
-  const dx = allocateOutput(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
-  kernels.maxPool2dBackward(g, dy.data as FloatArray, argmax, dx);
+function maxPoolBackward(g: Pool2dGeometry, dy: Tensor, argmax: IntStorage): Tensor {
+  const be = backendOf('maxPool2dBackward', [dy]);
+  const dx = be.allocateOutput(dy.dtype as FloatDType, g.N * g.H * g.W * g.C);
+  be.kernels.maxPool2dBackward(g, floatStorage(dy), argmax, dx);
   return record('maxPool2dBackward', [dy], new Tensor(dx, [g.N, g.H, g.W, g.C]), (gdx) => [gatherArgmax(g, gdx, argmax)]);
 }
 
 /** out[n,oh,ow,c] = v[n, argmax position, c]: the adjoint of maxPoolBackward (rarely needed). */
-function gatherArgmax(g: Pool2dGeometry, v: Tensor, argmax: Int32Array): Tensor {
+function gatherArgmax(g: Pool2dGeometry, v: Tensor, argmaxStorage: IntStorage): Tensor {
+  const vd = v.data;  // computed in JavaScript: CPU tensors only (DeviceError elsewhere)
+  const argmax = argmaxStorage as Int32Array;  // on the CPU with v
   const out = allocateOutput(v.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
   const per = g.OH * g.OW * g.C;
   for (let i = 0; i < out.length; i++) {
     const n = Math.floor(i / per);
     const c = i % g.C;
     const pos = argmax[i];
-    out[i] = pos < 0 ? 0 : v.data[(n * g.H * g.W + pos) * g.C + c];
+    out[i] = pos < 0 ? 0 : vd[(n * g.H * g.W + pos) * g.C + c];
   }
   return record('gatherArgmax', [v], new Tensor(out, [g.N, g.OH, g.OW, g.C]), (gy) => [maxPoolBackward(g, gy, argmax)]);
 }
@@ -75,14 +78,15 @@ function gatherArgmax(g: Pool2dGeometry, v: Tensor, argmax: Int32Array): Tensor 
 export function maxPool2d(x: Tensor, opts: Pool2dOptions = {}): Tensor {
   checkImages('maxPool2d', x);
   const g = poolGeometry('maxPool2d', x.shape, opts);
-  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
+  const be = backendOf('maxPool2d', [x]);
+  const y = be.allocateOutput(x.dtype as FloatDType, g.N * g.OH * g.OW * g.C);
   // Without a backward pass to follow (inference) the kernel skips the argmax.
   if (!willRecord([x])) {
-    kernels.maxPool2dForward(g, x.data as FloatArray, y, null);
+    be.kernels.maxPool2dForward(g, floatStorage(x), y, null);
     return new Tensor(y, [g.N, g.OH, g.OW, g.C]);
   }
-  const argmax = allocateOutput('int32', y.length) as Int32Array;
-  kernels.maxPool2dForward(g, x.data as FloatArray, y, argmax);
+  const argmax = be.allocateOutput('int32', y.length) as IntStorage;
+  be.kernels.maxPool2dForward(g, floatStorage(x), y, argmax);
   const out = new Tensor(y, [g.N, g.OH, g.OW, g.C]);
   return record('maxPool2d', [x], out, (gy) => {
     // When x is the output of a relu fused into the previous kernel, relu's mask is folded in
@@ -97,14 +101,16 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions = {}): Tensor {
 // ----- average pooling -----
 
 function avgPoolForward(g: Pool2dGeometry, x: Tensor): Tensor {
-  const y = allocateOutput(x.dtype, g.N * g.OH * g.OW * g.C) as FloatArray;
-  kernels.avgPool2dForward(g, x.data as FloatArray, y);
+  const be = backendOf('avgPool2dForward', [x]);
+  const y = be.allocateOutput(x.dtype as FloatDType, g.N * g.OH * g.OW * g.C);
+  be.kernels.avgPool2dForward(g, floatStorage(x), y);
   return record('avgPool2d', [x], new Tensor(y, [g.N, g.OH, g.OW, g.C]), (gy) => [avgPoolBackward(g, gy)]);
 }
 
 function avgPoolBackward(g: Pool2dGeometry, dy: Tensor): Tensor {
-  const dx = allocateOutput(dy.dtype, g.N * g.H * g.W * g.C) as FloatArray;
-  kernels.avgPool2dBackward(g, dy.data as FloatArray, dx);
+  const be = backendOf('avgPool2dBackward', [dy]);
+  const dx = be.allocateOutput(dy.dtype as FloatDType, g.N * g.H * g.W * g.C);
+  be.kernels.avgPool2dBackward(g, floatStorage(dy), dx);
   return record('avgPool2dBackward', [dy], new Tensor(dx, [g.N, g.H, g.W, g.C]), (gdx) => [avgPoolForward(g, gdx)]);
 }
 
@@ -120,14 +126,16 @@ export function avgPool2d(x: Tensor, opts: Pool2dOptions = {}): Tensor {
 // ----- global pooling -----
 
 function globalAvgForward(N: number, HW: number, C: number, x: Tensor): Tensor {
-  const y = allocateOutput(x.dtype, N * C) as FloatArray;
-  kernels.globalPool2dForward('avg', N, HW, C, x.data as FloatArray, y, null);
+  const be = backendOf('globalPool2dForward', [x]);
+  const y = be.allocateOutput(x.dtype as FloatDType, N * C);
+  be.kernels.globalPool2dForward('avg', N, HW, C, floatStorage(x), y, null);
   return record('globalAvgPool2d', [x], new Tensor(y, [N, C]), (gy) => [globalAvgBackward(N, HW, C, gy, x.shape)]);
 }
 
 function globalAvgBackward(N: number, HW: number, C: number, dy: Tensor, shape: readonly number[]): Tensor {
-  const dx = allocateOutput(dy.dtype, N * HW * C) as FloatArray;
-  kernels.globalPool2dBackward('avg', N, HW, C, dy.data as FloatArray, null, dx);
+  const be = backendOf('globalPool2dBackward', [dy]);
+  const dx = be.allocateOutput(dy.dtype as FloatDType, N * HW * C);
+  be.kernels.globalPool2dBackward('avg', N, HW, C, floatStorage(dy), null, dx);
   return record('globalAvgPool2dBackward', [dy], new Tensor(dx, shape), (gdx) => [globalAvgForward(N, HW, C, gdx)]);
 }
 
@@ -160,15 +168,17 @@ type UpSizes = [number, number, number, number, number, number];
 
 function upForward(mode: UpsampleMode, s: UpSizes, x: Tensor): Tensor {
   const [N, H, W, C, sh, sw] = s;
-  const y = allocateOutput(x.dtype, N * H * sh * W * sw * C, 'upSampling2d', [N, H * sh, W * sw, C]) as FloatArray;
-  kernels.upSampling2dForward(mode, N, H, W, C, sh, sw, x.data as FloatArray, y);
+  const be = backendOf('upSampling2dForward', [x]);
+  const y = be.allocateOutput(x.dtype as FloatDType, N * H * sh * W * sw * C, 'upSampling2d', [N, H * sh, W * sw, C]);
+  be.kernels.upSampling2dForward(mode, N, H, W, C, sh, sw, floatStorage(x), y);
   return record('upSampling2d', [x], new Tensor(y, [N, H * sh, W * sw, C]), (gy) => [upBackward(mode, s, gy)]);
 }
 
 function upBackward(mode: UpsampleMode, s: UpSizes, dy: Tensor): Tensor {
   const [N, H, W, C, sh, sw] = s;
-  const dx = allocateOutput(dy.dtype, N * H * W * C) as FloatArray;
-  kernels.upSampling2dBackward(mode, N, H, W, C, sh, sw, dy.data as FloatArray, dx);
+  const be = backendOf('upSampling2dBackward', [dy]);
+  const dx = be.allocateOutput(dy.dtype as FloatDType, N * H * W * C);
+  be.kernels.upSampling2dBackward(mode, N, H, W, C, sh, sw, floatStorage(dy), dx);
   return record('upSampling2dBackward', [dy], new Tensor(dx, [N, H, W, C]), (gdx) => [upForward(mode, s, gdx)]);
 }
 

@@ -8,11 +8,11 @@
  * x.mean(0, true);      // per column, keeping the axis -> [1, cols]
  * logits.argmax(-1);    // int32 class indices
  */
-import { kernels, ReduceOp } from '../backend';
+import { backendOf, ReduceOp, IntStorage } from '../backend';
 import { record } from '../autograd';
 import { ShapeError, fmtShape } from '../errors';
-import { Tensor, FloatArray, allocate, allocateOutput, shapeSize } from '../tensor';
-import { requireFloat, mul, div, equal } from './elementwise';
+import { Tensor, FloatDType, shapeSize } from '../tensor';
+import { requireFloatStorage, mul, div, equal } from './elementwise';
 import { reshape, broadcastTo } from './shape';
 
 /** Normalizes axis arguments (negative counts from the end) into sorted unique axes. */
@@ -35,15 +35,16 @@ function keptShape(shape: readonly number[], axes: number[]): number[] {
 }
 
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
-  let data = requireFloat(op, x);
+  let data = requireFloatStorage(op, x);
   let shape = [...x.shape];
+  const be = backendOf(op, [x]);
   for (let k = axes.length - 1; k >= 0; k--) {
     const ax = axes[k];
     const outer = shapeSize(shape.slice(0, ax));
     const n = shape[ax];
     const inner = shapeSize(shape.slice(ax + 1));
-    const out = allocateOutput(x.dtype, outer * inner) as FloatArray;
-    kernels.reduce(op, data, outer, n, inner, out);
+    const out = be.allocateOutput(x.dtype as FloatDType, outer * inner);
+    be.kernels.reduce(op, data, outer, n, inner, out);
     data = out;
     shape[ax] = 1;
   }
@@ -52,7 +53,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
 
 function finish(x: Tensor, kept: Tensor, axes: number[], keepDims: boolean): Tensor {
   if (keepDims) return kept;
-  return new Tensor(kept.data, x.shape.filter((_, i) => !axes.includes(i)));
+  return new Tensor(kept.storage, x.shape.filter((_, i) => !axes.includes(i)));
 }
 
 /** Sum over the given axes (all by default). */
@@ -93,8 +94,9 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, axis: number): Tensor {
   if (x.shape[ax] === 0) throw new ShapeError(`${op}: axis ${axis} of shape ${fmtShape(x.shape)} is empty`);
   const outer = shapeSize(x.shape.slice(0, ax));
   const inner = shapeSize(x.shape.slice(ax + 1));
-  const out = allocateOutput('int32', outer * inner, op, x.shape.filter((_, i) => i !== ax)) as Int32Array;
-  kernels.argReduce(op, requireFloat(op, x), outer, x.shape[ax], inner, out);
+  const be = backendOf(op, [x]);
+  const out = be.allocateOutput('int32', outer * inner, op, x.shape.filter((_, i) => i !== ax)) as IntStorage;
+  be.kernels.argReduce(op, requireFloatStorage(op, x), outer, x.shape[ax], inner, out);
   return new Tensor(out, x.shape.filter((_, i) => i !== ax));
 }
 

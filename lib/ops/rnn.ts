@@ -27,10 +27,10 @@
  * const { y, hT } = gf.rnn(x, kernel, recurrentKernel, bias, { cell: 'lstm' });
  */
 import type { RnnActivation, RnnCellName, RnnConfig } from '../../binding';
-import { kernels } from '../backend';
+import { backendOf, FloatStorage } from '../backend';
 import { record, isGradEnabled } from '../autograd';
-import { Tensor, FloatArray, allocateOutput } from '../tensor';
-import { giveBack, takeScratch } from '../memory';
+import { Tensor, FloatDType } from '../tensor';
+import { floatStorage } from './elementwise';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 
 export type { RnnActivation, RnnCellName };
@@ -70,15 +70,13 @@ const ACTIVATIONS: readonly RnnActivation[] = ['tanh', 'sigmoid', 'hardSigmoid',
 // 10 * batch * time * units floats for an LSTM) is the op's own: no tensor exposes it. A fresh
 // one page-faults on first touch, which costs more than the gate math, and calls outside a
 // memory scope (a custom training loop, predict on one sequence) never get one from the
-// buffer pool. So the op takes it as pooled scratch (lib/memory's takeScratch) and gives it
+// buffer pool. So the op takes it as its backend's scratch (on the CPU lib/memory's pooled
+// takeScratch) and gives it
 // back once the backward has run (the native backward consumes it anyway, writing the gates'
 // gradients over the gates, so a second backward through the same graph runs the forward
 // again into another), or at once when no gradient is recorded. GRADFORGE_BUFFER_POOL=0 turns
 // this off with the rest of the pool. Anything that keeps a workspace beyond the call (an
 // execution plan recorded for replay, a kernel run on another thread) must not give it back.
-function takeWorkspace(dtype: 'float32' | 'float64', size: number, op: string): FloatArray {
-  return takeScratch(dtype, size, op) as FloatArray;
-}
 
 function expectShape(op: string, name: string, t: Tensor, want: number[]): void {
   if (t.rank !== want.length || t.shape.some((d, i) => d !== want[i])) {
@@ -129,45 +127,47 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
     goBackwards: opts.goBackwards ?? false, zeroOutputForMask: opts.zeroOutputForMask ?? false,
   };
 
-  const dt = x.dtype;
-  const y = allocateOutput(dt, N * T * U, op, [N, T, U]) as FloatArray;
-  const hT = allocateOutput(dt, N * U, op, [N, U]) as FloatArray;
-  const cT = op === 'lstm' ? allocateOutput(dt, N * U, op, [N, U]) as FloatArray : null;
-  const wsSize = kernels.rnnWorkspaceSize(cfg);
-  const data = (t: Tensor | null): FloatArray | null => (t === null ? null : t.data as FloatArray);
+  const dt = x.dtype as FloatDType;
+  const be = backendOf(op, [x, kernel, recurrentKernel, bias, h0, c0, recurrentMask]);
+  const y = be.allocateOutput(dt, N * T * U, op, [N, T, U]);
+  const hT = be.allocateOutput(dt, N * U, op, [N, U]);
+  const cT = op === 'lstm' ? be.allocateOutput(dt, N * U, op, [N, U]) : null;
+  const wsSize = be.kernels.rnnWorkspaceSize(cfg);
+  const data = (t: Tensor | null): FloatStorage | null => (t === null ? null : floatStorage(t));
   const rmask = data(recurrentMask);
-  const forward = (yOut: FloatArray, hOut: FloatArray | null, cOut: FloatArray | null): FloatArray => {
-    const ws = takeWorkspace(dt, wsSize, op);
-    kernels.rnnForward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, data(bias),
+  const forward = (yOut: FloatStorage, hOut: FloatStorage | null, cOut: FloatStorage | null): FloatStorage => {
+    const ws = be.scratch(dt, wsSize, op);
+    be.kernels.rnnForward(cfg, floatStorage(x), floatStorage(kernel), floatStorage(recurrentKernel), data(bias),
       data(h0), data(c0), mask, yOut, hOut, cOut, ws, rmask);
     return ws;
   };
-  let workspace: FloatArray | null = forward(y, hT, cT);
+  let workspace: FloatStorage | null = forward(y, hT, cT);
 
   const inputs = [x, kernel, recurrentKernel, bias, h0, c0].filter((t): t is Tensor => t !== null);
   const out = record(op, inputs, new Tensor(y, [N, T, U]), (gy) => {
     if (isGradEnabled()) throw new ValueError(`${op}: gradients of gradients (createGraph) are not supported for recurrent layers`);
     // The first backward gives the workspace back; another one through the same graph
     // recomputes it (the same inputs give the same workspace).
-    const ws = workspace ?? forward(allocateOutput(dt, N * T * U) as FloatArray, null, null);
+    const ws = workspace ?? forward(be.allocateOutput(dt, N * T * U), null, null);
     workspace = null;
-    const dx = allocateOutput(dt, x.size) as FloatArray;
-    const dW = allocateOutput(dt, kernel.size) as FloatArray;
-    const dR = allocateOutput(dt, recurrentKernel.size) as FloatArray;
-    const db = bias === null ? null : allocateOutput(dt, bias.size) as FloatArray;
-    const dh0 = h0 === null ? null : allocateOutput(dt, h0.size) as FloatArray;
-    const dc0 = c0 === null ? null : allocateOutput(dt, c0.size) as FloatArray;
-    kernels.rnnBackward(cfg, x.data as FloatArray, kernel.data as FloatArray, recurrentKernel.data as FloatArray, mask,
-      gy.data as FloatArray, null, null, ws, dx, dh0, dc0, dW, dR, db, rmask);
-    giveBack(ws);
+    backendOf(`${op} backward`, [x, gy]);
+    const dx = be.allocateOutput(dt, x.size);
+    const dW = be.allocateOutput(dt, kernel.size);
+    const dR = be.allocateOutput(dt, recurrentKernel.size);
+    const db = bias === null ? null : be.allocateOutput(dt, bias.size);
+    const dh0 = h0 === null ? null : be.allocateOutput(dt, h0.size);
+    const dc0 = c0 === null ? null : be.allocateOutput(dt, c0.size);
+    be.kernels.rnnBackward(cfg, floatStorage(x), floatStorage(kernel), floatStorage(recurrentKernel), mask,
+      floatStorage(gy), null, null, ws, dx, dh0, dc0, dW, dR, db, rmask);
+    be.release(ws);
     const grads: Tensor[] = [new Tensor(dx, x.shape), new Tensor(dW, kernel.shape), new Tensor(dR, recurrentKernel.shape)];
-    if (bias !== null) grads.push(new Tensor(db as FloatArray, bias.shape));
-    if (h0 !== null) grads.push(new Tensor(dh0 as FloatArray, h0.shape));
-    if (c0 !== null) grads.push(new Tensor(dc0 as FloatArray, c0.shape));
+    if (bias !== null) grads.push(new Tensor(db!, bias.shape));
+    if (h0 !== null) grads.push(new Tensor(dh0!, h0.shape));
+    if (c0 !== null) grads.push(new Tensor(dc0!, c0.shape));
     return grads;
   });
   if (out.gradFn === null) {  // nothing will read the workspace again
-    giveBack(workspace);
+    be.release(workspace);
     workspace = null;
   }
   return { y: out, hT: new Tensor(hT, [N, U]), cT: cT === null ? null : new Tensor(cT, [N, U]) };

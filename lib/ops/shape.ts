@@ -8,11 +8,11 @@
  * x.slice([0, 2], [-1, 3]);         // all rows, columns 2..4
  * x.gather([3, 1, 4]);              // rows 3, 1, 4 (a minibatch)
  */
-import { kernels } from '../backend';
+import { backendFor, backendOf } from '../backend';
 import { record } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, TypedArray, FloatArray, allocate, allocateOutput, shapeSize, full } from '../tensor';
-import { sumToShape, broadcastShapes, requireFloat, MAX_RANK } from './elementwise';
+import { Tensor, TypedArray, FloatArray, FloatDType, allocate, allocateOutput, shapeSize, full } from '../tensor';
+import { sumToShape, broadcastShapes, requireFloat, checkFloat, floatStorage, MAX_RANK } from './elementwise';
 
 /** Same data, new shape; one dimension may be -1 (inferred). Shares storage. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -33,7 +33,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${shapeSize(target)} elements)`);
   }
   if (target.length === x.rank && target.every((d, i) => d === x.shape[i])) return x;
-  const y = new Tensor(x.data, target);
+  const y = new Tensor(x.storage, target);
   return record('reshape', [x], y, (gy) => [reshape(gy, x.shape)]);
 }
 
@@ -46,8 +46,9 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if (p.every((v, i) => v === i)) return x;
   if (x.rank > MAX_RANK) throw new ShapeError(`transpose: rank ${x.rank} of ${fmtShape(x.shape)} is above the supported ${MAX_RANK}`);
   const shape = p.map((i) => x.shape[i]);
-  const out = allocateOutput(x.dtype, x.size);
-  kernels.permute(x.data, x.shape as number[], p, out);
+  const be = backendOf('transpose', [x]);
+  const out = be.allocateOutput(x.dtype, x.size);
+  be.kernels.permute(x.storage, x.shape as number[], p, out);
   const y = new Tensor(out, shape);
   const inverse = new Array<number>(p.length);
   p.forEach((v, i) => { inverse[v] = i; });
@@ -225,7 +226,7 @@ export function sliceRows(x: Tensor, start: number, end: number): Tensor {
   }
   if (start === 0 && end === x.shape[0]) return x;
   const row = x.shape[0] === 0 ? 0 : x.size / x.shape[0];
-  const y = new Tensor(x.data.subarray(start * row, end * row), [end - start, ...x.shape.slice(1)]);
+  const y = new Tensor(backendFor(x.device).view(x.storage, start * row, (end - start) * row), [end - start, ...x.shape.slice(1)]);
   const begin = x.shape.map((_, i) => (i === 0 ? start : 0));
   return record('sliceRows', [x], y, (gy) => [padInto(gy, x.shape, begin)]);
 }
@@ -255,9 +256,10 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
     throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   }
   if (x.rank === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
-  requireFloat('broadcastTo', x);
+  checkFloat('broadcastTo', x);
   if (shape.length > MAX_RANK) throw new ShapeError(`broadcastTo: rank ${shape.length} of ${fmtShape(shape)} is above the supported ${MAX_RANK}`);
-  const out = full(shape, 0, x.dtype);
-  kernels.binary('add', out.data as FloatArray, shape as number[], x.data as FloatArray, x.shape as number[], out.data as FloatArray, shape as number[]);
-  return record('broadcastTo', [x], new Tensor(out.data, shape), (gy) => [sumToShape(gy, x.shape)]);
+  const be = backendOf('broadcastTo', [x]);
+  const out = be.allocate(x.dtype as FloatDType, shapeSize(shape), 'broadcastTo', shape);
+  be.kernels.binary('add', out, shape as number[], floatStorage(x), x.shape as number[], out, shape as number[]);
+  return record('broadcastTo', [x], new Tensor(out, shape), (gy) => [sumToShape(gy, x.shape)]);
 }

@@ -6,28 +6,30 @@
  * const probs = logits.softmax();
  * const logp = logits.logSoftmax();   // use this for cross-entropy: no log(0)
  */
-import { kernels } from '../backend';
+import { backendOf } from '../backend';
 import { record, isGradEnabled } from '../autograd';
-import { Tensor, FloatArray, allocate, allocateOutput } from '../tensor';
-import { requireFloat, mul, sub, exp } from './elementwise';
+import { Tensor, FloatDType } from '../tensor';
+import { requireFloatStorage, floatStorage, mul, sub, exp } from './elementwise';
 import { sum, normalizeAxes } from './reduce';
 import { transpose } from './shape';
 
 function softmaxLast(x: Tensor, log: boolean): Tensor {
   const op = log ? 'logSoftmax' : 'softmax';
-  const xd = requireFloat(op, x);
+  const xd = requireFloatStorage(op, x);
   const cols = x.rank === 0 ? 1 : x.shape[x.rank - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
-  const out = allocateOutput(x.dtype, x.size) as FloatArray;
-  kernels.softmax(xd, rows, cols, out, log);
+  const be = backendOf(op, [x]);
+  const out = be.allocateOutput(x.dtype as FloatDType, x.size);
+  be.kernels.softmax(xd, rows, cols, out, log);
   const y = new Tensor(out, x.shape);
   return record(op, [x], y, (gy) => {
     if (isGradEnabled()) {
       // createGraph: the same formulas from differentiable ops
       return log ? [sub(gy, mul(exp(y), sum(gy, -1, true)))] : [mul(y, sub(gy, sum(mul(gy, y), -1, true)))];
     }
-    const dx = allocateOutput(x.dtype, x.size) as FloatArray;
-    kernels.softmaxBackward(y.data as FloatArray, gy.data as FloatArray, rows, cols, dx, log);
+    const bb = backendOf(`${op} backward`, [y, gy]);
+    const dx = bb.allocateOutput(x.dtype as FloatDType, x.size);
+    bb.kernels.softmaxBackward(floatStorage(y), floatStorage(gy), rows, cols, dx, log);
     return [new Tensor(dx, x.shape)];
   });
 }

@@ -6,8 +6,7 @@
  * @example
  * const opt = gf.optimizers.adagrad({learningRate: 0.01});
  */
-import { kernels } from '../backend';
-import { FloatArray } from '../tensor';
+import type { Kernels, FloatStorage } from '../backend';
 import { SlotOptimizer, optimizerArgs, OptimizerArgs, checkHyper } from './slots';
 
 export interface AdagradArgs extends OptimizerArgs {
@@ -34,7 +33,7 @@ export class Adagrad extends SlotOptimizer {
     return this.initialAccumulatorValue;
   }
 
-  protected step(p: FloatArray, g: FloatArray, slots: FloatArray[]): void {
+  protected step(kernels: Kernels, p: FloatStorage, g: FloatStorage, slots: FloatStorage[]): void {
     kernels.adagradStep(p, g, slots[0], this.learningRate, this.epsilon);
   }
 

@@ -8,8 +8,7 @@
  * @example
  * model.compile({optimizer: gf.optimizers.adam({learningRate: 3e-4}), loss: 'mse'});
  */
-import { kernels } from '../backend';
-import { FloatArray } from '../tensor';
+import type { Kernels, FloatStorage } from '../backend';
 import { SlotOptimizer, optimizerArgs, OptimizerArgs, checkHyper } from './slots';
 
 export interface AdamArgs extends OptimizerArgs {
@@ -35,7 +34,7 @@ export class Adam extends SlotOptimizer {
     return ['momentum', 'velocity'];
   }
 
-  protected step(p: FloatArray, g: FloatArray, slots: FloatArray[], t: number): void {
+  protected step(kernels: Kernels, p: FloatStorage, g: FloatStorage, slots: FloatStorage[], t: number): void {
     kernels.adamStep(p, g, slots[0], slots[1], this.learningRate, this.beta1, this.beta2, this.epsilon, t);
   }
 

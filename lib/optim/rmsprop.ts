@@ -6,8 +6,7 @@
  * @example
  * const opt = gf.optimizers.rmsprop({learningRate: 1e-3, rho: 0.9});
  */
-import { kernels } from '../backend';
-import { FloatArray } from '../tensor';
+import type { Kernels, FloatStorage } from '../backend';
 import { SlotOptimizer, optimizerArgs, OptimizerArgs, checkHyper } from './slots';
 
 export interface RMSpropArgs extends OptimizerArgs {
@@ -30,7 +29,7 @@ export class RMSprop extends SlotOptimizer {
     return ['velocity'];
   }
 
-  protected step(p: FloatArray, g: FloatArray, slots: FloatArray[]): void {
+  protected step(kernels: Kernels, p: FloatStorage, g: FloatStorage, slots: FloatStorage[]): void {
     kernels.rmspropStep(p, g, slots[0], this.learningRate, this.rho, this.epsilon);
   }
 

@@ -6,8 +6,7 @@
  * @example
  * const opt = gf.optimizers.sgd({learningRate: 0.1, momentum: 0.9, nesterov: true});
  */
-import { kernels } from '../backend';
-import { FloatArray } from '../tensor';
+import type { Kernels, FloatStorage } from '../backend';
 import { ValueError } from '../errors';
 import { SlotOptimizer, optimizerArgs, OptimizerArgs, checkHyper } from './slots';
 
@@ -36,7 +35,7 @@ export class SGD extends SlotOptimizer {
     return this.momentum === 0 ? [] : ['momentum'];
   }
 
-  protected step(p: FloatArray, g: FloatArray, slots: FloatArray[]): void {
+  protected step(kernels: Kernels, p: FloatStorage, g: FloatStorage, slots: FloatStorage[]): void {
     const v = slots[0] ?? (p instanceof Float64Array ? this.empty64 : this.empty32);
     kernels.sgdStep(p, g, v, this.learningRate, this.momentum, this.nesterov);
   }

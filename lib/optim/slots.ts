@@ -2,19 +2,21 @@
  * SlotOptimizer: what sgd, adam, rmsprop and adagrad share. It validates hyperparameters,
  * skips parameters without a gradient, clips gradients (by value, by norm, or by global norm:
  * one of them, as Keras 3 allows), keeps per-parameter slot arrays (moments, accumulators) in a Map keyed by the
- * parameter tensor, and hands each parameter to a native in-place step kernel.
- * Subclasses only name their slots and call their kernel.
+ * parameter tensor on the parameter's device, and hands each parameter to an in-place step
+ * kernel of that device's backend. Subclasses only name their slots and call their kernel.
+ * Clipping is computed in JavaScript: it needs the gradients on the CPU.
  *
  * @example
  * class Plain extends SlotOptimizer {
  *   readonly className = 'Plain';
  *   constructor() { super('plain', {}, 0.01); }
  *   get slotNames() { return []; }
- *   protected step(p, g) { kernels.sgdStep(p, g, new Float32Array(0), this.learningRate, 0, false); }
+ *   protected step(k, p, g) { k.sgdStep(p, g, new Float32Array(0), this.learningRate, 0, false); }
  *   getConfig() { return this.baseConfig('plain'); }
  * }
  */
-import { Tensor, FloatArray } from '../tensor';
+import { Tensor, FloatArray, FloatDType } from '../tensor';
+import { backendFor, backendOf, FloatStorage, Kernels } from '../backend';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Optimizer, OptimizerArgs, OptimizerState, ParamGrad } from './optimizer';
 import { noteWeightWrite } from '../memory';
@@ -43,8 +45,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function newLike(p: FloatArray, n: number): FloatArray {
-  return p instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+function newLike(dtype: string, n: number): FloatArray {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
 /**
@@ -62,8 +64,11 @@ export abstract class SlotOptimizer extends Optimizer {
   readonly clipnorm: number | undefined;
   readonly globalClipnorm: number | undefined;
   readonly clipvalue: number | undefined;
-  /** Slot arrays per parameter, in slotNames order. Insertion order is first-seen order. */
-  protected readonly slots = new Map<Tensor, FloatArray[]>();
+  /**
+   * Slot storages per parameter (on its device), in slotNames order. Insertion order is
+   * first-seen order.
+   */
+  protected readonly slots = new Map<Tensor, FloatStorage[]>();
   /** A short lower-case name for messages ('adam'). */
   protected readonly label: string;
 
@@ -91,18 +96,21 @@ export abstract class SlotOptimizer extends Optimizer {
     return 0;
   }
 
-  /** One in-place update of p from g with the parameter's slots; t is the 1-based step. */
-  protected abstract step(p: FloatArray, g: FloatArray, slots: FloatArray[], t: number): void;
+  /**
+   * One in-place update of p from g with the parameter's slots, by `kernels` (the backend of
+   * the parameter's device); t is the 1-based step.
+   */
+  protected abstract step(kernels: Kernels, p: FloatStorage, g: FloatStorage, slots: FloatStorage[], t: number): void;
 
-  /** The parameter's slots, created on first use. */
-  protected slotsFor(param: Tensor): FloatArray[] {
+  /** The parameter's slots, created on first use on the parameter's device. */
+  protected slotsFor(param: Tensor): FloatStorage[] {
     let s = this.slots.get(param);
     if (s === undefined) {
-      const p = param.data as FloatArray;
+      const be = backendFor(param.device);
       s = this.slotNames.map((_, k) => {
-        const a = newLike(p, p.length);
         const v = this.slotInit(k);
-        if (v !== 0) a.fill(v);
+        const a = be.allocateLasting(param.dtype as FloatDType, param.size, `${this.label} slot`);
+        if (v !== 0) be.write(a, newLike(param.dtype, param.size).fill(v));
         return a;
       });
       this.slots.set(param, s);
@@ -120,7 +128,7 @@ export abstract class SlotOptimizer extends Optimizer {
     if (this.schedule !== null) this.learningRate = this.schedule.at(this.iterations);
     checkHyper(this.label, 'learningRate', this.learningRate, 0, Infinity);
     if (!Array.isArray(pairs)) throw new ValueError(`${this.label}.applyGradients: expected an array of {param, grad}`);
-    const live: { param: Tensor; grad: FloatArray }[] = [];
+    const live: { param: Tensor; grad: Tensor }[] = [];
     pairs.forEach((pg, i) => {
       if (pg === null || typeof pg !== 'object' || !(pg.param instanceof Tensor)) {
         throw new ValueError(`${this.label}.applyGradients: entry ${i} is not {param: Tensor, grad}`);
@@ -134,18 +142,17 @@ export abstract class SlotOptimizer extends Optimizer {
       }
       // the kernels need one array type per call; a float64 gradient of a float32 parameter
       // (or the reverse) is converted
-      const pd = param.data as FloatArray;
-      let g = grad.data as FloatArray;
-      if (grad.dtype !== param.dtype) {
-        const c = newLike(pd, g.length);
-        c.set(g);
-        g = c;
-      }
-      live.push({ param, grad: g });
+      live.push({ param, grad: grad.dtype === param.dtype ? grad : grad.cast(param.dtype) });
     });
-    const grads = this.clipGradients(live.map((l) => l.grad));
+    const clipping = this.clipvalue !== undefined || this.clipnorm !== undefined || this.globalClipnorm !== undefined;
+    const grads: FloatStorage[] = clipping
+      ? this.clipGradients(live.map((l) => l.grad.data as FloatArray))
+      : live.map((l) => l.grad.storage as FloatStorage);
     const t = this.iterations + 1;
-    live.forEach((l, i) => this.step(l.param.data as FloatArray, grads[i], this.slotsFor(l.param), t));
+    live.forEach((l, i) => {
+      const be = backendOf(this.label, [l.param, l.grad]);
+      this.step(be.kernels, l.param.storage as FloatStorage, grads[i], this.slotsFor(l.param), t);
+    });
     this.iterations = t;
   }
 
@@ -193,7 +200,8 @@ export abstract class SlotOptimizer extends Optimizer {
     const weights: Tensor[] = [];
     for (const p of list) {
       if (!(p instanceof Tensor) || p.dtype === 'int32') throw new ValueError(`${this.label}.getState: parameters must be float Tensors`);
-      for (const s of this.slotsFor(p)) weights.push(new Tensor(s.slice(), p.shape));
+      const be = backendFor(p.device);
+      for (const s of this.slotsFor(p)) weights.push(new Tensor(be.copy(s), p.shape));
     }
     return { iterations: this.iterations, slotNames: [...this.slotNames], weights };
   }
@@ -219,7 +227,8 @@ export abstract class SlotOptimizer extends Optimizer {
     });
     params.forEach((p, i) => {
       const slots = this.slotsFor(p);
-      for (let j = 0; j < k; j++) slots[j].set(state.weights[i * k + j].data);
+      const be = backendFor(p.device);
+      for (let j = 0; j < k; j++) be.write(slots[j], state.weights[i * k + j].cpu().data);
     });
     this.iterations = it;
   }

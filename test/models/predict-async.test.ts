@@ -4,7 +4,9 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as gf from '../../lib';
-import { kernels } from '../../lib/backend';
+import { backendFor } from '../../lib/backend';
+
+const kernels = backendFor('cpu').kernels;
 import { tutorialCnn } from '../../examples/mnist-cnn';
 import { dcganGenerator } from '../../examples/dcgan';
 

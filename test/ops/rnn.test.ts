@@ -5,7 +5,9 @@
 // recurrent kernel, so the reference below says exactly where).
 import * as gf from '../../lib';
 import { Tensor } from '../../lib/tensor';
-import { kernels } from '../../lib/backend';
+import { backendFor } from '../../lib/backend';
+
+const kernels = backendFor('cpu').kernels;
 import type { Binding, RnnConfig } from '../../binding';
 
 import { kerasRnnReference as reference } from '../util/keras-rnn';
