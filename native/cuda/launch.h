@@ -17,3 +17,19 @@
 #define GF_LAUNCH(kernel, grid, block, stream, ...) \
   kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
 #endif
+
+#include <cstdint>
+
+namespace gf {
+namespace cuda {
+
+// Blocks of `threads` threads for a grid-stride loop over n items: enough to give every item
+// a thread, at most max_blocks (the loop covers the rest), and at least 1 (a launch with no
+// blocks is an error; a loop over n == 0 items does nothing).
+inline unsigned grid_blocks(int64_t n, int threads, int64_t max_blocks) {
+  const int64_t b = (n + threads - 1) / threads;
+  return static_cast<unsigned>(b < 1 ? 1 : b < max_blocks ? b : max_blocks);
+}
+
+}  // namespace cuda
+}  // namespace gf

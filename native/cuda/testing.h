@@ -7,10 +7,12 @@
 #pragma once
 #include <cuda_runtime_api.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -106,6 +108,42 @@ inline bool guard_intact(const float* p, size_t n, size_t guard, cudaStream_t st
   }
   test::check(true, what);
   return true;
+}
+
+// got within tol[i] of want[i] everywhere: a NaN want needs a NaN, an infinite want the same
+// infinity. One check; a failure names the first element that differs.
+template <class W>
+inline void expect_close(const std::vector<float>& got, const std::vector<W>& want,
+                         const std::vector<double>& tol, const std::string& what) {
+  ++test::checks();
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double g = got[i], w = static_cast<double>(want[i]);
+    const bool good = std::isnan(w) ? std::isnan(g) : std::isinf(w) ? g == w : std::fabs(g - w) <= tol[i];
+    if (!good) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, " at [%zu]: got %.9g want %.9g tol %.3g", i, g, w, tol[i]);
+      test::fail(what + buf);
+      return;
+    }
+  }
+}
+
+// An output of n floats, every one NaN (a kernel that skips an element shows), with `guard`
+// poison floats after it (see guard_intact).
+inline bool poisoned_output(size_t n, size_t guard, cudaStream_t stream, DeviceBuffer* buf, float** p) {
+  return upload(std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()), 0, guard, stream, buf, p);
+}
+
+// Downloads p[0, n) (into *got when given), expects it close to want, and checks the guard.
+template <class W>
+inline void expect_output(const float* p, size_t n, size_t guard, const std::vector<W>& want,
+                          const std::vector<double>& tol, cudaStream_t stream, const std::string& what,
+                          std::vector<float>* got = nullptr) {
+  std::vector<float> local;
+  std::vector<float>* g = got != nullptr ? got : &local;
+  if (!download(p, n, stream, g)) return;
+  expect_close(*g, want, tol, what);
+  guard_intact(p, n, guard, stream, what + " (guard)");
 }
 
 }  // namespace testing
