@@ -12,19 +12,28 @@ import { SAVE_LOCK, setIoTuning } from '../../lib/io/file';
 const fixtures = path.join(__dirname, 'fixtures');
 const tmp = (p: string): string => fs.mkdtempSync(path.join(os.tmpdir(), p));
 
-/** Runs a fixture script; resolves to its last stdout line, parsed. */
-function runChild(script: string, args: string[]): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
+/**
+ * Runs a fixture script: `ready` resolves when it says so (see fixtures/start-together.js),
+ * `done` to its last stdout line, parsed.
+ */
+function runChild(script: string, args: string[]): { ready: Promise<void>; done: Promise<Record<string, unknown>> } {
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((r) => { onReady = r; });
+  const done = new Promise<Record<string, unknown>>((resolve, reject) => {
     const p = spawn(process.execPath, [path.join(fixtures, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/^ready$/m.test(out)) onReady();
+    });
     p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     p.on('exit', (code) => {
       if (code !== 0) { reject(new Error(`${script} exited with ${code}: ${err}`)); return; }
       try { resolve(JSON.parse(out.trim().split('\n').pop()!)); } catch (e) { reject(new Error(`${script}: ${out} ${err}`)); }
     });
   });
+  return { ready, done };
 }
 
 /** The pid of a process that has exited. */
@@ -49,13 +58,20 @@ test('three processes saving into one folder while a fourth loads: every load is
   const dir = tmp('gf-xproc-');
   // the writers start by finding a stale lock (its holder died), which all three try to take over
   writeLock(dir, { pid: deadPid(), hostname: os.hostname() });
-  const startAt = Date.now() + 4000;  // (children take a moment to start)
-  const endAt = startAt + 8000;
-  const args = [String(startAt), String(endAt)];
-  const [reader, ...writers] = await Promise.all([
-    runChild('load-reader.js', [dir, ...args]),
-    ...[1, 2, 3].map((id) => runChild('save-writer.js', [dir, String(id), ...args])),
-  ]);
+  // the children start together once all have loaded (a loaded machine took over 12 s to
+  // start four of them): 8 s of contention from then
+  const goFile = `${dir}.go`;
+  const children = [
+    runChild('load-reader.js', [dir, goFile]),
+    ...[1, 2, 3].map((id) => runChild('save-writer.js', [dir, String(id), goFile])),
+  ];
+  const failed = Promise.all(children.map((c) => c.done));  // a child that dies before it is ready
+  await Promise.race([Promise.all(children.map((c) => c.ready)), failed]);
+  const startAt = Date.now() + 200;
+  fs.writeFileSync(`${goFile}.tmp`, JSON.stringify({ startAt, endAt: startAt + 8000 }));
+  fs.renameSync(`${goFile}.tmp`, goFile);
+  const [reader, ...writers] = await failed;
+  fs.rmSync(goFile, { force: true });
   const saves = writers.map((w) => w.saves as number);
   process.stdout.write(`cross-process saves: ${JSON.stringify(saves)}; loads ${String(reader.loads)}, whole ${String(reader.ok)}\n`);
   // every writer got the lock (none starved) and they contended for it; how often each one won
