@@ -121,7 +121,45 @@ export interface PlanInfo {
 }
 export type AnyTypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
+/**
+ * Device memory from cuda.alloc/upload/view (native/binding/device_storage.h): opaque. A kernel
+ * takes it wherever it takes a typed array (every array of one call on the device, float32
+ * only); the garbage collector frees it, dispose() sooner.
+ */
+export interface CudaHandle { readonly __gradforgeCuda: never }
+export type CudaDType = 'float32' | 'float64' | 'int32' | 'uint8';
+/** Device memory this addon holds (all its live allocations) and its pool's figures. */
+export interface CudaMemory { buffers: number; bytes: number; poolReserved: number; poolUsed: number }
+/**
+ * Tensors in CUDA device memory (present only in a build with CUDA). All device work is queued
+ * on one stream in call order; download/downloadAsync/synchronize wait for it. A CUDA error is
+ * an Error with code 'GF_CUDA_ERROR'.
+ */
+export interface CudaBinding {
+  /** length elements of dtype, zeroed when zero. */
+  alloc(dtype: CudaDType, length: number, zero: boolean): CudaHandle;
+  /** A copy of the array in device memory. */
+  upload(array: AnyTypedArray): CudaHandle;
+  /** Copies array into h (same dtype and length). */
+  write(h: CudaHandle, array: AnyTypedArray): void;
+  /** Copies h into out (same dtype and length), after all queued work. */
+  download(h: CudaHandle, out: AnyTypedArray): void;
+  /** The same, waiting on a worker thread: the promise settles once out holds the data. */
+  downloadAsync(h: CudaHandle, out: AnyTypedArray): Promise<void>;
+  /** Device-to-device copy of src into dst (same dtype and length). */
+  copy(dst: CudaHandle, src: CudaHandle): void;
+  /** length elements of h from offset, sharing its memory. */
+  view(h: CudaHandle, offset: number, length: number): CudaHandle;
+  /** Drops this handle's memory now (freed once no view or running call holds it). */
+  dispose(h: CudaHandle): void;
+  memory(): CudaMemory;
+  /** Waits for all queued device work; reports a CUDA error raised by any of it. */
+  synchronize(): void;
+}
+
 export interface Binding {
+  /** Device memory, in a build with CUDA only (backendInfo().cuda.compiled). */
+  readonly cuda?: CudaBinding;
   backendInfo(): BackendInfo;
   /** Resize the thread pool; n >= 1. */
   setNumThreads(n: number): void;

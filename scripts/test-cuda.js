@@ -13,7 +13,9 @@
 //     backendInfo().cuda.compiled, with or without a GPU (cudart is linked statically);
 //  3. (test) runs ctest in build-cuda/: the CPU tests again, the CUDA tests (exit 77, counted
 //     as skipped, without a device) and the emulated CUDA tests (they run anywhere);
-//  4. prints "N passed, N failed, N skipped" (the first four words as npm test's, for .ci/run)
+//  4. (test) runs jest's test/cuda-*.test.ts with GRADFORGE_ADDON=build-cuda/emulated/gradforge.node
+//     (the addon over the host emulation: the JavaScript cuda backend runs without a GPU);
+//  5. prints "N passed, N failed, N skipped" (the first four words as npm test's, for .ci/run)
 //     and writes it to build-cuda/test-summary.
 // --bench runs build-cuda/bench_cuda after an (incremental) build instead of 2-4.
 'use strict';
@@ -103,4 +105,29 @@ if (c) {
       (cuda && !cuda.available ? ` (no usable GPU: ${cuda.reason})` : ''));
   }
 } else check('ctest reported a result', false);
+
+// ---- 4. the JavaScript cuda backend over the emulated addon --------------------------------
+// build-cuda/emulated/gradforge.node is the real binding with the kernels run by the host
+// emulation: the device storage, the exports' CUDA dispatch and lib/backend/cuda.ts run here
+// without a GPU (test/cuda-*.test.ts; npm test skips them, its addon having no device).
+const emulated = path.join(out, 'emulated', 'gradforge.node');
+if (check('the emulated CUDA addon was built', fs.existsSync(emulated))) {
+  t = Date.now();
+  const results = path.join(out, 'jest-cuda-results.json');
+  try { fs.unlinkSync(results); } catch { /* none yet */ }
+  const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--json', `--outputFile=${results}`,
+    '--testPathPatterns', 'test/cuda-.*\\.test\\.ts$'],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, GRADFORGE_ADDON: emulated } });
+  console.log(`test:cuda: jest over the emulated addon took ${secs(t)} s`);
+  try {
+    const j = JSON.parse(fs.readFileSync(results, 'utf8'));
+    passed += j.numPassedTests;
+    failed += j.numFailedTests + (j.numRuntimeErrorTestSuites || 0);
+    skipped += j.numPendingTests || 0;
+    if (j.numTotalTests === 0) check('jest found the cuda tests', false);
+    else if (j.numPendingTests > 0) check('no cuda test skipped over the emulated addon (it has a device)', false, `${j.numPendingTests} skipped`);
+  } catch {
+    check(`jest wrote results (exit ${jest.status})`, false);
+  }
+}
 finish();

@@ -27,7 +27,7 @@ type OverStorages<F> = F extends (...args: infer P) => infer R
   : never;
 
 /** The binding's members that compute (the rest configure the CPU addon or report on it). */
-export type KernelName = Exclude<keyof Binding, 'backendInfo' | 'setNumThreads' | 'setGemmKernel' | 'fmaPeak'>;
+export type KernelName = Exclude<keyof Binding, 'backendInfo' | 'setNumThreads' | 'setGemmKernel' | 'fmaPeak' | 'cuda'>;
 
 /**
  * The kernels a backend runs: the native binding's calls, each typed-array argument a storage

@@ -19,6 +19,8 @@
 #include "cpu/optim.h"
 #include "cpu/permute.h"
 #ifdef GF_HAVE_CUDA
+#include "binding/device_math.h"
+#include "binding/device_storage.h"
 #include "cuda/device.h"
 #endif
 #include "cpu/reduce.h"
@@ -197,6 +199,7 @@ Value Gemm(const Info& info) {
       !check_matrix(c, B, "B", "ldb", tb ? N : K, tb ? K : N, ldb, b_dims) ||
       !check_matrix(c, C, "C", "ldc", M, N, ldc, c_dims) || !c.outputs_apart({&C}, {&A, &B, &bias}))
     return c.undef();
+  GF_ON_DEVICE(c, device::gemm(c, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act));
   const DType type = A.type;
   // a C with gaps between its rows (ldc > N) counts as written nowhere (never read by a plan),
   // and with beta != 0 as read in full
@@ -236,6 +239,7 @@ Value Unary(const Info& info) {
       !c.number(4, "beta", &beta) || !c.same_length(x, "x", out, "out") ||
       !c.outputs_apart({&out}, {&x}, Alias::Exact))
     return c.undef();
+  GF_ON_DEVICE(c, device::unary(c, op, x, out, alpha, beta));
   const DType type = x.type;
   const int64_t n = x.length;
   c.step("unary", {{&x, kRead}, {&out, kWrite, n}}, [=](void* const* p) {
@@ -260,6 +264,7 @@ Value UnaryBackward(const Info& info) {
       !c.same_length(x, "x", dy, "dy") || !c.same_length(x, "x", dx, "dx") ||
       !c.outputs_apart({&dx}, {&x, &y, &dy}, Alias::Exact))
     return c.undef();
+  GF_ON_DEVICE(c, device::unary_backward(c, op, x, y, dy, dx, alpha, beta));
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     unary_backward<T>(op, x.as<T>(), y.as<T>(), dy.as<T>(), dx.as<T>(), x.length,
@@ -319,6 +324,7 @@ Value Binary(const Info& info) {
       !c.outputs_apart({&out}, {&b}, bs.size == os.size ? Alias::Exact : Alias::None))
     return c.undef();
   if (os.size == 0) return c.undef();  // other dims may be huge: nothing to loop over
+  GF_ON_DEVICE(c, device::binary(c, op, a, as, b, bs, out, os));
   const DType type = a.type;
   c.step("binary", {{&a, kRead}, {&b, kRead}, {&out, kWrite, os.size}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
@@ -362,6 +368,7 @@ Value Reduce(const Info& info) {
       !c.outputs_apart({&out}, {&x}))
     return c.undef();
   if (out_count == 0) return c.undef();  // then x is empty too; outer or inner may be huge
+  GF_ON_DEVICE(c, device::reduce(c, op, x, outer, n, inner, out));
   const DType type = x.type;
   c.step("reduce", {{&x, kRead}, {&out, kWrite, out_count}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
@@ -395,6 +402,7 @@ Value ArgReduce(const Info& info) {
       !c.outputs_apart({&out}, {&x}))
     return c.undef();
   if (out_count == 0) return c.undef();  // then x is empty too; outer or inner may be huge
+  GF_ON_DEVICE(c, device::arg_reduce(c, op, x, outer, n, inner, out));
   const DType type = x.type;
   c.step("argReduce", {{&x, kRead}, {&out, kWrite, out_count}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
@@ -422,6 +430,7 @@ Value Softmax(const Info& info) {
       !c.outputs_apart({&out}, {&x}, Alias::Exact))  // row by row: in place is fine
     return c.undef();
   if (count == 0) return c.undef();
+  GF_ON_DEVICE(c, device::softmax(c, x, rows, cols, out, log));
   const DType type = x.type;
   c.step("softmax", {{&x, kRead}, {&out, kWrite, count}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
@@ -447,6 +456,7 @@ Value SoftmaxBackward(const Info& info) {
       !c.need(dx, "dx", count, dims) || !c.outputs_apart({&dx}, {&y, &dy}, Alias::Exact))
     return c.undef();
   if (count == 0) return c.undef();
+  GF_ON_DEVICE(c, device::softmax_backward(c, y, dy, rows, cols, dx, log));
   by_float_type(y.type, [&](auto zero) {
     using T = decltype(zero);
     softmax_backward<T>(y.as<T>(), dy.as<T>(), rows, cols, dx.as<T>(), log);
@@ -489,6 +499,7 @@ Value Permute(const Info& info) {
       !c.need(out, "out", shape.size, "shape=" + shape.str()) || !c.outputs_apart({&out}, {&x}))
     return c.undef();
   if (shape.size == 0) return c.undef();
+  GF_ON_DEVICE(c, device::permute(c, x, shape, perm, out));
   const DType type = x.type;
   c.step("permute", {{&x, kRead}, {&out, kWrite, shape.size}}, [=](void* const* p) {
     switch (type) {
@@ -517,6 +528,7 @@ Value SgdStep(const Info& info) {
   if (momentum != 0 ? !c.outputs_apart({&p, &v}, {&g}, Alias::Exact)
                     : !c.outputs_apart({&p}, {&g}, Alias::Exact))
     return c.undef();
+  GF_ON_DEVICE(c, device::sgd_step(c, p, g, v, lr, momentum, nesterov));
   by_float_type(p.type, [&](auto zero) {
     using T = decltype(zero);
     sgd_step<T>(p.as<T>(), g.as<T>(), v.as<T>(), p.length, lr, momentum, nesterov);
@@ -540,6 +552,7 @@ Value AdamStep(const Info& info) {
     c.range_error("argument 'step' must be >= 1 (the first step is 1), got " + std::to_string(step));
     return c.undef();
   }
+  GF_ON_DEVICE(c, device::adam_step(c, p, g, m, v, lr, b1, b2, eps, step));
   by_float_type(p.type, [&](auto zero) {
     using T = decltype(zero);
     adam_step<T>(p.as<T>(), g.as<T>(), m.as<T>(), v.as<T>(), p.length, lr, b1, b2, eps,
@@ -558,6 +571,7 @@ Value RmspropStep(const Info& info) {
       !c.same_length(p, "p", g, "g") || !c.same_length(p, "p", ms, "ms") ||
       !c.outputs_apart({&p, &ms}, {&g}, Alias::Exact))
     return c.undef();
+  GF_ON_DEVICE(c, device::rmsprop_step(c, p, g, ms, lr, rho, eps));
   by_float_type(p.type, [&](auto zero) {
     using T = decltype(zero);
     rmsprop_step<T>(p.as<T>(), g.as<T>(), ms.as<T>(), p.length, lr, rho, eps);
@@ -574,6 +588,7 @@ Value AdagradStep(const Info& info) {
       !c.finite(4, "epsilon", &eps) || !c.same_length(p, "p", g, "g") ||
       !c.same_length(p, "p", acc, "acc") || !c.outputs_apart({&p, &acc}, {&g}, Alias::Exact))
     return c.undef();
+  GF_ON_DEVICE(c, device::adagrad_step(c, p, g, acc, lr, eps));
   by_float_type(p.type, [&](auto zero) {
     using T = decltype(zero);
     adagrad_step<T>(p.as<T>(), g.as<T>(), acc.as<T>(), p.length, lr, eps);
@@ -613,6 +628,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add_cnn_exports(env, exports);  // native/binding/cnn.cc
   add_rnn_exports(env, exports);  // native/binding/rnn.cc
   add_plan_exports(env, exports);  // native/binding/plan.cc
+#ifdef GF_HAVE_CUDA
+  add_cuda_exports(env, exports);  // native/binding/device_storage.cc: exports.cuda
+#endif
   return exports;
 }
 

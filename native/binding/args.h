@@ -30,6 +30,9 @@
 
 #include "cpu/gemm.h"
 #include "plan/plan.h"
+#ifdef GF_HAVE_CUDA
+#include "binding/device_storage.h"
+#endif
 
 namespace gf {
 namespace binding {
@@ -54,6 +57,7 @@ struct ArrayView {
   const char* name = "";        // the argument's name, for error messages
   napi_value handle = nullptr;  // the JS typed array, to re-check it after user code ran
   bool bytes = false;  // a Uint8Array (uint8_array): one byte per element, `type` unused
+  bool device = false;  // CUDA device storage (binding/device_storage.h): data is a device pointer
   template <typename T> T* as() const { return static_cast<T*>(data); }
   bool empty() const { return data == nullptr || length == 0; }
   uintptr_t begin() const { return reinterpret_cast<uintptr_t>(data); }
@@ -293,6 +297,12 @@ class Call {
     napi_typedarray_type type;
     size_t length = 0;
     void* data = nullptr;
+#ifdef GF_HAVE_CUDA
+    if (!v.IsTypedArray()) {
+      int found = device_array(v, name, out, false, false, false, true);
+      if (found >= 0) return found == 1;
+    }
+#endif
     if (!v.IsTypedArray() ||
         napi_get_typedarray_info(env_, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
         type != napi_uint8_array)
@@ -378,6 +388,7 @@ class Call {
   bool revalidate() const {
     for (int i = 0; i < ntaken_; ++i) {
       const ArrayView& a = taken_[i];
+      if (a.device) continue;  // a handle cannot move; the call holds its memory (keep_)
       napi_typedarray_type type;
       size_t length = 0;
       void* data = nullptr;
@@ -408,6 +419,22 @@ class Call {
                                  : "this kernel would read what it has already written");
       }
     }
+    return true;
+  }
+
+  // Whether this call's arrays are device storage: all of them (*on_device = true) or none.
+  // A mix is a TypeError naming one of each; so is device storage while a plan records (plans
+  // replay CPU kernels only).
+  bool residency(bool* on_device) const {
+    const ArrayView* dev = nullptr;
+    const ArrayView* host = nullptr;
+    for (int i = 0; i < ntaken_; ++i) (taken_[i].device ? dev : host) = &taken_[i];
+    *on_device = dev != nullptr;
+    if (dev && host)
+      return type_error(arg(dev->name) + " is device storage but " + arg(host->name) +
+                        " is a CPU array: every array of one call must be on the same device");
+    if (dev && plan::active_recording())
+      return type_error(arg(dev->name) + " is device storage, and execution plans record CPU kernels only");
     return true;
   }
 
@@ -508,12 +535,47 @@ class Call {
         return take(out);
       }
     }
+#ifdef GF_HAVE_CUDA
+    if (!v.IsTypedArray()) {
+      int found = device_array(v, name, out, f32, f64, i32, false);
+      if (found >= 0) return found == 1;
+    }
+#endif
     const char* want = f32 && i32 ? "a Float32Array, Float64Array or Int32Array"
                        : f32      ? "a Float32Array or Float64Array"
                                   : "an Int32Array";
     return type_error(arg(name) + " must be " + want + ", got " + describe(v));
   }
 
+
+#ifdef GF_HAVE_CUDA
+  // v as device storage of one of the allowed types: 1 taken, 0 refused (exception pending),
+  // -1 not device storage at all (the caller reports the type it wanted).
+  int device_array(Napi::Value v, const char* name, ArrayView* out, bool f32, bool f64, bool i32,
+                   bool u8) const {
+    DeviceArg d;
+    bool disposed = false;
+    if (!device_arg_of(env_, v, std::string(fn_) + ": " + arg(name), &d, &disposed)) return -1;
+    if (disposed) return 0;
+    const bool ok = (d.type == StorageType::F32 && f32) || (d.type == StorageType::F64 && f64) ||
+                    (d.type == StorageType::I32 && i32) || (d.type == StorageType::U8 && u8);
+    if (!ok) {
+      const char* want = u8 ? "uint8" : f32 && i32 ? "float32, float64 or int32" : f32 ? "float32 or float64" : "int32";
+      type_error(arg(name) + " is " + storage_type_name(d.type) + " device storage but must be " + want);
+      return 0;
+    }
+    out->type = d.type == StorageType::F64 ? DType::F64 : d.type == StorageType::I32 ? DType::I32 : DType::F32;
+    out->bytes = d.type == StorageType::U8;
+    out->device = true;
+    out->data = d.ptr;
+    out->length = d.length;
+    out->name = name;
+    out->handle = v;
+    if (!take(out)) return 0;
+    keep_[ntaken_ - 1] = std::move(d.keep);
+    return 1;
+  }
+#endif
 
   // Remembers an array, by value, for revalidate(). An export takes at most a dozen arrays.
   bool take(const ArrayView* a) const {
@@ -539,7 +601,24 @@ class Call {
   // call), and remembering what they read is bookkeeping, not a change of the call.
   mutable ArrayView taken_[kMaxTaken] = {};
   mutable int ntaken_ = 0;
+#ifdef GF_HAVE_CUDA
+  // The device memory of the device arrays taken, alive until the call returns.
+  mutable std::shared_ptr<void> keep_[kMaxTaken];
+#endif
 };
+
+// In an export, after its checks and before its CPU kernel: a call whose arrays are device
+// storage runs `device_call` (a function of binding/device_*.h) instead; a mix is refused.
+#ifdef GF_HAVE_CUDA
+#define GF_ON_DEVICE(c, device_call)              \
+  do {                                            \
+    bool gf_on_device_ = false;                   \
+    if (!(c).residency(&gf_on_device_)) return (c).undef(); \
+    if (gf_on_device_) return (device_call);      \
+  } while (0)
+#else
+#define GF_ON_DEVICE(c, device_call) ((void)0)
+#endif
 
 // An epilogue activation by name: 'linear' or 'relu' (gemm.h's GemmActivation).
 inline bool activation_arg(const Call& c, size_t i, GemmActivation* out) {

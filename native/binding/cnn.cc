@@ -13,6 +13,9 @@
 #include "cpu/batchnorm.h"
 #include "cpu/conv.h"
 #include "cpu/pool.h"
+#ifdef GF_HAVE_CUDA
+#include "binding/device_cnn.h"
+#endif
 
 namespace gf {
 namespace binding {
@@ -107,6 +110,7 @@ Value Conv2dForward(const Info& info) {
   GemmActivation act = GemmActivation::Linear;
   if (c.length() > 5 && !activation_arg(c, 5, &act)) return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
+  GF_ON_DEVICE(c, device::conv2d_forward(c, g.s, x, w, bias, y, act));
   const DType type = x.type;
   const Conv2dShape s = g.s;
   c.step("conv2dForward", {{&x, kRead}, {&w, kRead}, {&bias, kRead}, {&y, kWrite, g.y}}, [=](void* const* p) {
@@ -129,6 +133,7 @@ Value Conv2dBackwardInput(const Info& info) {
       !c.need(dx, "dx", g.x, conv_str(g.s)) || !c.outputs_apart({&dx}, {&dy, &w}))
     return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
+  GF_ON_DEVICE(c, device::conv2d_backward_input(c, g.s, dy, w, dx));
   // also conv2dTranspose's forward, so plans record it
   const DType type = dy.type;
   const Conv2dShape s = g.s;
@@ -154,6 +159,7 @@ Value Conv2dBackwardFilter(const Info& info) {
       (has_dbias && !c.need(dbias, "dbias", g.s.O, "O=" + std::to_string(g.s.O))) ||
       !c.outputs_apart({&dw, &dbias}, {&x, &dy}))
     return c.undef();
+  GF_ON_DEVICE(c, device::conv2d_backward_filter(c, g.s, x, dy, dw, dbias));
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     conv2d_backward_filter<T>(g.s, x.as<T>(), dy.as<T>(), dw.as<T>(),
@@ -203,6 +209,11 @@ bool pool_geometry(const Call& c, const Info& info, size_t i, PoolSizes* out) {
 
 // Every argmax entry a backward pass will follow must point inside its image.
 bool check_argmax(const Call& c, const ArrayView& a, int64_t n, int64_t limit, bool allow_minus1) {
+#ifdef GF_HAVE_CUDA
+  // Device memory cannot be read here; the CUDA backward kernels skip an entry outside its
+  // image instead (binding/device_cnn.h).
+  if (a.device) return true;
+#endif
   const int32_t* p = a.as<int32_t>();
   for (int64_t i = 0; i < n; ++i) {
     if (p[i] >= limit || p[i] < (allow_minus1 ? -1 : 0))
@@ -226,6 +237,7 @@ Value MaxPool2dForward(const Info& info) {
     return c.undef();
   if (!c.outputs_apart({&y, &am}, {&x})) return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
+  GF_ON_DEVICE(c, device::maxpool2d_forward(c, g.s, x, y, am));
   const DType type = x.type;
   const auto s = g.s;
   c.step("maxPool2dForward", {{&x, kRead}, {&y, kWrite, g.y}, {&am, kWrite, g.y}}, [=](void* const* p) {
@@ -262,6 +274,7 @@ Value Conv2dMaxPool2dForward(const Info& info) {
   GemmActivation act = GemmActivation::Linear;
   if (c.length() > 6 && !activation_arg(c, 6, &act)) return c.undef();
   if (pg.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
+  GF_ON_DEVICE(c, device::conv2d_maxpool2d_forward(c, s, p, x, w, bias, y, act));
   const DType type = x.type;
   c.step("conv2dMaxPool2dForward", {{&x, kRead}, {&w, kRead}, {&bias, kRead}, {&y, kWrite, pg.y}}, [=](void* const* q) {
     by_float_type(type, [&](auto zero) {
@@ -284,6 +297,7 @@ Value MaxPool2dBackward(const Info& info) {
       !check_argmax(c, am, g.y, g.s.H * g.s.W, true) || !c.outputs_apart({&dx}, {&dy, &am}))
     return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
+  GF_ON_DEVICE(c, device::maxpool2d_backward(c, g.s, dy, am, dx));
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     maxpool2d_backward<T>(g.s, dy.as<T>(), am.as<int32_t>(), dx.as<T>());
@@ -300,6 +314,7 @@ Value AvgPool2dForward(const Info& info) {
       !c.need(y, "y", g.y, pool_str(g.s)) || !c.outputs_apart({&y}, {&x}))
     return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
+  GF_ON_DEVICE(c, device::avgpool2d_forward(c, g.s, x, y));
   const DType type = x.type;
   const auto s = g.s;
   c.step("avgPool2dForward", {{&x, kRead}, {&y, kWrite, g.y}}, [=](void* const* p) {
@@ -320,6 +335,7 @@ Value AvgPool2dBackward(const Info& info) {
       !c.need(dx, "dx", g.x, pool_str(g.s)) || !c.outputs_apart({&dx}, {&dy}))
     return c.undef();
   if (g.y == 0) return c.undef();  // N = 0: nothing to read or write, other sizes may be huge
+  GF_ON_DEVICE(c, device::avgpool2d_backward(c, g.s, dy, dx));
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     avgpool2d_backward<T>(g.s, dy.as<T>(), dx.as<T>());
@@ -357,6 +373,7 @@ Value GlobalPool2dForward(const Info& info) {
   }
   if (!c.outputs_apart({&y, &am}, {&x})) return c.undef();
   if (ny == 0) return c.undef();  // N or C is 0 (then x is empty too); the other may be huge
+  GF_ON_DEVICE(c, device::global_pool2d_forward(c, is_max, N, HW, C, x, y, am));
   const DType type = x.type;
   c.step("globalPool2dForward", {{&x, kRead}, {&y, kWrite, ny}, {&am, kWrite, ny}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
@@ -387,6 +404,7 @@ Value GlobalPool2dBackward(const Info& info) {
   }
   if (!c.outputs_apart({&dx}, {&dy, &am})) return c.undef();
   if (ny == 0) return c.undef();  // N or C is 0 (then dx is empty too); the other may be huge
+  GF_ON_DEVICE(c, device::global_pool2d_backward(c, is_max, N, HW, C, dy, am, dx));
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     if (is_max) global_maxpool2d_backward<T>(N, HW, C, dy.as<T>(), am.as<int32_t>(), dx.as<T>());
@@ -421,6 +439,7 @@ Value UpSampling2dForward(const Info& info) {
       !c.need(y, "y", big, "N*H*sh*W*sw*C") || !c.outputs_apart({&y}, {&x}))
     return c.undef();
   if (small == 0) return c.undef();  // N = 0: nothing to read or write
+  GF_ON_DEVICE(c, device::upsampling2d_forward(c, d, mode, x, y));
   const DType type = x.type;
   c.step("upSampling2dForward", {{&x, kRead}, {&y, kWrite, big}}, [=](void* const* p) {
     by_float_type(type, [&](auto zero) {
@@ -441,6 +460,7 @@ Value UpSampling2dBackward(const Info& info) {
       !c.need(dx, "dx", small, "N*H*W*C") || !c.outputs_apart({&dx}, {&dy}))
     return c.undef();
   if (small == 0) return c.undef();  // N = 0: nothing to read or write
+  GF_ON_DEVICE(c, device::upsampling2d_backward(c, d, mode, dy, dx));
   by_float_type(dy.type, [&](auto zero) {
     using T = decltype(zero);
     upsampling2d_backward<T>(d[0], d[1], d[2], d[3], d[4], d[5], mode, dy.as<T>(), dx.as<T>());
@@ -495,6 +515,7 @@ Value BatchNormTrain(const Info& info) {
   }
   if (!c.outputs_apart({&y, &mean, &inv_std, &mm, &mv}, {&x, &gamma, &beta})) return c.undef();
   if (C == 0) return c.undef();  // every array is empty; M may be huge
+  GF_ON_DEVICE(c, device::batchnorm_train(c, M, C, x, gamma, beta, eps, momentum, y, mean, inv_std, mm, mv));
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_forward_train<T>(M, C, x.as<T>(), hg ? gamma.as<T>() : nullptr,
@@ -521,6 +542,7 @@ Value BatchNormInference(const Info& info) {
       !c.outputs_apart({&y}, {&x, &gamma, &beta, &mm, &mv}))
     return c.undef();
   if (C == 0) return c.undef();  // every array is empty; M may be huge
+  GF_ON_DEVICE(c, device::batchnorm_inference(c, M, C, x, gamma, beta, mm, mv, eps, y));
   const DType type = x.type;
   c.step("batchNormInference", {{&x, kRead}, {&gamma, kRead}, {&beta, kRead}, {&mm, kRead}, {&mv, kRead}, {&y, kWrite, n}},
          [=](void* const* p) {
@@ -556,6 +578,7 @@ Value BatchNormBackward(const Info& info) {
   if (!c.outputs_apart({&dx, &dgamma, &dbeta}, {&x, &dy, &gamma, &mean, &inv_std}))
     return c.undef();
   if (C == 0) return c.undef();  // every array is empty; M may be huge
+  GF_ON_DEVICE(c, device::batchnorm_backward(c, M, C, x, dy, gamma, mean, inv_std, dx, dgamma, dbeta));
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_backward<T>(M, C, x.as<T>(), dy.as<T>(), hg ? gamma.as<T>() : nullptr,
@@ -583,6 +606,7 @@ Value BatchNormBackwardInference(const Info& info) {
       !c.outputs_apart({&dx, &dgamma, &dbeta}, {&x, &dy, &gamma, &mm, &mv}))
     return c.undef();
   if (C == 0) return c.undef();  // every array is empty; M may be huge
+  GF_ON_DEVICE(c, device::batchnorm_backward_inference(c, M, C, x, dy, gamma, mm, mv, eps, dx, dgamma, dbeta));
   by_float_type(x.type, [&](auto zero) {
     using T = decltype(zero);
     batchnorm_backward_inference<T>(M, C, x.as<T>(), dy.as<T>(), hg ? gamma.as<T>() : nullptr,

@@ -36,6 +36,9 @@
 #include "binding/args.h"
 #include "binding/guard.h"
 #include "cpu/rnn.h"
+#ifdef GF_HAVE_CUDA
+#include "binding/device_rnn.h"
+#endif
 
 namespace gf {
 namespace binding {
@@ -138,7 +141,15 @@ bool rnn_config(const Call& c, const Info& info, size_t i, RnnSizes* out) {
       !c.product({g.N, g.T}, "N*T for " + s, &out->mask))
     return false;
   out->GU = out->G * g.U;
+  // The workspace rnnWorkspaceSize reports and both calls require. A CUDA build reports the
+  // larger of the CPU's and the CUDA kernels' sizes (their layouts differ, and a config does
+  // not say which device the arrays will be on; binding/device_rnn.h); a CPU-only build the
+  // CPU's. Both are below the ws_bound product checked above.
+#ifdef GF_HAVE_CUDA
+  out->ws = device::rnn_workspace_size(g);
+#else
   out->ws = rnn_workspace_size(g);
+#endif
   if (out->ws > static_cast<int64_t>(kMaxSafeInteger))
     return c.range_error("the workspace size for " + s + " is above 2^53 - 1 elements");
   return true;
@@ -187,6 +198,7 @@ Value RnnForward(const Info& info) {
       !c.need(ws, "workspace", g.ws, "rnnWorkspaceSize for " + s) ||
       !c.outputs_apart({&y, &hT, &cT, &ws}, {&x, &W, &R, &b, &h0, &c0, &mask, &rmask}))
     return c.undef();
+  GF_ON_DEVICE(c, device::rnn_forward(c, g.cfg, x, W, R, b, h0, c0, mask, y, hT, cT, ws, rmask));
   if (g.cfg.U == 0 || g.cfg.N == 0) return c.undef();  // nothing to write (see the top)
   const DType type = x.type;
   const auto cfg = g.cfg;
@@ -243,6 +255,8 @@ Value RnnBackward(const Info& info) {
       !c.outputs_apart({&ws, &dx, &dh0, &dc0, &dW, &dR, &db},
                        {&x, &W, &R, &mask, &rmask, &dy, &dhT, &dcT}))
     return c.undef();
+  GF_ON_DEVICE(c, device::rnn_backward(c, g.cfg, x, W, R, mask, dy, dhT, dcT, ws, dx, dh0, dc0, dW,
+                                       dR, db, rmask, g.x));
   if (g.cfg.U == 0) {  // every gradient is empty except dx, which is zero (see the top)
     if (has_dx && g.x > 0) {
       by_float_type(x.type, [&](auto zero) {
