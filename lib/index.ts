@@ -6,9 +6,9 @@ export { gradcheck } from './gradcheck';
 export type { GradcheckOptions, GradcheckResult } from './gradcheck';
 export { setSeed, Rng } from './random';
 export { GradforgeError, ShapeError, DTypeError, ValueError, ModelFormatError, DeviceError, AbortError, QueueFullError, TimeoutError } from './errors';
-export { backendInfo, setNumThreads, cuda } from './backend';
-export { setMaxTensorBytes, getMaxTensorBytes } from './memory';
-export type { BackendInfo, DeviceStatus } from './backend';
+export { backendInfo, setNumThreads, cuda, memory } from './backend';
+export { setMaxTensorBytes, getMaxTensorBytes, tidy } from './memory';
+export type { BackendInfo, DeviceStatus, MemoryInfo, CudaMemory } from './backend';
 export type { CudaInfo } from '../binding';
 
 export {

@@ -15,7 +15,7 @@
  * limit is enforced (see setMaxTensorBytes): every creation function and every op's result
  * comes through here.
  */
-import type { Tensor, TypedArray, DType } from './tensor';
+import type { Tensor, TypedArray, DType, DeviceStorage } from './tensor';
 import { ShapeError, ValueError, fmtShape } from './errors';
 
 /** Arrays smaller than this many bytes are cheap to allocate; they are never pooled. */
@@ -26,7 +26,15 @@ const MAX_POOL_BYTES = 512 * 1024 * 1024;
 let enabled = process.env.GRADFORGE_BUFFER_POOL !== '0';
 const free = new Map<string, TypedArray[]>();
 let pooledBytes = 0;
-const scopes: Set<TypedArray>[] = [];
+/**
+ * An open scope: the CPU arrays it recycles at its end (null: it recycles none, as gf.tidy),
+ * and the device storage it disposes then.
+ */
+interface Scope {
+  host: Set<TypedArray> | null;
+  device: Set<DeviceStorage>;
+}
+const scopes: Scope[] = [];
 
 function key(dtype: DType, size: number): string {
   return `${dtype}:${size}`;
@@ -145,8 +153,8 @@ export function take(dtype: DType, size: number, zero = true, op?: string, shape
   // the hot path pays one multiply and one comparison: only sizes within 8x of the limit
   // reach the exact check
   if (size * 8 > maxTensorBytes) checkLimit(dtype, size, op, shape);
-  const scope = scopes[scopes.length - 1];
-  if (!enabled || scope === undefined || size * 4 < MIN_POOLED_BYTES) return create(dtype, size, op, shape);
+  const scope = scopes[scopes.length - 1]?.host;
+  if (!enabled || scope == null || size * 4 < MIN_POOLED_BYTES) return create(dtype, size, op, shape);
   if (reuseSuspended > 0) {
     const a = create(dtype, size, op, shape);
     scope.add(a);
@@ -198,7 +206,16 @@ export function giveBack(a: TypedArray): void {
 
 /** Takes t's storage out of the open scope so that it survives the scope's end. */
 export function retain(t: Tensor): void {
-  for (const s of scopes) s.delete(t.storage as TypedArray);  // device storage is in no scope
+  const storage = t.storage;
+  for (const s of scopes) {
+    if (ArrayBuffer.isView(storage)) s.host?.delete(storage);
+    else s.device.delete(storage);
+  }
+}
+
+/** Records device storage in the open scope (if any), which disposes it at its end unless kept. */
+export function recordDeviceStorage(storage: DeviceStorage): void {
+  scopes[scopes.length - 1]?.device.add(storage);
 }
 
 function release(a: TypedArray, dtype: DType): void {
@@ -223,8 +240,10 @@ function dtypeOfArray(a: TypedArray): DType {
  * produced must be dead by then: callers use this only where they know it is.
  */
 export function withScope<T>(fn: () => T, keep: (result: T) => readonly Tensor[] = () => []): T {
-  if (!enabled) return fn();
-  const scope = new Set<TypedArray>();
+  return inScope({ host: enabled ? new Set() : null, device: new Set() }, fn, keep);
+}
+
+function inScope<T>(scope: Scope, fn: () => T, keep: (result: T) => readonly Tensor[]): T {
   scopes.push(scope);
   let result: T;
   try {
@@ -234,11 +253,44 @@ export function withScope<T>(fn: () => T, keep: (result: T) => readonly Tensor[]
   }
   const kept = new Set<unknown>(keep(result).map((t) => t.storage));
   const outer = scopes[scopes.length - 1];
-  for (const a of scope) {
-    if (kept.has(a)) outer?.add(a); // still owned: the enclosing scope decides
-    else release(a, dtypeOfArray(a));
+  if (scope.host !== null) {
+    for (const a of scope.host) {
+      if (kept.has(a)) outer?.host?.add(a); // still owned: the enclosing scope decides
+      else release(a, dtypeOfArray(a));
+    }
+  }
+  for (const d of scope.device) {
+    if (kept.has(d)) outer?.device.add(d);
+    else d.dispose();
   }
   return result;
+}
+
+/** The tensors in a value: itself, or those in its arrays and plain objects, at any depth. */
+function tensorsIn(value: unknown, out: Tensor[], seen: Set<unknown>): Tensor[] {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return out;
+  seen.add(value);
+  if (isTensor(value)) out.push(value);
+  else if (Array.isArray(value)) for (const v of value) tensorsIn(v, out, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) tensorsIn(v, out, seen);
+  return out;
+}
+
+function isTensor(v: object): v is Tensor {
+  return 'storage' in v && 'shape' in v && 'dtype' in v && 'device' in v;
+}
+
+/**
+ * Runs fn and then frees the device memory of every tensor it made (on 'cuda') that fn's
+ * result does not hold: the returned tensor(s), in arrays or plain objects. A tensor made
+ * inside and kept elsewhere is freed too; reading it later throws. CPU tensors are left to
+ * the garbage collector (tidy never recycles CPU memory, so no CPU tensor is ever reused
+ * while something still holds it).
+ * @example const loss = gf.tidy(() => model.predict(x).sub(y).square().mean());
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ValueError(`tidy: expected a function, got ${typeof fn}`);
+  return inScope({ host: null, device: new Set() }, fn, (result) => tensorsIn(result, [], new Set()));
 }
 
 /** Turns recycling on or off (tests and benchmarks compare the two); returns the old setting. */

@@ -3,6 +3,7 @@
 // gives a DeviceError that says why, never a crash or garbage.
 import * as gf from '../lib';
 import { sameDevice, backendFor } from '../lib/backend';
+import { recordDeviceStorage, retain, withScope } from '../lib/memory';
 
 /** Storage as a device backend would hand it out, to test what the tensor does with one. */
 function fakeCudaStorage(length: number) {
@@ -88,5 +89,60 @@ describe('models', () => {
     expect(() => model.to('cuda')).toThrow(/\.to\('cuda'\): /);
     expect(model.weights.map((v) => v.value)).toEqual(before);
     expect(model.weights.every((v) => v.value.device === 'cpu')).toBe(true);
+  });
+});
+
+describe('gf.tidy and gf.memory', () => {
+  test('tidy disposes the device storage its scope made, except what the result holds (at any depth)', () => {
+    const made: ReturnType<typeof fakeCudaStorage>[] = [];
+    const make = (n: number) => {
+      const s = fakeCudaStorage(n);
+      recordDeviceStorage(s);
+      made.push(s);
+      return new gf.Tensor(s, [n]);
+    };
+    const result = gf.tidy(() => {
+      make(2);
+      const kept = make(3);
+      const nested = make(4);
+      const inner = gf.tidy(() => [make(5), make(6)][1]);  // the inner result passes to this scope
+      return { kept, deep: [[nested]], inner };
+    });
+    expect(made.map((s) => s.disposed)).toEqual([1, 0, 0, 1, 0]);
+    expect(result.kept.size).toBe(3);
+    // the outer scope took the inner result, and kept it because it is in its result too
+    expect(result.inner.size).toBe(6);
+  });
+
+  test('training scopes (withScope) dispose device storage too; retain takes it out', () => {
+    const a = fakeCudaStorage(2), b = fakeCudaStorage(3), c = fakeCudaStorage(4);
+    withScope(() => {
+      recordDeviceStorage(a);
+      recordDeviceStorage(b);
+      recordDeviceStorage(c);
+      retain(new gf.Tensor(b, [3]));
+      return new gf.Tensor(c, [4]);
+    }, (t) => [t]);
+    expect([a.disposed, b.disposed, c.disposed]).toEqual([1, 0, 0]);
+  });
+
+  test('tidy never recycles CPU memory: a CPU tensor made inside and kept elsewhere stays intact', () => {
+    let stash: gf.Tensor | null = null;
+    gf.tidy(() => {
+      stash = gf.full([50000], 3);  // large enough to be pooled by a training scope
+      return null;
+    });
+    withScope(() => gf.zeros([50000]).add(1));
+    withScope(() => gf.zeros([50000]).add(2));
+    expect(stash!.data.every((v) => v === 3)).toBe(true);
+    expect(() => gf.tidy(5 as unknown as () => void)).toThrow(gf.ValueError);
+  });
+
+  test('memory() reports the CPU, and null for cuda where tensors cannot live there', () => {
+    const m = gf.memory();
+    expect(m.cpu.arrayBufferBytes).toBeGreaterThan(0);
+    expect(m.cpu.pooledBytes).toBeGreaterThanOrEqual(0);
+    if (!gf.cuda.isAvailable()) expect(m.cuda).toBeNull();
+    else expect(m.cuda!.bytes).toBeGreaterThanOrEqual(0);
   });
 });

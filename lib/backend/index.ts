@@ -4,10 +4,12 @@
 import type { BackendInfo, FloatArray, UnaryOp, BinaryOp, ReduceOp } from '../../binding';
 import { native } from './native';
 import { ValueError } from '../errors';
-import { cudaStatus } from './cuda';
+import { cudaStatus, cudaMemory } from './cuda';
+import { pooledBufferBytes } from '../memory';
+import type { CudaMemory } from '../../binding';
 import type { DeviceStatus } from './backend';
 
-export type { BackendInfo, FloatArray, UnaryOp, BinaryOp, ReduceOp, DeviceStatus };
+export type { BackendInfo, FloatArray, UnaryOp, BinaryOp, ReduceOp, DeviceStatus, CudaMemory };
 export { backendFor, backendOf, sameDevice, checkDevice } from './devices';
 export type { Backend, Kernels, Storage, FloatStorage, IntStorage } from './backend';
 
@@ -43,3 +45,28 @@ export const cuda = {
   isAvailable(): boolean { return cudaStatus().available; },
   status(): DeviceStatus { return cudaStatus(); },
 };
+
+/** What gf.memory() reports. */
+export interface MemoryInfo {
+  cpu: {
+    /** Bytes of all ArrayBuffers in this process (tensors' storage among them; process.memoryUsage().arrayBuffers). */
+    arrayBufferBytes: number;
+    /** Bytes of free buffers the training scopes keep for reuse. */
+    pooledBytes: number;
+  };
+  /** Device memory of tensors on 'cuda' (null where tensors cannot live there). */
+  cuda: CudaMemory | null;
+}
+
+/**
+ * Memory per device: on 'cuda', the bytes and buffers of every live device allocation
+ * (`buffers` counts allocations: views share their parent's) and the caching pool's reserved
+ * and used bytes; on the CPU, what V8 reports for ArrayBuffers and what the buffer pool holds.
+ * @example const before = gf.memory().cuda?.bytes;
+ */
+export function memory(): MemoryInfo {
+  return {
+    cpu: { arrayBufferBytes: process.memoryUsage().arrayBuffers, pooledBytes: pooledBufferBytes() },
+    cuda: cudaMemory(),
+  };
+}

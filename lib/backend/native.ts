@@ -24,6 +24,18 @@ function packageRoot(): string {
 }
 
 function load(): Binding {
+  // GRADFORGE_ADDON names a .node file to load instead (the emulated CUDA build that
+  // npm run test:cuda tests the cuda backend with; or a build of one's own).
+  const override = process.env.GRADFORGE_ADDON;
+  if (override !== undefined && override !== '') {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(path.resolve(override)) as Binding;
+    } catch (e) {
+      const why = (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, '; ');
+      throw new DeviceError(`gradforge: GRADFORGE_ADDON=${override} did not load (${why}); unset it to load the package's own addon`);
+    }
+  }
   const root = packageRoot();
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -118,7 +118,7 @@ export function rnn(x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Te
   let mask: Uint8Array | null = null;
   if (opts.mask !== undefined && opts.mask !== null) {
     expectShape(op, 'mask', opts.mask, [N, T]);
-    const m = opts.mask.data;
+    const m = opts.mask.dataSync();  // the kernels take the mask as bytes from the CPU (a device's backend uploads them)
     mask = new Uint8Array(m.length);
     for (let i = 0; i < m.length; i++) mask[i] = m[i] !== 0 ? 1 : 0;
   }
