@@ -224,6 +224,8 @@ interface SeenLock {
   text: string;
   info: LockInfo | null;
   mtimeMs: number;
+  /** The file itself (its inode): the same text can come back in a new lock file, the inode cannot while this one exists. */
+  ino: number;
 }
 
 /** Lock files this process holds, by path, with their tokens. */
@@ -244,7 +246,7 @@ async function readLock(p: string): Promise<SeenLock | null> {
     fh = await fs.open(p, 'r');
     const st = await fh.stat();
     const text = st.size > 4096 ? '' : await fh.readFile('utf8');
-    return { text, info: parseLock(text), mtimeMs: st.mtimeMs };
+    return { text, info: parseLock(text), mtimeMs: st.mtimeMs, ino: st.ino };
   } catch (e) {
     if (errCode(e) === 'ENOENT') return null;
     throw e;
@@ -298,6 +300,16 @@ async function tryCreateLock(dir: string, lockPath: string, text: string): Promi
  * between), it is put back where it was.
  */
 async function removeStaleLock(dir: string, lockPath: string, seen: SeenLock): Promise<void> {
+  // Several savers may judge one dead lock stale at once. Once one of them has removed it and
+  // made its own, a late one must not move the new lock aside (putting it back can lose a race
+  // with a third saver's create, and the new lock's holder would find its lock taken over), so
+  // it first checks that the file there is still the very one it judged.
+  try {
+    if ((await fs.stat(lockPath)).ino !== seen.ino) return;
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return;
+    throw e;
+  }
   const aside = tempName(dir, SAVE_LOCK.slice(1));
   try {
     await fs.rename(lockPath, aside);
@@ -307,7 +319,7 @@ async function removeStaleLock(dir: string, lockPath: string, seen: SeenLock): P
   }
   try {
     const moved = await readLock(aside);
-    if (moved !== null && moved.text !== seen.text) await fs.link(aside, lockPath).catch(() => undefined);
+    if (moved !== null && (moved.ino !== seen.ino || moved.text !== seen.text)) await fs.link(aside, lockPath).catch(() => undefined);
   } finally {
     await fs.unlink(aside).catch(() => undefined);
   }
