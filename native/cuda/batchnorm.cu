@@ -17,6 +17,7 @@
 #include "cuda/buffer.h"
 #include "cuda/check.h"
 #include "cuda/launch.h"
+#include "cuda/warp.h"
 
 namespace gf {
 namespace cuda {
@@ -31,8 +32,6 @@ constexpr int kCols = 32, kLanes = 8;  // stats block: 32 channels x 8 row lanes
 constexpr int64_t kRowsPerBlock = 512;
 constexpr int64_t kMaxRowBlocks = 256;
 
-unsigned blocks_for(int64_t n) { return grid_blocks(n, kThreads, kMaxBlocks); }
-
 // The row blocks of the statistics: a function of M only.
 int64_t row_blocks(int64_t M) {
   return std::max<int64_t>(1, std::min<int64_t>(kMaxRowBlocks, (M + kRowsPerBlock - 1) / kRowsPerBlock));
@@ -45,8 +44,7 @@ enum StatsMode { kMoments = 0, kGradients = 1 };
 //   kGradients: sum dy, sum dy * (x - centre[c])
 __global__ void stats_kernel(int64_t M, int64_t C, const float* x, const float* dy,
                              const float* centre, int mode, int64_t blocks, double* part) {
-  __shared__ double r0[kLanes][kCols];
-  __shared__ double r1[kLanes][kCols];
+  __shared__ double red[kLanes][kCols];
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   for (int64_t b = blockIdx.y; b < blocks; b += gridDim.y) {
     const int64_t ra = b * M / blocks, rb = (b + 1) * M / blocks;
@@ -71,19 +69,13 @@ __global__ void stats_kernel(int64_t M, int64_t C, const float* x, const float* 
           }
         }
       }
-      r0[ty][tx] = s0;
-      r1[ty][tx] = s1;
-      __syncthreads();
+      // Each ends with a barrier: red is free for the next sum, and the next chunk.
+      const double t0 = sum_lanes(red, s0);
+      const double t1 = sum_lanes(red, s1);
       if (ty == 0 && c < C) {
-        double t0 = r0[0][tx], t1 = r1[0][tx];
-        for (int l = 1; l < kLanes; ++l) {
-          t0 += r0[l][tx];
-          t1 += r1[l][tx];
-        }
         part[(2 * b) * C + c] = t0;
         part[(2 * b + 1) * C + c] = t1;
       }
-      __syncthreads();  // r0, r1 are rewritten by the next chunk
     }
   }
 }
@@ -230,10 +222,7 @@ cudaError_t stats(int64_t M, int64_t C, const float* x, const float* dy, const f
 
 cudaError_t affine(int64_t M, int64_t C, const float* u, const float* v, const float* coef,
                    float* out, cudaStream_t stream) {
-  using Kernel = void (*)(int64_t, int64_t, const float*, const float*, const float*, float*);
-  const Kernel k = affine_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(M * C)), dim3(kThreads), stream, M, C, u, v, coef, out);
-  return cudaGetLastError();
+  return launch_grid(affine_kernel, M * C, kThreads, kMaxBlocks, stream, M, C, u, v, coef, out);
 }
 
 }  // namespace
@@ -250,12 +239,9 @@ cudaError_t batchnorm_forward_train(int64_t M, int64_t C, const float* x, const 
   Status st = w.allocate(blocks, C, stream);
   if (!st.ok()) return st.code;
   GF_CUDA_RETURN_IF_ERROR(stats(M, C, x, nullptr, nullptr, kMoments, blocks, w.part, stream));
-  using Kernel = void (*)(const double*, int64_t, int64_t, int64_t, const float*, const float*,
-                          const float*, double, double, float*, float*, float*, float*, float*);
-  const Kernel k = train_finish_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(C)), dim3(kThreads), stream, static_cast<const double*>(w.part), blocks,
-            M, C, x, gamma, beta, eps, momentum, mean, inv_std, moving_mean, moving_var, w.coef);
-  GF_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  GF_CUDA_RETURN_IF_ERROR(launch_grid(train_finish_kernel, C, kThreads, kMaxBlocks, stream,
+                                      static_cast<const double*>(w.part), blocks, M, C, x, gamma, beta, eps,
+                                      momentum, mean, inv_std, moving_mean, moving_var, w.coef));
   GF_CUDA_RETURN_IF_ERROR(affine(M, C, x, nullptr, w.coef, y, stream));
   return w.buf.release().code;
 }
@@ -269,11 +255,8 @@ cudaError_t batchnorm_forward_inference(int64_t M, int64_t C, const float* x, co
   Work w;
   Status st = w.allocate(0, C, stream);
   if (!st.ok()) return st.code;
-  using Kernel = void (*)(int64_t, const float*, const float*, const float*, const float*, double, float*);
-  const Kernel k = inference_coef_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(C)), dim3(kThreads), stream, C, gamma, beta, moving_mean, moving_var,
-            eps, w.coef);
-  GF_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  GF_CUDA_RETURN_IF_ERROR(launch_grid(inference_coef_kernel, C, kThreads, kMaxBlocks, stream, C, gamma, beta,
+                                      moving_mean, moving_var, eps, w.coef));
   GF_CUDA_RETURN_IF_ERROR(affine(M, C, x, nullptr, w.coef, y, stream));
   return w.buf.release().code;
 }
@@ -293,12 +276,9 @@ cudaError_t batchnorm_backward(int64_t M, int64_t C, const float* x, const float
   Status st = w.allocate(blocks, C, stream);
   if (!st.ok()) return st.code;
   GF_CUDA_RETURN_IF_ERROR(stats(M, C, x, dy, mean, kGradients, blocks, w.part, stream));
-  using Kernel = void (*)(const double*, int64_t, int64_t, int64_t, const float*, const float*,
-                          const float*, float*, float*, float*);
-  const Kernel k = backward_finish_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(C)), dim3(kThreads), stream, static_cast<const double*>(w.part), blocks,
-            M, C, gamma, mean, inv_std, dgamma, dbeta, w.coef);
-  GF_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  GF_CUDA_RETURN_IF_ERROR(launch_grid(backward_finish_kernel, C, kThreads, kMaxBlocks, stream,
+                                      static_cast<const double*>(w.part), blocks, M, C, gamma, mean, inv_std,
+                                      dgamma, dbeta, w.coef));
   GF_CUDA_RETURN_IF_ERROR(affine(M, C, dy, x, w.coef, dx, stream));
   return w.buf.release().code;
 }
@@ -315,13 +295,9 @@ cudaError_t batchnorm_backward_inference(int64_t M, int64_t C, const float* x, c
   Status st = w.allocate(blocks, C, stream);
   if (!st.ok()) return st.code;
   if (sums) GF_CUDA_RETURN_IF_ERROR(stats(M, C, x, dy, moving_mean, kGradients, blocks, w.part, stream));
-  using Kernel = void (*)(const double*, int64_t, int64_t, const float*, const float*, double, float*,
-                          float*, float*);
-  const Kernel k = backward_inference_finish_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(C)), dim3(kThreads), stream,
-            sums ? static_cast<const double*>(w.part) : nullptr, blocks, C, gamma, moving_var, eps,
-            dgamma, dbeta, w.coef);
-  GF_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  GF_CUDA_RETURN_IF_ERROR(launch_grid(backward_inference_finish_kernel, C, kThreads, kMaxBlocks, stream,
+                                      sums ? static_cast<const double*>(w.part) : nullptr, blocks, C, gamma,
+                                      moving_var, eps, dgamma, dbeta, w.coef));
   if (M > 0) GF_CUDA_RETURN_IF_ERROR(affine(M, C, dy, nullptr, w.coef, dx, stream));
   return w.buf.release().code;
 }

@@ -18,6 +18,7 @@
 #include "cuda/check.h"
 #include "cuda/gemm.h"
 #include "cuda/launch.h"
+#include "cuda/warp.h"
 
 namespace gf {
 namespace cuda {
@@ -30,8 +31,6 @@ constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 8192;  // enough to fill any current GPU; the loops cover more
 
 std::atomic<std::size_t> g_workspace_limit{std::size_t(64) << 20};
-
-unsigned blocks_for(int64_t n) { return grid_blocks(n, kThreads, kMaxBlocks); }
 
 // col[(r - r0), k] for rows r0 .. r0 + rows - 1 of the im2col matrix (K = KH*KW*C columns).
 __global__ void im2col_kernel(Conv2dShape s, const float* x, int64_t r0, int64_t rows,
@@ -102,14 +101,8 @@ __global__ void colsum_partial_kernel(const float* dy, int64_t R, int64_t O, int
       double acc = 0.0;
       if (o < O)
         for (int64_t r = ra + ty; r < rb; r += kSumLanes) acc += dy[r * O + o];
-      red[ty][tx] = acc;
-      __syncthreads();
-      if (ty == 0 && o < O) {
-        double t = red[0][tx];
-        for (int l = 1; l < kSumLanes; ++l) t += red[l][tx];
-        part[b * O + o] = t;
-      }
-      __syncthreads();  // red is rewritten by the next column chunk
+      const double t = sum_lanes(red, acc);  // ends with a barrier: red is free for the next chunk
+      if (ty == 0 && o < O) part[b * O + o] = t;
     }
   }
 }
@@ -137,11 +130,8 @@ cudaError_t column_sum(const float* dy, int64_t R, int64_t O, float* out, cudaSt
   const Partial kp = colsum_partial_kernel;
   GF_LAUNCH(kp, grid, dim3(kSumCols, kSumLanes), stream, dy, R, O, blocks, part.as<double>());
   GF_CUDA_RETURN_IF_ERROR(cudaGetLastError());
-  using Final = void (*)(const double*, int64_t, int64_t, float*);
-  const Final kf = colsum_final_kernel;
-  GF_LAUNCH(kf, dim3(blocks_for(O)), dim3(kThreads), stream,
-            static_cast<const double*>(part.as<double>()), blocks, O, out);
-  GF_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  GF_CUDA_RETURN_IF_ERROR(launch_grid(colsum_final_kernel, O, kThreads, kMaxBlocks, stream,
+                                      static_cast<const double*>(part.as<double>()), blocks, O, out));
   return part.release().code;
 }
 
@@ -158,12 +148,23 @@ int64_t chunk_rows(int64_t R, int64_t K) {
   return std::max<int64_t>(1, std::min<int64_t>(R, fit));
 }
 
+// step(r0, rows, buf) for the R output rows in chunks of chunk_rows(R, K), in order, with one
+// workspace buf of chunk x K floats for all; the first error stops the walk.
+template <class Step>
+cudaError_t for_each_chunk(int64_t R, int64_t K, cudaStream_t stream, Step step) {
+  const int64_t chunk = chunk_rows(R, K);
+  DeviceBuffer buf;
+  Status st = buf.allocate(static_cast<std::size_t>(chunk * K) * sizeof(float), stream);
+  if (!st.ok()) return st.code;
+  for (int64_t r0 = 0; r0 < R; r0 += chunk)
+    GF_CUDA_RETURN_IF_ERROR(step(r0, std::min(chunk, R - r0), buf.as<float>()));
+  return buf.release().code;
+}
+
 cudaError_t im2col(const Conv2dShape& s, const float* x, int64_t r0, int64_t rows, float* col,
                    cudaStream_t stream) {
-  using Kernel = void (*)(Conv2dShape, const float*, int64_t, int64_t, float*);
-  const Kernel k = im2col_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(rows * s.KH * s.KW * s.C)), dim3(kThreads), stream, s, x, r0, rows, col);
-  return cudaGetLastError();
+  return launch_grid(im2col_kernel, rows * s.KH * s.KW * s.C, kThreads, kMaxBlocks, stream, s, x, r0, rows,
+                     col);
 }
 
 }  // namespace
@@ -181,17 +182,10 @@ cudaError_t conv2d_forward(const Conv2dShape& s, const float* x, const float* w,
   epi.bias = bias;
   epi.act = act;
   if (is_pointwise(s)) return gemm(false, false, R, s.O, K, 1.0f, x, K, w, s.O, 0.0f, y, s.O, epi, stream);
-  const int64_t chunk = chunk_rows(R, K);
-  DeviceBuffer col;
-  Status st = col.allocate(static_cast<std::size_t>(chunk * K) * sizeof(float), stream);
-  if (!st.ok()) return st.code;
-  for (int64_t r0 = 0; r0 < R; r0 += chunk) {
-    const int64_t rows = std::min(chunk, R - r0);
-    GF_CUDA_RETURN_IF_ERROR(im2col(s, x, r0, rows, col.as<float>(), stream));
-    GF_CUDA_RETURN_IF_ERROR(gemm(false, false, rows, s.O, K, 1.0f, col.as<float>(), K, w, s.O, 0.0f,
-                                 y + r0 * s.O, s.O, epi, stream));
-  }
-  return col.release().code;
+  return for_each_chunk(R, K, stream, [&](int64_t r0, int64_t rows, float* col) {
+    GF_CUDA_RETURN_IF_ERROR(im2col(s, x, r0, rows, col, stream));
+    return gemm(false, false, rows, s.O, K, 1.0f, col, K, w, s.O, 0.0f, y + r0 * s.O, s.O, epi, stream);
+  });
 }
 
 cudaError_t conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w,
@@ -201,23 +195,15 @@ cudaError_t conv2d_backward_input(const Conv2dShape& s, const float* dy, const f
   if (s.N <= 0 || s.C <= 0) return cudaSuccess;
   // dcol (R x K) = dy (R x O) * w^T; the pointwise dcol is dx itself.
   if (is_pointwise(s)) return gemm(false, true, R, K, s.O, 1.0f, dy, s.O, w, s.O, 0.0f, dx, K, stream);
-  const int64_t chunk = chunk_rows(R, K), per_img = s.OH * s.OW;
-  DeviceBuffer dcol;
-  Status st = dcol.allocate(static_cast<std::size_t>(chunk * K) * sizeof(float), stream);
-  if (!st.ok()) return st.code;
-  for (int64_t r0 = 0; r0 < R; r0 += chunk) {
-    const int64_t rows = std::min(chunk, R - r0);
-    GF_CUDA_RETURN_IF_ERROR(gemm(false, true, rows, K, s.O, 1.0f, dy + r0 * s.O, s.O, w, s.O, 0.0f,
-                                 dcol.as<float>(), K, stream));
+  const int64_t per_img = s.OH * s.OW;
+  return for_each_chunk(R, K, stream, [&](int64_t r0, int64_t rows, float* dcol) {
+    GF_CUDA_RETURN_IF_ERROR(gemm(false, true, rows, K, s.O, 1.0f, dy + r0 * s.O, s.O, w, s.O, 0.0f, dcol, K,
+                                 stream));
     // The images whose output rows this chunk holds; each dx element of them gathers from it.
     const int64_t n0 = r0 / per_img, n1 = (r0 + rows - 1) / per_img + 1;
-    using Kernel = void (*)(Conv2dShape, const float*, int64_t, int64_t, int64_t, int64_t, float*);
-    const Kernel k = col2im_kernel;
-    GF_LAUNCH(k, dim3(blocks_for((n1 - n0) * s.H * s.W * s.C)), dim3(kThreads), stream, s,
-              static_cast<const float*>(dcol.as<float>()), r0, rows, n0, n1, dx);
-    GF_CUDA_RETURN_IF_ERROR(cudaGetLastError());
-  }
-  return dcol.release().code;
+    return launch_grid(col2im_kernel, (n1 - n0) * s.H * s.W * s.C, kThreads, kMaxBlocks, stream, s,
+                       static_cast<const float*>(dcol), r0, rows, n0, n1, dx);
+  });
 }
 
 cudaError_t conv2d_backward_filter(const Conv2dShape& s, const float* x, const float* dy,
@@ -231,17 +217,11 @@ cudaError_t conv2d_backward_filter(const Conv2dShape& s, const float* x, const f
   // R == 0 is one product with no inner dimension: dw = 0.
   if (R <= 0 || is_pointwise(s))
     return gemm(true, false, K, s.O, R, 1.0f, x, K, dy, s.O, 0.0f, dw, s.O, stream);
-  const int64_t chunk = chunk_rows(R, K);
-  DeviceBuffer col;
-  Status st = col.allocate(static_cast<std::size_t>(chunk * K) * sizeof(float), stream);
-  if (!st.ok()) return st.code;
-  for (int64_t r0 = 0; r0 < R; r0 += chunk) {
-    const int64_t rows = std::min(chunk, R - r0);
-    GF_CUDA_RETURN_IF_ERROR(im2col(s, x, r0, rows, col.as<float>(), stream));
-    GF_CUDA_RETURN_IF_ERROR(gemm(true, false, K, s.O, rows, 1.0f, col.as<float>(), K, dy + r0 * s.O,
-                                 s.O, r0 == 0 ? 0.0f : 1.0f, dw, s.O, stream));
-  }
-  return col.release().code;
+  return for_each_chunk(R, K, stream, [&](int64_t r0, int64_t rows, float* col) {
+    GF_CUDA_RETURN_IF_ERROR(im2col(s, x, r0, rows, col, stream));
+    return gemm(true, false, K, s.O, rows, 1.0f, col, K, dy + r0 * s.O, s.O, r0 == 0 ? 0.0f : 1.0f, dw, s.O,
+                stream);
+  });
 }
 
 }  // namespace cuda

@@ -82,18 +82,12 @@ __global__ void dropout_backward_kernel(const float* dy, const float* mask, floa
     dx[i] = dy[i] * mask[i];
 }
 
-unsigned blocks_for(int64_t work) { return grid_blocks(work, kThreads, kMaxBlocks); }
-
 }  // namespace
 }  // namespace dropout_impl
 
 cudaError_t philox_fill(uint32_t* out, int64_t n, uint64_t seed, uint64_t offset, cudaStream_t stream) {
   using namespace dropout_impl;
-  if (n <= 0) return cudaSuccess;
-  using Kernel = void (*)(uint32_t*, int64_t, uint64_t, uint64_t);
-  const Kernel k = philox_kernel;
-  GF_LAUNCH(k, dim3(blocks_for((n + 3) / 4)), dim3(kThreads), stream, out, n, seed, offset);
-  return cudaGetLastError();
+  return launch_grid(philox_kernel, (n + 3) / 4, kThreads, kMaxBlocks, stream, out, n, seed, offset);
 }
 
 cudaError_t dropout_forward(const float* x, float* y, float* mask, int64_t n, float rate, uint64_t seed,
@@ -104,20 +98,13 @@ cudaError_t dropout_forward(const float* x, float* y, float* mask, int64_t n, fl
   const double keep = 1.0 - static_cast<double>(rate);
   const uint32_t threshold = static_cast<uint32_t>(ceil(keep * 16777216.0));  // <= 2^24: rate 0 keeps all
   const float scale = static_cast<float>(1.0 / keep);
-  using Kernel = void (*)(const float*, float*, float*, int64_t, uint32_t, float, uint64_t, uint64_t);
-  const Kernel k = dropout_kernel;
-  GF_LAUNCH(k, dim3(blocks_for((n + 3) / 4)), dim3(kThreads), stream, x, y, mask, n, threshold, scale, seed,
-            offset);
-  return cudaGetLastError();
+  return launch_grid(dropout_kernel, (n + 3) / 4, kThreads, kMaxBlocks, stream, x, y, mask, n, threshold, scale,
+                     seed, offset);
 }
 
 cudaError_t dropout_backward(const float* dy, const float* mask, float* dx, int64_t n, cudaStream_t stream) {
   using namespace dropout_impl;
-  if (n <= 0) return cudaSuccess;
-  using Kernel = void (*)(const float*, const float*, float*, int64_t);
-  const Kernel k = dropout_backward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, dy, mask, dx, n);
-  return cudaGetLastError();
+  return launch_grid(dropout_backward_kernel, n, kThreads, kMaxBlocks, stream, dy, mask, dx, n);
 }
 
 }  // namespace cuda

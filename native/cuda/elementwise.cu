@@ -205,8 +205,6 @@ __global__ void binary_strided_kernel(const float* a, const float* b, float* out
   }
 }
 
-unsigned blocks_for(int64_t n) { return grid_blocks(n, kThreads, kMaxBlocks); }
-
 // blockIdx.y strides over rows, x over columns: no 64-bit division per element.
 __global__ void bias_add_kernel(const float* x, const float* bias, float* out, int64_t rows,
                                 int64_t cols, int relu) {
@@ -248,15 +246,13 @@ cudaError_t unary_forward(UnaryOp op, const float* x, float* out, int64_t n, flo
                           float beta, cudaStream_t stream) {
   using namespace elementwise_impl;
   if (!unary_supported(op)) return cudaErrorNotSupported;
-  if (n <= 0) return cudaSuccess;
   using Kernel = void (*)(const float*, float*, int64_t, float, float);
   Kernel k = nullptr;
 #define GF_EW_CASE(name) \
   case UnaryOp::name: k = unary_kernel<UnaryOp::name>; break;
   switch (op) { GF_EW_UNARY_OPS(GF_EW_CASE) }
 #undef GF_EW_CASE
-  GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, x, out, n, alpha, beta);
-  return cudaGetLastError();
+  return launch_grid(k, n, kThreads, kMaxBlocks, stream, x, out, n, alpha, beta);
 }
 
 cudaError_t unary_forward(UnaryOp op, const float* x, float* out, int64_t n, cudaStream_t stream) {
@@ -267,15 +263,13 @@ cudaError_t unary_backward(UnaryOp op, const float* x, const float* y, const flo
                            int64_t n, float alpha, float beta, cudaStream_t stream) {
   using namespace elementwise_impl;
   if (!unary_supported(op)) return cudaErrorNotSupported;
-  if (n <= 0) return cudaSuccess;
   using Kernel = void (*)(const float*, const float*, const float*, float*, int64_t, float, float);
   Kernel k = nullptr;
 #define GF_EW_CASE(name) \
   case UnaryOp::name: k = unary_backward_kernel<UnaryOp::name>; break;
   switch (op) { GF_EW_UNARY_OPS(GF_EW_CASE) }
 #undef GF_EW_CASE
-  GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, x, y, dy, dx, n, alpha, beta);
-  return cudaGetLastError();
+  return launch_grid(k, n, kThreads, kMaxBlocks, stream, x, y, dy, dx, n, alpha, beta);
 }
 
 cudaError_t binary_forward(BinaryOp op, const float* a, const int64_t* aShape, int aRank,
@@ -296,7 +290,7 @@ cudaError_t binary_forward(BinaryOp op, const float* a, const int64_t* aShape, i
     switch (op) { GF_EW_BINARY_OPS(GF_EW_CASE) }
 #undef GF_EW_CASE
     if (!k) return cudaErrorNotSupported;
-    GF_LAUNCH(k, dim3(blocks_for(total)), dim3(kThreads), stream, a, p.sa[0], b, p.sb[0], out, total);
+    return launch_grid(k, total, kThreads, kMaxBlocks, stream, a, p.sa[0], b, p.sb[0], out, total);
   } else {
     using Kernel = void (*)(const float*, const float*, float*, int64_t, Plan);
     Kernel k = nullptr;
@@ -305,9 +299,8 @@ cudaError_t binary_forward(BinaryOp op, const float* a, const int64_t* aShape, i
     switch (op) { GF_EW_BINARY_OPS(GF_EW_CASE) }
 #undef GF_EW_CASE
     if (!k) return cudaErrorNotSupported;
-    GF_LAUNCH(k, dim3(blocks_for(total)), dim3(kThreads), stream, a, b, out, total, p);
+    return launch_grid(k, total, kThreads, kMaxBlocks, stream, a, b, out, total, p);
   }
-  return cudaGetLastError();
 }
 
 cudaError_t bias_add_forward(const float* x, const float* bias, float* out, int64_t rows,

@@ -45,8 +45,6 @@ __global__ void scatter_add_kernel(const float* dy, const int32_t* ids, int64_t 
   }
 }
 
-unsigned blocks_for(int64_t work) { return grid_blocks(work, kThreads, kMaxBlocks); }
-
 }  // namespace
 }  // namespace embedding_impl
 
@@ -55,11 +53,7 @@ cudaError_t embedding_forward(const float* table, int64_t vocab, int64_t dim, co
   using namespace embedding_impl;
   if (vocab < 0 || dim < 0 || n < 0) return cudaErrorInvalidValue;
   if (err) GF_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(err, 0, sizeof(int32_t), stream));
-  if (n == 0 || dim == 0) return cudaSuccess;
-  using Kernel = void (*)(const float*, int64_t, int64_t, const int32_t*, int64_t, float*, int32_t*);
-  const Kernel k = gather_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(n * dim)), dim3(kThreads), stream, table, vocab, dim, ids, n, out, err);
-  return cudaGetLastError();
+  return launch_grid(gather_kernel, n * dim, kThreads, kMaxBlocks, stream, table, vocab, dim, ids, n, out, err);
 }
 
 cudaError_t embedding_backward(const float* dy, const int32_t* ids, int64_t n, int64_t vocab,
@@ -70,11 +64,8 @@ cudaError_t embedding_backward(const float* dy, const int32_t* ids, int64_t n, i
   if (err) GF_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(err, 0, sizeof(int32_t), stream));
   if (!accumulate && vocab * dim > 0)
     GF_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(dtable, 0, static_cast<size_t>(vocab * dim) * sizeof(float), stream));
-  if (n == 0 || dim == 0) return cudaSuccess;
-  using Kernel = void (*)(const float*, const int32_t*, int64_t, int64_t, int64_t, float*, int32_t*);
-  const Kernel k = scatter_add_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(n * dim)), dim3(kThreads), stream, dy, ids, n, vocab, dim, dtable, err);
-  return cudaGetLastError();
+  return launch_grid(scatter_add_kernel, n * dim, kThreads, kMaxBlocks, stream, dy, ids, n, vocab, dim, dtable,
+                     err);
 }
 
 }  // namespace cuda

@@ -13,6 +13,7 @@
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
+#include "cuda/warp.h"
 
 namespace gf {
 namespace cuda {
@@ -21,37 +22,16 @@ namespace cuda {
 namespace loss_impl {
 namespace {
 
-constexpr unsigned kFull = 0xffffffffu;
 constexpr int kWarpRowsPerBlock = 4;
 constexpr int kBlockThreads = 256;
 constexpr int64_t kMaxBlocks = 65535;
 
-// fmaxf ignores a NaN, as the CPU softmax's max does; the NaN then reaches the sum through
-// exp(NaN - max) and makes the row NaN.
-__device__ __forceinline__ float warp_max(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFull, v, o));
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFull, v, o);
-  return v;
-}
-
-// Over the row's group (a warp, or the block when BLOCK); every thread gets the result. The
-// block form ends with a barrier so `scratch` can be reused at once; all threads must call it.
+// Over the row's group (a warp, or the block when BLOCK, its warp results added in warp
+// order); every thread gets the result. The block form ends with a barrier so `scratch` can
+// be reused at once; all threads must call it.
 template <bool BLOCK, bool MAX>
 __device__ __forceinline__ float group_reduce(float v, float* scratch) {
-  v = MAX ? warp_max(v) : warp_sum(v);
-  if (!BLOCK) return v;
-  const int lane = static_cast<int>(threadIdx.x) % 32, warp = static_cast<int>(threadIdx.x) / 32;
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = scratch[0];
-  for (int w = 1; w < kBlockThreads / 32; ++w) v = MAX ? fmaxf(v, scratch[w]) : v + scratch[w];
-  __syncthreads();
-  return v;
+  return BLOCK ? block_reduce<MAX, kBlockThreads, true>(v, scratch) : warp_reduce<MAX>(v);
 }
 
 // SPARSE: labels; else targets t. BACKWARD: writes dx, else loss.

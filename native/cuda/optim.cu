@@ -72,62 +72,40 @@ __global__ void adagrad_kernel(float* p, const float* g, float* acc, int64_t n, 
   }
 }
 
-unsigned blocks_for(int64_t n) { return grid_blocks(n, kThreads, kMaxBlocks); }
-
 }  // namespace
 }  // namespace optim_impl
 
 cudaError_t sgd_step(float* p, const float* g, float* v, int64_t n, double lr, double momentum,
                      bool nesterov, cudaStream_t stream) {
   using namespace optim_impl;
-  if (n <= 0) return cudaSuccess;
   const float lr_t = static_cast<float>(lr), mom = static_cast<float>(momentum);
-  if (momentum == 0.0) {
-    using Kernel = void (*)(float*, const float*, int64_t, float);
-    const Kernel k = sgd_plain_kernel;
-    GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, p, g, n, lr_t);
-  } else {
-    using Kernel = void (*)(float*, const float*, float*, int64_t, float, float, int);
-    const Kernel k = sgd_momentum_kernel;
-    GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, p, g, v, n, lr_t, mom, nesterov ? 1 : 0);
-  }
-  return cudaGetLastError();
+  if (momentum == 0.0) return launch_grid(sgd_plain_kernel, n, kThreads, kMaxBlocks, stream, p, g, n, lr_t);
+  return launch_grid(sgd_momentum_kernel, n, kThreads, kMaxBlocks, stream, p, g, v, n, lr_t, mom,
+                     nesterov ? 1 : 0);
 }
 
 cudaError_t adam_step(float* p, const float* g, float* m, float* v, int64_t n, double lr,
                       double beta1, double beta2, double epsilon, double step,
                       cudaStream_t stream) {
   using namespace optim_impl;
-  if (n <= 0) return cudaSuccess;
   const float alpha = static_cast<float>(lr * sqrt(1.0 - pow(beta2, step)) / (1.0 - pow(beta1, step)));
-  using Kernel = void (*)(float*, const float*, float*, float*, int64_t, float, float, float, float, float, float);
-  const Kernel k = adam_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, p, g, m, v, n, alpha, static_cast<float>(beta1),
-            static_cast<float>(beta2), static_cast<float>(1.0 - beta1), static_cast<float>(1.0 - beta2),
-            static_cast<float>(epsilon));
-  return cudaGetLastError();
+  return launch_grid(adam_kernel, n, kThreads, kMaxBlocks, stream, p, g, m, v, n, alpha, static_cast<float>(beta1),
+                     static_cast<float>(beta2), static_cast<float>(1.0 - beta1), static_cast<float>(1.0 - beta2),
+                     static_cast<float>(epsilon));
 }
 
 cudaError_t rmsprop_step(float* p, const float* g, float* ms, int64_t n, double lr, double rho,
                          double epsilon, cudaStream_t stream) {
   using namespace optim_impl;
-  if (n <= 0) return cudaSuccess;
-  using Kernel = void (*)(float*, const float*, float*, int64_t, float, float, float, float);
-  const Kernel k = rmsprop_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, p, g, ms, n, static_cast<float>(lr),
-            static_cast<float>(rho), static_cast<float>(1.0 - rho), static_cast<float>(epsilon));
-  return cudaGetLastError();
+  return launch_grid(rmsprop_kernel, n, kThreads, kMaxBlocks, stream, p, g, ms, n, static_cast<float>(lr),
+                     static_cast<float>(rho), static_cast<float>(1.0 - rho), static_cast<float>(epsilon));
 }
 
 cudaError_t adagrad_step(float* p, const float* g, float* acc, int64_t n, double lr,
                          double epsilon, cudaStream_t stream) {
   using namespace optim_impl;
-  if (n <= 0) return cudaSuccess;
-  using Kernel = void (*)(float*, const float*, float*, int64_t, float, float);
-  const Kernel k = adagrad_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, p, g, acc, n, static_cast<float>(lr),
-            static_cast<float>(epsilon));
-  return cudaGetLastError();
+  return launch_grid(adagrad_kernel, n, kThreads, kMaxBlocks, stream, p, g, acc, n, static_cast<float>(lr),
+                     static_cast<float>(epsilon));
 }
 
 }  // namespace cuda

@@ -18,6 +18,7 @@
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
+#include "cuda/warp.h"
 
 namespace gf {
 namespace cuda {
@@ -28,8 +29,6 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 8192;  // enough to fill any current GPU; the loops cover more
-
-unsigned blocks_for(int64_t n) { return grid_blocks(n, kThreads, kMaxBlocks); }
 
 #define GF_POOL_FOR_EACH(i, total)                                                     \
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (total); \
@@ -55,19 +54,46 @@ __device__ __forceinline__ void covering(int64_t i, int64_t stride, int64_t pad,
   *hi = last < outs - 1 ? last : outs - 1;
 }
 
+// Output element i = (n, oh, ow, c) of a window pooling, and its window clipped to the input:
+// rows [h0, h1), columns [w0, w1).
+struct Window {
+  int64_t n, c, h0, h1, w0, w1;
+};
+__device__ __forceinline__ Window window_of(const Pool2dShape& s, int64_t i) {
+  const int64_t ow = (i / s.C) % s.OW, oh = (i / (s.C * s.OW)) % s.OH;
+  Window v;
+  v.c = i % s.C;
+  v.n = i / (s.C * s.OW * s.OH);
+  clip(oh, s.sh, s.pad_top, s.KH, s.H, &v.h0, &v.h1);
+  clip(ow, s.sw, s.pad_left, s.KW, s.W, &v.w0, &v.w1);
+  return v;
+}
+
+// Input element i = (n, ih, iw, c), and the outputs [oh0, oh1] x [ow0, ow1] whose windows
+// cover it.
+struct Cover {
+  int64_t n, ih, iw, c, oh0, oh1, ow0, ow1;
+};
+__device__ __forceinline__ Cover cover_of(const Pool2dShape& s, int64_t i) {
+  Cover v;
+  v.c = i % s.C;
+  v.iw = (i / s.C) % s.W;
+  v.ih = (i / (s.C * s.W)) % s.H;
+  v.n = i / (s.C * s.W * s.H);
+  covering(v.ih, s.sh, s.pad_top, s.KH, s.OH, &v.oh0, &v.oh1);
+  covering(v.iw, s.sw, s.pad_left, s.KW, s.OW, &v.ow0, &v.ow1);
+  return v;
+}
+
 __global__ void maxpool_forward_kernel(Pool2dShape s, const float* x, float* y, int32_t* argmax) {
   const int64_t total = s.N * s.OH * s.OW * s.C;
   GF_POOL_FOR_EACH(i, total) {
-    const int64_t c = i % s.C, ow = (i / s.C) % s.OW, oh = (i / (s.C * s.OW)) % s.OH;
-    const int64_t n = i / (s.C * s.OW * s.OH);
-    int64_t h0, h1, w0, w1;
-    clip(oh, s.sh, s.pad_top, s.KH, s.H, &h0, &h1);
-    clip(ow, s.sw, s.pad_left, s.KW, s.W, &w0, &w1);
+    const Window q = window_of(s, i);
     float best = -INFINITY;
     int32_t at = -1;
-    for (int64_t ih = h0; ih < h1; ++ih)
-      for (int64_t iw = w0; iw < w1; ++iw) {
-        const float v = x[((n * s.H + ih) * s.W + iw) * s.C + c];
+    for (int64_t ih = q.h0; ih < q.h1; ++ih)
+      for (int64_t iw = q.w0; iw < q.w1; ++iw) {
+        const float v = x[((q.n * s.H + ih) * s.W + iw) * s.C + q.c];
         if (at < 0 || takes(v, best)) {
           best = v;
           at = static_cast<int32_t>(ih * s.W + iw);
@@ -84,16 +110,12 @@ __global__ void maxpool_backward_kernel(Pool2dShape s, const float* dy, const in
                                         float* dx) {
   const int64_t total = s.N * s.H * s.W * s.C;
   GF_POOL_FOR_EACH(i, total) {
-    const int64_t c = i % s.C, iw = (i / s.C) % s.W, ih = (i / (s.C * s.W)) % s.H;
-    const int64_t n = i / (s.C * s.W * s.H);
-    const int32_t pos = static_cast<int32_t>(ih * s.W + iw);
-    int64_t oh0, oh1, ow0, ow1;
-    covering(ih, s.sh, s.pad_top, s.KH, s.OH, &oh0, &oh1);
-    covering(iw, s.sw, s.pad_left, s.KW, s.OW, &ow0, &ow1);
+    const Cover q = cover_of(s, i);
+    const int32_t pos = static_cast<int32_t>(q.ih * s.W + q.iw);
     float acc = 0.0f;
-    for (int64_t oh = oh0; oh <= oh1; ++oh)
-      for (int64_t ow = ow0; ow <= ow1; ++ow) {
-        const int64_t o = ((n * s.OH + oh) * s.OW + ow) * s.C + c;
+    for (int64_t oh = q.oh0; oh <= q.oh1; ++oh)
+      for (int64_t ow = q.ow0; ow <= q.ow1; ++ow) {
+        const int64_t o = ((q.n * s.OH + oh) * s.OW + ow) * s.C + q.c;
         if (argmax[o] == pos) acc += dy[o];
       }
     dx[i] = acc;
@@ -103,15 +125,11 @@ __global__ void maxpool_backward_kernel(Pool2dShape s, const float* dy, const in
 __global__ void avgpool_forward_kernel(Pool2dShape s, const float* x, float* y) {
   const int64_t total = s.N * s.OH * s.OW * s.C;
   GF_POOL_FOR_EACH(i, total) {
-    const int64_t c = i % s.C, ow = (i / s.C) % s.OW, oh = (i / (s.C * s.OW)) % s.OH;
-    const int64_t n = i / (s.C * s.OW * s.OH);
-    int64_t h0, h1, w0, w1;
-    clip(oh, s.sh, s.pad_top, s.KH, s.H, &h0, &h1);
-    clip(ow, s.sw, s.pad_left, s.KW, s.W, &w0, &w1);
+    const Window q = window_of(s, i);
     float sum = 0.0f;
-    for (int64_t ih = h0; ih < h1; ++ih)
-      for (int64_t iw = w0; iw < w1; ++iw) sum += x[((n * s.H + ih) * s.W + iw) * s.C + c];
-    const int64_t count = (h1 > h0 ? h1 - h0 : 0) * (w1 > w0 ? w1 - w0 : 0);
+    for (int64_t ih = q.h0; ih < q.h1; ++ih)
+      for (int64_t iw = q.w0; iw < q.w1; ++iw) sum += x[((q.n * s.H + ih) * s.W + iw) * s.C + q.c];
+    const int64_t count = (q.h1 > q.h0 ? q.h1 - q.h0 : 0) * (q.w1 > q.w0 ? q.w1 - q.w0 : 0);
     y[i] = sum * (count > 0 ? 1.0f / static_cast<float>(count) : 0.0f);
   }
 }
@@ -119,20 +137,16 @@ __global__ void avgpool_forward_kernel(Pool2dShape s, const float* x, float* y) 
 __global__ void avgpool_backward_kernel(Pool2dShape s, const float* dy, float* dx) {
   const int64_t total = s.N * s.H * s.W * s.C;
   GF_POOL_FOR_EACH(i, total) {
-    const int64_t c = i % s.C, iw = (i / s.C) % s.W, ih = (i / (s.C * s.W)) % s.H;
-    const int64_t n = i / (s.C * s.W * s.H);
-    int64_t oh0, oh1, ow0, ow1;
-    covering(ih, s.sh, s.pad_top, s.KH, s.OH, &oh0, &oh1);
-    covering(iw, s.sw, s.pad_left, s.KW, s.OW, &ow0, &ow1);
+    const Cover q = cover_of(s, i);
     float acc = 0.0f;
-    for (int64_t oh = oh0; oh <= oh1; ++oh) {
+    for (int64_t oh = q.oh0; oh <= q.oh1; ++oh) {
       int64_t h0, h1;
       clip(oh, s.sh, s.pad_top, s.KH, s.H, &h0, &h1);
-      for (int64_t ow = ow0; ow <= ow1; ++ow) {
+      for (int64_t ow = q.ow0; ow <= q.ow1; ++ow) {
         int64_t w0, w1;
         clip(ow, s.sw, s.pad_left, s.KW, s.W, &w0, &w1);
         const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));  // covers i: >= 1
-        acc += dy[((n * s.OH + oh) * s.OW + ow) * s.C + c] * inv;
+        acc += dy[((q.n * s.OH + oh) * s.OW + ow) * s.C + q.c] * inv;
       }
     }
     dx[i] = acc;
@@ -151,14 +165,8 @@ __global__ void global_avg_forward_kernel(int64_t N, int64_t HW, int64_t C, cons
       double acc = 0.0;
       if (c < C)
         for (int64_t p = ty; p < HW; p += kLanes) acc += x[(n * HW + p) * C + c];
-      red[ty][tx] = acc;
-      __syncthreads();
-      if (ty == 0 && c < C) {
-        double t = red[0][tx];
-        for (int l = 1; l < kLanes; ++l) t += red[l][tx];
-        y[n * C + c] = static_cast<float>(t / static_cast<double>(HW));
-      }
-      __syncthreads();  // red is rewritten by the next chunk
+      const double t = sum_lanes(red, acc);  // ends with a barrier: red is free for the next chunk
+      if (ty == 0 && c < C) y[n * C + c] = static_cast<float>(t / static_cast<double>(HW));
     }
 }
 
@@ -319,43 +327,25 @@ int mode_id(UpsampleMode m) {
 cudaError_t maxpool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t* argmax,
                               cudaStream_t stream) {
   using namespace pool_impl;
-  const int64_t total = s.N * s.OH * s.OW * s.C;
-  if (total <= 0) return cudaSuccess;
-  using Kernel = void (*)(Pool2dShape, const float*, float*, int32_t*);
-  const Kernel k = maxpool_forward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(total)), dim3(kThreads), stream, s, x, y, argmax);
-  return cudaGetLastError();
+  return launch_grid(maxpool_forward_kernel, s.N * s.OH * s.OW * s.C, kThreads, kMaxBlocks, stream, s, x, y,
+                     argmax);
 }
 
 cudaError_t maxpool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
                                float* dx, cudaStream_t stream) {
   using namespace pool_impl;
-  const int64_t total = s.N * s.H * s.W * s.C;
-  if (total <= 0) return cudaSuccess;
-  using Kernel = void (*)(Pool2dShape, const float*, const int32_t*, float*);
-  const Kernel k = maxpool_backward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(total)), dim3(kThreads), stream, s, dy, argmax, dx);
-  return cudaGetLastError();
+  return launch_grid(maxpool_backward_kernel, s.N * s.H * s.W * s.C, kThreads, kMaxBlocks, stream, s, dy,
+                     argmax, dx);
 }
 
 cudaError_t avgpool2d_forward(const Pool2dShape& s, const float* x, float* y, cudaStream_t stream) {
   using namespace pool_impl;
-  const int64_t total = s.N * s.OH * s.OW * s.C;
-  if (total <= 0) return cudaSuccess;
-  using Kernel = void (*)(Pool2dShape, const float*, float*);
-  const Kernel k = avgpool_forward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(total)), dim3(kThreads), stream, s, x, y);
-  return cudaGetLastError();
+  return launch_grid(avgpool_forward_kernel, s.N * s.OH * s.OW * s.C, kThreads, kMaxBlocks, stream, s, x, y);
 }
 
 cudaError_t avgpool2d_backward(const Pool2dShape& s, const float* dy, float* dx, cudaStream_t stream) {
   using namespace pool_impl;
-  const int64_t total = s.N * s.H * s.W * s.C;
-  if (total <= 0) return cudaSuccess;
-  using Kernel = void (*)(Pool2dShape, const float*, float*);
-  const Kernel k = avgpool_backward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(total)), dim3(kThreads), stream, s, dy, dx);
-  return cudaGetLastError();
+  return launch_grid(avgpool_backward_kernel, s.N * s.H * s.W * s.C, kThreads, kMaxBlocks, stream, s, dy, dx);
 }
 
 cudaError_t global_avgpool2d_forward(int64_t N, int64_t HW, int64_t C, const float* x, float* y,
@@ -371,11 +361,7 @@ cudaError_t global_avgpool2d_forward(int64_t N, int64_t HW, int64_t C, const flo
 cudaError_t global_avgpool2d_backward(int64_t N, int64_t HW, int64_t C, const float* dy,
                                       float* dx, cudaStream_t stream) {
   using namespace pool_impl;
-  if (N * HW * C <= 0) return cudaSuccess;
-  using Kernel = void (*)(int64_t, int64_t, int64_t, const float*, float*);
-  const Kernel k = global_avg_backward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(N * HW * C)), dim3(kThreads), stream, N, HW, C, dy, dx);
-  return cudaGetLastError();
+  return launch_grid(global_avg_backward_kernel, N * HW * C, kThreads, kMaxBlocks, stream, N, HW, C, dy, dx);
 }
 
 cudaError_t global_maxpool2d_forward(int64_t N, int64_t HW, int64_t C, const float* x, float* y,
@@ -391,35 +377,24 @@ cudaError_t global_maxpool2d_forward(int64_t N, int64_t HW, int64_t C, const flo
 cudaError_t global_maxpool2d_backward(int64_t N, int64_t HW, int64_t C, const float* dy,
                                       const int32_t* argmax, float* dx, cudaStream_t stream) {
   using namespace pool_impl;
-  if (N * HW * C <= 0) return cudaSuccess;
-  using Kernel = void (*)(int64_t, int64_t, int64_t, const float*, const int32_t*, float*);
-  const Kernel k = global_max_backward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(N * HW * C)), dim3(kThreads), stream, N, HW, C, dy, argmax, dx);
-  return cudaGetLastError();
+  return launch_grid(global_max_backward_kernel, N * HW * C, kThreads, kMaxBlocks, stream, N, HW, C, dy,
+                     argmax, dx);
 }
 
 cudaError_t upsampling2d_forward(int64_t N, int64_t H, int64_t W, int64_t C, int64_t sh,
                                  int64_t sw, UpsampleMode mode, const float* x, float* y,
                                  cudaStream_t stream) {
   using namespace pool_impl;
-  const int64_t total = N * H * sh * W * sw * C;
-  if (total <= 0) return cudaSuccess;
-  using Kernel = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, const float*, float*);
-  const Kernel k = upsample_forward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(total)), dim3(kThreads), stream, N, H, W, C, sh, sw, mode_id(mode), x, y);
-  return cudaGetLastError();
+  return launch_grid(upsample_forward_kernel, N * H * sh * W * sw * C, kThreads, kMaxBlocks, stream, N, H, W,
+                     C, sh, sw, mode_id(mode), x, y);
 }
 
 cudaError_t upsampling2d_backward(int64_t N, int64_t H, int64_t W, int64_t C, int64_t sh,
                                   int64_t sw, UpsampleMode mode, const float* dy, float* dx,
                                   cudaStream_t stream) {
   using namespace pool_impl;
-  const int64_t total = N * H * W * C;
-  if (total <= 0) return cudaSuccess;
-  using Kernel = void (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, const float*, float*);
-  const Kernel k = upsample_backward_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(total)), dim3(kThreads), stream, N, H, W, C, sh, sw, mode_id(mode), dy, dx);
-  return cudaGetLastError();
+  return launch_grid(upsample_backward_kernel, N * H * W * C, kThreads, kMaxBlocks, stream, N, H, W, C, sh,
+                     sw, mode_id(mode), dy, dx);
 }
 
 }  // namespace cuda

@@ -16,6 +16,7 @@
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
+#include "cuda/warp.h"
 
 namespace gf {
 namespace cuda {
@@ -24,7 +25,6 @@ namespace cuda {
 namespace reduce_impl {
 namespace {
 
-constexpr unsigned kFull = 0xffffffffu;
 constexpr int kEmpty = 0x7fffffff;  // the index of an arg partial that has seen nothing
 
 // Sum, Mean, Max, Min: a double accumulator (exact for max/min of floats).
@@ -47,7 +47,7 @@ struct Reduce {
     if (OP == ReduceOp::Min) return a != a ? a : ((b < a || b != b) ? b : a);
     return a + b;
   }
-  static __device__ __forceinline__ Acc shfl_xor(Acc a, int m) { return __shfl_xor_sync(kFull, a, m); }
+  static __device__ __forceinline__ Acc shfl_xor(Acc a, int m) { return __shfl_xor_sync(kFullWarpMask, a, m); }
   static __device__ __forceinline__ Out finish(Acc a, int64_t n) {
     return static_cast<float>(OP == ReduceOp::Mean ? a / static_cast<double>(n) : a);
   }
@@ -79,7 +79,7 @@ struct ArgReduce {
     return (OP == ArgReduceOp::ArgMax ? a.v > b.v : a.v < b.v) ? a : b;
   }
   static __device__ __forceinline__ Acc shfl_xor(Acc a, int m) {
-    return ArgAcc{__shfl_xor_sync(kFull, a.v, m), __shfl_xor_sync(kFull, a.k, m)};
+    return ArgAcc{__shfl_xor_sync(kFullWarpMask, a.v, m), __shfl_xor_sync(kFullWarpMask, a.k, m)};
   }
   static __device__ __forceinline__ Out finish(Acc a, int64_t) { return a.k == kEmpty ? 0 : a.k; }
 };

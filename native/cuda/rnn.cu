@@ -278,17 +278,11 @@ Step step_of(const RnnConfig& cfg, int64_t s) {
 }
 
 cudaError_t copy_or_zero(int64_t n, const float* src, float* dst, cudaStream_t stream) {
-  using K = void (*)(int64_t, const float*, float*);
-  const K k = copy_or_zero_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(n)), dim3(kThreads), stream, n, src, dst);
-  return cudaGetLastError();
+  return launch_grid(copy_or_zero_kernel, n, kThreads, kMaxBlocks, stream, n, src, dst);
 }
 
 cudaError_t column_sum(int64_t M, int64_t C, const float* src, float* out, cudaStream_t stream) {
-  using K = void (*)(int64_t, int64_t, const float*, float*);
-  const K k = column_sum_kernel;
-  GF_LAUNCH(k, dim3(blocks_for(C)), dim3(kThreads), stream, M, C, src, out);
-  return cudaGetLastError();
+  return launch_grid(column_sum_kernel, C, kThreads, kMaxBlocks, stream, M, C, src, out);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
+#include "cuda/warp.h"
 
 namespace gf {
 namespace cuda {
@@ -22,22 +23,6 @@ namespace cuda {
 // into one translation unit, where two anonymous namespaces would collide.
 namespace softmax_impl {
 namespace {
-
-constexpr unsigned kFull = 0xffffffffu;
-
-// fmaxf ignores a NaN operand, as the CPU's std::max(mx, v) does; a NaN in the row then
-// reaches the sum through exp(NaN - max) and makes the whole row NaN, like the CPU.
-__device__ __forceinline__ float warp_max(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFull, v, o));
-  return v;
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFull, v, o);
-  return v;
-}
 
 constexpr int kWarpRowsPerBlock = 4;  // 128 threads
 
@@ -84,20 +69,6 @@ softmax_warp_kernel(const float* x, int64_t rows, int64_t cols, float* out, int 
 
 constexpr int kBlockThreads = 256;
 
-// Reduces v over the block; every thread gets the result. Ends with a barrier, so `scratch`
-// may be reused at once. Every thread of the block must call it.
-template <bool MAX>
-__device__ __forceinline__ float block_reduce(float v, float* scratch) {
-  const int lane = static_cast<int>(threadIdx.x) % 32, warp = static_cast<int>(threadIdx.x) / 32;
-  v = MAX ? warp_max(v) : warp_sum(v);
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < kBlockThreads / 32 ? scratch[lane] : (MAX ? -INFINITY : 0.0f);
-  v = MAX ? warp_max(v) : warp_sum(v);
-  __syncthreads();
-  return v;
-}
-
 __global__ void __launch_bounds__(kBlockThreads)
 softmax_block_kernel(const float* x, int64_t rows, int64_t cols, float* out, int log) {
   __shared__ float scratch[32];
@@ -106,10 +77,10 @@ softmax_block_kernel(const float* x, int64_t rows, int64_t cols, float* out, int
     float* orow = out + r * cols;
     float mx = -INFINITY;
     for (int64_t j = threadIdx.x; j < cols; j += kBlockThreads) mx = fmaxf(mx, xr[j]);
-    mx = block_reduce<true>(mx, scratch);
+    mx = block_reduce<true, kBlockThreads, false>(mx, scratch);  // warp results by a butterfly
     float s = 0.0f;
     for (int64_t j = threadIdx.x; j < cols; j += kBlockThreads) s += expf(xr[j] - mx);
-    s = block_reduce<false>(s, scratch);
+    s = block_reduce<false, kBlockThreads, false>(s, scratch);
     // Each element is read and then written by the same thread, after every read of the
     // row's max and sum passes (the barriers above): out may alias x.
     if (log) {
