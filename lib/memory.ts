@@ -174,7 +174,7 @@ export function take(dtype: DType, size: number, zero = true, op?: string, shape
 
 /**
  * Zeroed storage that no scope recycles (optimizer slots, which live as long as their
- * optimizer): always a new array, with the per-tensor size limit.
+ * optimizer; a device tensor's copy on the CPU): always a new array, with the per-tensor size limit.
  */
 export function takeLasting(dtype: DType, size: number, op?: string, shape?: readonly number[]): TypedArray {
   if (size * 8 > maxTensorBytes) checkLimit(dtype, size, op, shape);
@@ -230,7 +230,7 @@ function release(a: TypedArray, dtype: DType): void {
   pooledBytes += a.byteLength;
 }
 
-function dtypeOfArray(a: TypedArray): DType {
+export function dtypeOfArray(a: TypedArray): DType {
   return a instanceof Float32Array ? 'float32' : a instanceof Float64Array ? 'float64' : 'int32';
 }
 

@@ -81,15 +81,12 @@ function main() {
   const extra = process.argv.slice(2);
   const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--json', `--outputFile=${results}`, ...extra],
     { cwd: root, stdio: 'inherit' });
-  try {
-    const j = JSON.parse(fs.readFileSync(results, 'utf8'));
-    passed += j.numPassedTests;
-    failed += j.numFailedTests;
-    skipped += j.numPendingTests || 0;
-    // a suite that fails to run (syntax error, crash) has no failed tests but must count
-    failed += j.numRuntimeErrorTestSuites || 0;
-    if (j.numTotalTests === 0) failed += 1;
-  } catch {
+  const j = parseJestResults(results);
+  if (j) {
+    passed += j.passed;
+    failed += j.failed;
+    skipped += j.skipped;
+  } else {
     console.error(`npm test: jest wrote no results (exit ${jest.status})`);
     failed += 1;
   }
@@ -101,5 +98,20 @@ function main() {
   process.exit(failed === 0 ? 0 : 1);
 }
 
-module.exports = { parseCtest, summaryLine };
+/**
+ * Counts from the file jest --json --outputFile wrote, or null when there is none. A suite that
+ * fails to run (syntax error, crash) has no failed tests but counts as a failure, and so does a
+ * run that found no tests.
+ */
+function parseJestResults(file) {
+  let j;
+  try { j = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return null; }
+  return {
+    passed: j.numPassedTests,
+    failed: j.numFailedTests + (j.numRuntimeErrorTestSuites || 0) + (j.numTotalTests === 0 ? 1 : 0),
+    skipped: j.numPendingTests || 0,
+  };
+}
+
+module.exports = { parseCtest, parseJestResults, summaryLine };
 if (require.main === module) main();

@@ -11,7 +11,7 @@
 // out-of-image entries are skipped; a call mixing device and CPU arrays, a disposed handle and
 // float64 device storage are TypeErrors.
 import type { Binding, Conv2dGeometry, CudaHandle, Pool2dGeometry, UpsampleMode } from '../binding';
-import { addon as loaded, hasDevice, rng, expectError, close } from './util/cuda-addon';
+import { addon as loaded, deviceArrays, hasDevice, rng, expectError, close } from './util/cuda-addon';
 
 const addon = loaded;
 const ok = hasDevice;
@@ -55,30 +55,10 @@ d('convolutional exports on CUDA device storage agree with the CPU kernels', () 
   const cuda = (addon?.cuda ?? null) as NonNullable<Binding['cuda']>;
   /** The exports with handles for arrays (binding.d.ts types them as typed arrays). */
   const raw = b as unknown as Record<string, (...args: unknown[]) => unknown>;
-  let live: CudaHandle[] = [];
-  afterEach(() => {
-    for (const h of live) cuda.dispose(h);
-    live = [];
-  });
-  const up = (a: Float32Array | Float64Array | Int32Array): CudaHandle => {
-    const h = cuda.upload(a);
-    live.push(h);
-    return h;
-  };
+  const { up, nanOut, down, downIndex } = deviceArrays();
   const opt = (a: Float32Array | null): CudaHandle | null => (a === null ? null : up(a));
-  const nanOut = (n: number): CudaHandle => up(new Float32Array(n).fill(NaN));
   /** An int32 device output prefilled with a value no kernel writes. */
   const junkIndex = (n: number): CudaHandle => up(new Int32Array(n).fill(-12345));
-  const down = (h: CudaHandle, n: number): Float32Array => {
-    const out = new Float32Array(n);
-    cuda.download(h, out);
-    return out;
-  };
-  const downIndex = (h: CudaHandle, n: number): Int32Array => {
-    const out = new Int32Array(n);
-    cuda.download(h, out);
-    return out;
-  };
   const rand = (r: (s?: number) => number, n: number, s = 1): Float32Array => Float32Array.from({ length: n }, () => r(s));
 
   // ---- convolution -------------------------------------------------------------------------

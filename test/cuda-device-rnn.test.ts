@@ -8,7 +8,7 @@
 // workspace rnnWorkspaceSize reports fits both devices, a shorter one is a RangeError, and a
 // call mixing device and CPU arrays (or float64 device storage) is a TypeError.
 import type { Binding, CudaHandle, RnnConfig } from '../binding';
-import { addon as loaded, hasDevice, rng, expectError, close } from './util/cuda-addon';
+import { addon as loaded, deviceArrays, hasDevice, rng, expectError, close } from './util/cuda-addon';
 
 const addon = loaded;
 const ok = hasDevice;
@@ -34,29 +34,7 @@ interface Case {
 d('recurrent exports on CUDA device storage agree with the CPU kernels', () => {
   // (a skipped describe still runs this body: nothing here may touch the addon before a test)
   const b = addon as Binding;
-  const cuda = (addon?.cuda ?? null) as NonNullable<Binding['cuda']>;
-  let live: CudaHandle[] = [];
-  afterEach(() => {
-    for (const h of live) cuda.dispose(h);
-    live = [];
-  });
-  const up = (a: Float32Array | Float64Array | Uint8Array): CudaHandle => {
-    const h = cuda.upload(a);
-    live.push(h);
-    return h;
-  };
-  const alloc = (n: number): CudaHandle => {
-    const h = cuda.alloc('float32', n, false);
-    live.push(h);
-    return h;
-  };
-  /** A device output prefilled with NaN, so that anything left unwritten shows. */
-  const nanOut = (n: number): CudaHandle => up(new Float32Array(n).fill(NaN));
-  const down = (h: CudaHandle, n: number): Float32Array => {
-    const out = new Float32Array(n);
-    cuda.download(h, out);
-    return out;
-  };
+  const { up, alloc, nanOut, down } = deviceArrays();
 
   function config(c: Case): RnnConfig {
     return {

@@ -11,7 +11,7 @@ import type { CudaBinding, CudaDType, CudaHandle, CudaMemory } from '../../bindi
 import type { Backend, DeviceStatus, KernelName, Kernels, Storage } from './backend';
 import type { DeviceStorage, DType, FloatDType, TypedArray } from '../tensor';
 import { DeviceError } from '../errors';
-import { recordDeviceStorage } from '../memory';
+import { dtypeOfArray, recordDeviceStorage, takeLasting } from '../memory';
 import { native } from './native';
 
 export function cudaStatus(): DeviceStatus {
@@ -55,14 +55,6 @@ function deviceDType(what: string, dtype: DType): CudaDType {
     throw new DeviceError(`cuda: ${what}: float64 tensors stay on the CPU (the CUDA kernels compute in float32); cast with .cast('float32') first or keep the tensor on 'cpu'`);
   }
   return dtype;
-}
-
-function hostArray(dtype: DType, length: number): TypedArray {
-  return dtype === 'float32' ? new Float32Array(length) : dtype === 'int32' ? new Int32Array(length) : new Float64Array(length);
-}
-
-function dtypeOf(a: TypedArray): DType {
-  return a instanceof Float32Array ? 'float32' : a instanceof Int32Array ? 'int32' : 'float64';
 }
 
 /** The addon's CUDA error (code GF_CUDA_ERROR) as DeviceError; anything else as it is. */
@@ -201,7 +193,7 @@ export const cudaBackend: Backend = {
     return new CudaStorage(device('view').view(s.handle, offset, length), s.dtype, length) as unknown as S;
   },
   upload(data: TypedArray): DeviceStorage {
-    const dtype = dtypeOf(data);
+    const dtype = dtypeOfArray(data);
     deviceDType('upload', dtype);
     let h: CudaHandle;
     try {
@@ -215,7 +207,7 @@ export const cudaBackend: Backend = {
   },
   download(storage: DeviceStorage): TypedArray {
     const s = handleOf('download', storage);
-    const out = hostArray(s.dtype, s.length);
+    const out = takeLasting(s.dtype, s.length, 'download');
     try {
       device('download').download(s.handle, out);
     } catch (e) {
@@ -225,7 +217,7 @@ export const cudaBackend: Backend = {
   },
   async downloadAsync(storage: DeviceStorage): Promise<TypedArray> {
     const s = handleOf('downloadAsync', storage);
-    const out = hostArray(s.dtype, s.length);
+    const out = takeLasting(s.dtype, s.length, 'download');
     try {
       await device('downloadAsync').downloadAsync(s.handle, out);
     } catch (e) {

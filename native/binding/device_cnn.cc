@@ -14,12 +14,6 @@ namespace gf {
 namespace binding {
 namespace device {
 
-namespace {
-const int32_t* index_in(const ArrayView& a) { return a.data == nullptr ? nullptr : a.as<const int32_t>(); }
-int32_t* index_out(const ArrayView& a) { return a.data == nullptr ? nullptr : a.as<int32_t>(); }
-Napi::Value done(const Call& c, cudaError_t e) { return cuda_result(c.env(), c.fn(), e); }
-}  // namespace
-
 // ---- convolution ---------------------------------------------------------------------------
 
 Napi::Value conv2d_forward(const Call& c, const Conv2dShape& s, const ArrayView& x, const ArrayView& w,
@@ -50,7 +44,7 @@ Napi::Value conv2d_maxpool2d_forward(const Call& c, const Conv2dShape& s, const 
   cuda::DeviceBuffer conv;  // freed in stream order when it goes out of scope
   const cuda::Status st =
       conv.allocate(static_cast<std::size_t>(conv_elems) * sizeof(float), binding_stream());
-  if (!st.ok()) return cuda_result(c.env(), c.fn(), st);
+  if (!st.ok()) return done(c, st);
   cudaError_t e = cuda::conv2d_forward(s, in(x), in(w), in(bias), conv.as<float>(), act, binding_stream());
   if (e == cudaSuccess) e = cuda::maxpool2d_forward(p, conv.as<float>(), out_of(y), nullptr, binding_stream());
   return done(c, e);

@@ -31,8 +31,7 @@ Napi::Value gemm(const Call& c, bool ta, bool tb, int64_t M, int64_t N, int64_t 
   GemmEpilogue<float> epi;
   epi.bias = in(bias);
   epi.act = act;
-  return cuda_result(c.env(), c.fn(),
-                     cuda::gemm(ta, tb, M, N, K, static_cast<float>(alpha), in(A), lda, in(B), ldb,
+  return done(c, cuda::gemm(ta, tb, M, N, K, static_cast<float>(alpha), in(A), lda, in(B), ldb,
                                 static_cast<float>(beta), out_of(C), ldc, epi, binding_stream()));
 }
 
@@ -40,8 +39,7 @@ Napi::Value unary(const Call& c, UnaryOp op, const ArrayView& x, const ArrayView
                   double beta) {
   if (!float32_only(c, {&x, &out})) return c.undef();
   if (x.length == 0) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::unary_forward(op, in(x), out_of(out), x.length, static_cast<float>(alpha),
+  return done(c, cuda::unary_forward(op, in(x), out_of(out), x.length, static_cast<float>(alpha),
                                          static_cast<float>(beta), binding_stream()));
 }
 
@@ -49,8 +47,7 @@ Napi::Value unary_backward(const Call& c, UnaryOp op, const ArrayView& x, const 
                            const ArrayView& dy, const ArrayView& dx, double alpha, double beta) {
   if (!float32_only(c, {&x, &y, &dy, &dx})) return c.undef();
   if (x.length == 0) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::unary_backward(op, in(x), in(y), in(dy), out_of(dx), x.length,
+  return done(c, cuda::unary_backward(op, in(x), in(y), in(dy), out_of(dx), x.length,
                                           static_cast<float>(alpha), static_cast<float>(beta),
                                           binding_stream()));
 }
@@ -58,28 +55,26 @@ Napi::Value unary_backward(const Call& c, UnaryOp op, const ArrayView& x, const 
 Napi::Value binary(const Call& c, BinaryOp op, const ArrayView& a, const Shape& as, const ArrayView& b,
                    const Shape& bs, const ArrayView& out, const Shape& os) {
   if (!float32_only(c, {&a, &b, &out})) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::binary_forward(op, in(a), as.dims, as.rank, in(b), bs.dims, bs.rank,
+  return done(c, cuda::binary_forward(op, in(a), as.dims, as.rank, in(b), bs.dims, bs.rank,
                                           out_of(out), os.dims, os.rank, binding_stream()));
 }
 
 Napi::Value reduce(const Call& c, ReduceOp op, const ArrayView& x, int64_t outer, int64_t n,
                    int64_t inner, const ArrayView& out) {
   if (!float32_only(c, {&x, &out})) return c.undef();
-  return cuda_result(c.env(), c.fn(), cuda::reduce(op, in(x), outer, n, inner, out_of(out), binding_stream()));
+  return done(c, cuda::reduce(op, in(x), outer, n, inner, out_of(out), binding_stream()));
 }
 
 Napi::Value arg_reduce(const Call& c, ArgReduceOp op, const ArrayView& x, int64_t outer, int64_t n,
                        int64_t inner, const ArrayView& out) {
   if (!float32_only(c, {&x})) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::arg_reduce(op, in(x), outer, n, inner, out.as<int32_t>(), binding_stream()));
+  return done(c, cuda::arg_reduce(op, in(x), outer, n, inner, out.as<int32_t>(), binding_stream()));
 }
 
 Napi::Value softmax(const Call& c, const ArrayView& x, int64_t rows, int64_t cols, const ArrayView& out,
                     bool log) {
   if (!float32_only(c, {&x, &out})) return c.undef();
-  return cuda_result(c.env(), c.fn(), cuda::softmax_forward(in(x), rows, cols, out_of(out), log, binding_stream()));
+  return done(c, cuda::softmax_forward(in(x), rows, cols, out_of(out), log, binding_stream()));
 }
 
 Napi::Value softmax_backward(const Call& c, const ArrayView& y, const ArrayView& dy, int64_t rows,
@@ -95,7 +90,7 @@ Napi::Value softmax_backward(const Call& c, const ArrayView& y, const ArrayView&
   cuda::DeviceBuffer tmp, sums;
   cuda::Status s = tmp.allocate(static_cast<std::size_t>(n) * sizeof(float), st);
   if (s.ok()) s = sums.allocate(static_cast<std::size_t>(rows) * sizeof(float), st);
-  if (!s.ok()) return cuda_result(c.env(), c.fn(), s);
+  if (!s.ok()) return done(c, s);
   const int64_t full[2] = {rows, cols}, per_row[2] = {rows, 1};
   float* t = tmp.as<float>();
   float* sum = sums.as<float>();
@@ -111,22 +106,20 @@ Napi::Value softmax_backward(const Call& c, const ArrayView& y, const ArrayView&
     if (e == cudaSuccess) e = cuda::binary_forward(BinaryOp::Mul, t, full, 2, sum, per_row, 2, t, full, 2, st);
     if (e == cudaSuccess) e = cuda::binary_forward(BinaryOp::Sub, in(dy), full, 2, t, full, 2, out_of(dx), full, 2, st);
   }
-  return cuda_result(c.env(), c.fn(), e);
+  return done(c, e);
 }
 
 Napi::Value permute(const Call& c, const ArrayView& x, const Shape& shape, const int* perm,
                     const ArrayView& out) {
   if (!float32_only(c, {&x, &out})) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::permute(x.data, shape.dims, perm, shape.rank, 4, out.data, binding_stream()));
+  return done(c, cuda::permute(x.data, shape.dims, perm, shape.rank, 4, out.data, binding_stream()));
 }
 
 Napi::Value sgd_step(const Call& c, const ArrayView& p, const ArrayView& g, const ArrayView& v, double lr,
                      double momentum, bool nesterov) {
   if (!float32_only(c, {&p, &g, &v})) return c.undef();
   if (p.length == 0) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::sgd_step(out_of(p), in(g), out_of(v), p.length, lr, momentum, nesterov, binding_stream()));
+  return done(c, cuda::sgd_step(out_of(p), in(g), out_of(v), p.length, lr, momentum, nesterov, binding_stream()));
 }
 
 Napi::Value adam_step(const Call& c, const ArrayView& p, const ArrayView& g, const ArrayView& m,
@@ -134,8 +127,7 @@ Napi::Value adam_step(const Call& c, const ArrayView& p, const ArrayView& g, con
                       int64_t step) {
   if (!float32_only(c, {&p, &g, &m, &v})) return c.undef();
   if (p.length == 0) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::adam_step(out_of(p), in(g), out_of(m), out_of(v), p.length, lr, beta1, beta2,
+  return done(c, cuda::adam_step(out_of(p), in(g), out_of(m), out_of(v), p.length, lr, beta1, beta2,
                                      epsilon, static_cast<double>(step), binding_stream()));
 }
 
@@ -143,16 +135,14 @@ Napi::Value rmsprop_step(const Call& c, const ArrayView& p, const ArrayView& g, 
                          double lr, double rho, double epsilon) {
   if (!float32_only(c, {&p, &g, &ms})) return c.undef();
   if (p.length == 0) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::rmsprop_step(out_of(p), in(g), out_of(ms), p.length, lr, rho, epsilon, binding_stream()));
+  return done(c, cuda::rmsprop_step(out_of(p), in(g), out_of(ms), p.length, lr, rho, epsilon, binding_stream()));
 }
 
 Napi::Value adagrad_step(const Call& c, const ArrayView& p, const ArrayView& g, const ArrayView& acc,
                          double lr, double epsilon) {
   if (!float32_only(c, {&p, &g, &acc})) return c.undef();
   if (p.length == 0) return c.undef();
-  return cuda_result(c.env(), c.fn(),
-                     cuda::adagrad_step(out_of(p), in(g), out_of(acc), p.length, lr, epsilon, binding_stream()));
+  return done(c, cuda::adagrad_step(out_of(p), in(g), out_of(acc), p.length, lr, epsilon, binding_stream()));
 }
 
 }  // namespace device

@@ -13,6 +13,7 @@
 #include <initializer_list>
 
 #include "binding/args.h"
+#include "binding/device_storage.h"
 #include "cpu/elementwise.h"
 #include "cpu/gemm.h"
 #include "cpu/reduce.h"
@@ -24,6 +25,11 @@ namespace device {
 // A present array's device pointer as the launchers take it; null for an absent one.
 inline const float* in(const ArrayView& a) { return a.data == nullptr ? nullptr : a.as<const float>(); }
 inline float* out_of(const ArrayView& a) { return a.data == nullptr ? nullptr : a.as<float>(); }
+inline const int32_t* index_in(const ArrayView& a) { return a.data == nullptr ? nullptr : a.as<const int32_t>(); }
+inline int32_t* index_out(const ArrayView& a) { return a.data == nullptr ? nullptr : a.as<int32_t>(); }
+// The export's result for a launcher's error: undefined, or the GF_CUDA_ERROR thrown.
+inline Napi::Value done(const Call& c, cudaError_t e) { return cuda_result(c.env(), c.fn(), e); }
+inline Napi::Value done(const Call& c, const cuda::Status& s) { return cuda_result(c.env(), c.fn(), s); }
 
 // TypeError unless every present array is float32 (device kernels have no float64).
 bool float32_only(const Call& c, std::initializer_list<const ArrayView*> arrays);

@@ -38,8 +38,7 @@ Napi::Value rnn_forward(const Call& c, const RnnConfig& cfg, const ArrayView& x,
       !cuda_workspace_fits(c, cfg, ws))
     return c.undef();
   if (cfg.N == 0 || cfg.U == 0) return c.undef();  // nothing to write (rnn.cc's top comment)
-  return cuda_result(c.env(), c.fn(),
-                     cuda::rnn_forward(cfg, in(x), in(W), in(R), in(b), in(h0), in(c0), bytes_of(mask),
+  return done(c, cuda::rnn_forward(cfg, in(x), in(W), in(R), in(b), in(h0), in(c0), bytes_of(mask),
                                        out_of(y), out_of(hT), out_of(cT), out_of(ws), in(rmask),
                                        binding_stream()));
 }
@@ -55,12 +54,10 @@ Napi::Value rnn_backward(const Call& c, const RnnConfig& cfg, const ArrayView& x
     return c.undef();
   if (cfg.U == 0) {  // as on the CPU: every gradient is empty except dx, which is zero
     if (dx.data == nullptr || x_elems == 0) return c.undef();
-    return cuda_result(c.env(), c.fn(),
-                       cudaMemsetAsync(dx.data, 0, static_cast<size_t>(x_elems) * sizeof(float),
+    return done(c, cudaMemsetAsync(dx.data, 0, static_cast<size_t>(x_elems) * sizeof(float),
                                        binding_stream()));
   }
-  return cuda_result(c.env(), c.fn(),
-                     cuda::rnn_backward(cfg, in(x), in(W), in(R), bytes_of(mask), in(dy), in(dhT),
+  return done(c, cuda::rnn_backward(cfg, in(x), in(W), in(R), bytes_of(mask), in(dy), in(dhT),
                                         in(dcT), out_of(ws), out_of(dx), out_of(dh0), out_of(dc0),
                                         out_of(dW), out_of(dR), out_of(db), in(rmask),
                                         binding_stream()));

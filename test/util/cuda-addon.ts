@@ -1,7 +1,7 @@
 // What the device-dispatch tests of the addon (test/cuda-device-*.test.ts) share: the addon
 // GRADFORGE_ADDON names (the emulated CUDA build under npm run test:cuda), whether it has a
 // usable device (else the tests skip), and comparisons of device results with the CPU's.
-import type { Binding } from '../../binding';
+import type { Binding, CudaBinding, CudaHandle } from '../../binding';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const addon: Binding | null = process.env.GRADFORGE_ADDON ? (require(process.env.GRADFORGE_ADDON) as Binding) : null;
@@ -38,3 +38,32 @@ export function close(what: string, got: Float32Array, want: Float32Array, tol =
   }
 }
 
+
+/**
+ * Device arrays for one describe, all disposed after each test (call it in the describe's body;
+ * it touches the addon only when a test runs): up uploads, alloc allocates float32, nanOut is
+ * an output prefilled with NaN (anything left unwritten shows), down/downIndex read back.
+ */
+export function deviceArrays() {
+  let live: CudaHandle[] = [];
+  const cuda = (): CudaBinding => addon!.cuda!;
+  afterEach(() => {
+    for (const h of live) cuda().dispose(h);
+    live = [];
+  });
+  const keep = (h: CudaHandle): CudaHandle => {
+    live.push(h);
+    return h;
+  };
+  const read = <T extends Float32Array | Int32Array>(h: CudaHandle, out: T): T => {
+    cuda().download(h, out);
+    return out;
+  };
+  return {
+    up: (a: Float32Array | Float64Array | Int32Array | Uint8Array): CudaHandle => keep(cuda().upload(a)),
+    alloc: (n: number): CudaHandle => keep(cuda().alloc('float32', n, false)),
+    nanOut: (n: number): CudaHandle => keep(cuda().upload(new Float32Array(n).fill(NaN))),
+    down: (h: CudaHandle, n: number): Float32Array => read(h, new Float32Array(n)),
+    downIndex: (h: CudaHandle, n: number): Int32Array => read(h, new Int32Array(n)),
+  };
+}
