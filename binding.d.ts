@@ -229,6 +229,31 @@ export interface Binding {
   permute(x: FloatArray | Int32Array, shape: number[], perm: number[], out: FloatArray | Int32Array): void;
 
   /**
+   * dst[dstStart + i] = src[srcStart + i] for every index i of the box `size` (slice, pad,
+   * concat); the rest of dst is untouched, or set to `fill` when given (an int32 value for an
+   * Int32Array). src (shape srcShape) and dst (shape dstShape) have one type and do not
+   * overlap; all five arrays have one rank (<= 8); the box lies inside both.
+   */
+  copyBox(src: FloatArray | Int32Array, srcShape: number[], srcStart: number[],
+          dst: FloatArray | Int32Array, dstShape: number[], dstStart: number[], size: number[],
+          fill?: number): void;
+
+  /**
+   * out[i, :] = x[ids[i], :] with x of `rows` rows of rowLength elements (x and out one type).
+   * An id outside [0, rows) is a RangeError (CPU arrays); on device storage the ids cannot be
+   * read, and such an id gives a row of zeros.
+   */
+  gatherRows(x: FloatArray | Int32Array, rows: number, rowLength: number, ids: Int32Array,
+             out: FloatArray | Int32Array): void;
+
+  /**
+   * out[ids[i], :] += g[i, :] (the gradient of gatherRows; out is not cleared first), in the
+   * order of i on the CPU. On a CUDA device the adds are atomic, so repeated ids sum in a
+   * varying order, and an out-of-range id adds nothing.
+   */
+  scatterAddRows(g: FloatArray, ids: Int32Array, rows: number, rowLength: number, out: FloatArray): void;
+
+  /**
    * In-place optimizer steps over one parameter (all arrays the same length and type). The
    * gradient already includes regularization and clipping.
    * sgd:     v = momentum*v - lr*g; p += nesterov ? momentum*v - lr*g : v   (Keras)

@@ -202,6 +202,30 @@ describe('smoke: each function computes a small known result', () => {
     expect(Array.from(idx)).toEqual([0, 1]);
   });
 
+  test('copyBox (with and without fill), gatherRows, scatterAddRows', () => {
+    // a 2x3 box of a 3x4 source into a 4x5 destination at (1, 2)
+    const src = Float32Array.from({ length: 12 }, (_, i) => i);
+    const dst = new Float32Array(20).fill(-1);
+    b.copyBox(src, [3, 4], [1, 1], dst, [4, 5], [1, 2], [2, 3]);
+    expect(Array.from(dst)).toEqual([-1, -1, -1, -1, -1, -1, -1, 5, 6, 7, -1, -1, 9, 10, 11, -1, -1, -1, -1, -1]);
+    const padded = new Int32Array(8).fill(99);
+    b.copyBox(Int32Array.from([1, 2]), [2], [0], padded, [8], [3], [2], 7);
+    expect(Array.from(padded)).toEqual([7, 7, 7, 1, 2, 7, 7, 7]);
+    expectError(() => b.copyBox(src, [3, 4], [2, 0], dst, [4, 5], [0, 0], [2, 4]), 'RangeError', 'is outside srcShape [3, 4]');
+    expectError(() => b.copyBox(Int32Array.from([1]), [1], [0], new Int32Array(2), [2], [0], [1], 0.5), 'RangeError', "'fill' must be an int32 value");
+    expectError(() => b.copyBox(src, [3, 4], [0, 0], new Float64Array(12), [3, 4], [0, 0], [3, 4]), 'TypeError', "'dst' is a Float64Array but 'src' is a Float32Array");
+
+    const table = Float64Array.from({ length: 8 }, (_, i) => i * 10);  // 4 rows of 2
+    const rows = new Float64Array(6);
+    b.gatherRows(table, 4, 2, Int32Array.from([3, 0, 3]), rows);
+    expect(Array.from(rows)).toEqual([60, 70, 0, 10, 60, 70]);
+    expectError(() => b.gatherRows(table, 4, 2, Int32Array.from([0, 4]), rows), 'RangeError', 'ids[1] = 4 is outside [0, 4)');
+    const grad = new Float64Array(8).fill(0.5);
+    b.scatterAddRows(Float64Array.from([1, 2, 3, 4, 5, 6]), Int32Array.from([3, 0, 3]), 4, 2, grad);
+    expect(Array.from(grad)).toEqual([3.5, 4.5, 0.5, 0.5, 0.5, 0.5, 6.5, 8.5]);
+    expectError(() => b.scatterAddRows(new Float64Array(2), Int32Array.from([-1]), 4, 2, grad), 'RangeError', 'ids[0] = -1');
+  });
+
   test('softmax and softmaxBackward', () => {
     const x = new Float64Array([1, 2, 3, 1000, 1000, 1000]);
     const y = new Float64Array(6);

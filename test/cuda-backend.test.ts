@@ -154,7 +154,45 @@ d('the cuda backend (device memory, the CUDA kernels)', () => {
     close(back.predict(x), p, 1e-6);
   });
 
-  test('a CNN (conv, max pool, batch norm, dropout, dense) and an LSTM (whole sequences) train on cuda as on the CPU', async () => {
+  test('slice, pad, concat, stack and gather compute on the device, with their gradients', () => {
+    agree((dev) => {
+      const x = dev(rand([4, 5, 3], 11)).setRequiresGrad(), z = dev(rand([4, 2, 3], 12)).setRequiresGrad();
+      const parts = [
+        x.slice([1, 2, 0], [2, -1, 2]),
+        gf.pad(x, [[0, 1], [2, 0], [1, 1]]),
+        gf.pad(x, [[1, 0], [0, 0], [0, 2]], -1.5),
+        gf.concat([x, z], 1),
+        gf.stack([x, x], 0),
+        x.gather([3, 0, 3, 1]),
+        x.gather(dev(gf.tensor([2, 2, 0], [3], { dtype: 'int32' }))),
+      ];
+      const w = parts.map((_, i) => dev(gf.randn(parts[i].shape, { seed: 40 + i })));
+      const loss = parts.map((p, i) => p.mul(w[i]).sum()).reduce((a, b) => a.add(b));
+      loss.backward();
+      return [...parts, x.grad!, z.grad!];
+    });
+    // an index out of range is refused before anything reaches the device
+    expect(() => rand([3, 2], 1).to('cuda').gather([0, 3])).toThrow(/index 3 \(position 1\) is out of range for 3 rows/);
+  });
+
+  test('gradient clipping (clipvalue, clipnorm, globalClipnorm) steps on the device as on the CPU', () => {
+    for (const args of [{ clipvalue: 0.05 }, { clipnorm: 0.1 }, { globalClipnorm: 0.2 }, { clipnorm: 1e3 }]) {
+      agree((dev) => {
+        const w = dev(rand([6, 4], 21)).setRequiresGrad(), b = dev(rand([4], 22)).setRequiresGrad();
+        const x = dev(rand([5, 6], 23));
+        const opt = gf.optimizers.sgd({ learningRate: 0.5, ...args });
+        for (let s = 0; s < 2; s++) {
+          w.zeroGrad();
+          b.zeroGrad();
+          x.matmul(w).add(b).square().sum().backward();
+          opt.applyGradients([{ param: w, grad: w.grad! }, { param: b, grad: b.grad! }]);
+        }
+        return [w, b];
+      });
+    }
+  });
+
+  test('a CNN (conv, max pool, batch norm, dropout, dense) and an LSTM (whole sequences) train on cuda as on the CPU, and so do recurrent models with a last-step output, an embedding, masks and Bidirectional', async () => {
     const models: [string, (seed: number) => gf.Sequential, Tensor][] = [
       ['cnn', (seed) => {
         gf.setSeed(seed);
@@ -170,12 +208,34 @@ d('the cuda backend (device memory, the CUDA kernels)', () => {
       ['lstm', (seed) => {
         gf.setSeed(seed);
         return gf.sequential([
-          // returnSequences: the last step alone is a slice, which has no device version yet
           gf.layers.lstm({ units: 5, inputShape: [4, 3], returnSequences: true }),
           gf.layers.flatten(),
           gf.layers.dense({ units: 3, activation: 'softmax' }),
         ]);
       }, gf.randn([12, 4, 3], { seed: 32 })],
+      ['lstm (last step)', (seed) => {
+        gf.setSeed(seed);
+        return gf.sequential([
+          gf.layers.lstm({ units: 5, inputShape: [4, 3] }),
+          gf.layers.dense({ units: 3, activation: 'softmax' }),
+        ]);
+      }, gf.randn([12, 4, 3], { seed: 33 })],
+      ['embedding (maskZero) + bidirectional gru', (seed) => {
+        gf.setSeed(seed);
+        return gf.sequential([
+          gf.layers.embedding({ inputDim: 9, outputDim: 4, maskZero: true, inputShape: [6] }),
+          gf.layers.bidirectional({ layer: gf.layers.gru({ units: 3 }) }),
+          gf.layers.dense({ units: 3, activation: 'softmax' }),
+        ]);
+      }, gf.tensor(Array.from({ length: 72 }, (_, i) => (i % 6 >= 4 + (i % 2) ? 0 : 1 + (i * 7) % 8)), [12, 6], { dtype: 'int32' })],
+      ['masking + simpleRNN', (seed) => {
+        gf.setSeed(seed);
+        return gf.sequential([
+          gf.layers.masking({ maskValue: 0, inputShape: [5, 2] }),
+          gf.layers.simpleRNN({ units: 4 }),
+          gf.layers.dense({ units: 3, activation: 'softmax' }),
+        ]);
+      }, gf.tensor(Array.from({ length: 120 }, (_, i) => ((i % 10) >= 8 ? 0 : Math.sin(i))), [12, 5, 2])],
     ];
     const y = gf.tensor(Array.from({ length: 12 }, (_, i) => i % 3), [12], { dtype: 'int32' });
     for (const [name, make, x] of models) {
@@ -195,6 +255,33 @@ d('the cuda backend (device memory, the CUDA kernels)', () => {
   // The garbage collector may free unreachable handles at any allocation, so counts here only
   // ever fall behind the test's back: the checks are upper bounds, and "freed" is checked
   // directly (a freed tensor's storage throws 'disposed' when read).
+  test('a GAN (batch norm in the generator, frozen while the discriminator steps) trains on cuda as on the CPU', () => {
+    const make = (device: 'cpu' | 'cuda'): gf.GAN => {
+      gf.setSeed(3);
+      const generator = gf.sequential([gf.layers.dense({ units: 6, activation: 'leakyRelu', inputShape: [3] }),
+        gf.layers.batchNormalization(), gf.layers.dense({ units: 2 })], { name: 'gen' });
+      const discriminator = gf.sequential([gf.layers.dense({ units: 5, activation: 'leakyRelu', inputShape: [2] }),
+        gf.layers.dense({ units: 1 })], { name: 'disc' });
+      generator.to(device);
+      discriminator.to(device);
+      return gf.gan({ generator, discriminator, latentDim: 3, seed: 5, labelSmoothing: 0.1,
+        generatorOptimizer: gf.optimizers.adam({ learningRate: 1e-2 }), discriminatorOptimizer: gf.optimizers.adam({ learningRate: 1e-2 }) });
+    };
+    const onCpu = make('cpu'), onDev = make('cuda');
+    const real = rand([10, 2], 61);
+    for (let s = 0; s < 3; s++) {
+      const lc = onCpu.trainStep(real), ld = onDev.trainStep(real);
+      for (const k of ['d_loss', 'g_loss', 'd_real', 'd_fake'] as const) {
+        if (!(Math.abs(ld[k] - lc[k]) < 1e-4)) throw new Error(`step ${s}: ${k} ${ld[k]} on cuda, ${lc[k]} on the CPU`);
+      }
+    }
+    // the moving statistics moved only in the generator's own steps, on both devices
+    onDev.generator.weights.forEach((v, i) => close(v.value.cpu(), onCpu.generator.weights[i].value, 1e-3));
+    onDev.discriminator.weights.forEach((v, i) => close(v.value.cpu(), onCpu.discriminator.weights[i].value, 1e-3));
+    const samples = onDev.generate(4, { seed: 2 });
+    close(samples.device === 'cpu' ? samples : samples.cpu(), onCpu.generate(4, { seed: 2 }), 1e-3);
+  });
+
   test('memory: dispose frees now, tidy frees what its result does not hold, fit does not grow', async () => {
     const base = gf.memory().cuda!;
     const g = gf.ones([1000]).to('cuda');

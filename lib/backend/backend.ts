@@ -65,10 +65,18 @@ export interface Backend {
   release(storage: Storage): void;
   /** Copies a CPU array into existing storage of the same length and dtype. */
   write(storage: Storage, data: TypedArray): void;
+  /** Copies `src` into existing storage `dst` of the same length and dtype on this device. */
+  assign(dst: Storage, src: Storage): void;
   /** A copy of `storage` in new storage on the same device. */
   copy<S extends Storage>(storage: S): S;
   /** `length` elements of `storage` from `offset`, sharing its memory (no copy). */
   view<S extends Storage>(storage: S, offset: number, length: number): S;
+  /**
+   * A CPU array as a kernel operand on this device: the array itself on the CPU, a copy in
+   * device memory (freed with the open scope) elsewhere. For inputs made on the CPU, such as
+   * gather indices.
+   */
+  fromHost<T extends TypedArray>(data: T): T | DeviceStorage;
   /** A copy of a CPU array in this device's memory. */
   upload(data: TypedArray): DeviceStorage;
   /** A copy of device storage in a CPU array (waits for the device). */

@@ -50,6 +50,11 @@ export const cpuBackend: Backend = {
     if (!isHost(storage)) return notCpu('write', storage as DeviceStorage);
     storage.set(data);
   },
+  assign(dst: Storage, src: Storage): void {
+    if (!isHost(dst)) return notCpu('assign', dst as DeviceStorage);
+    if (!isHost(src)) return notCpu('assign', src as DeviceStorage);
+    dst.set(src);
+  },
   copy<S extends Storage>(storage: S): S {
     if (!isHost(storage)) return notCpu('copy', storage as DeviceStorage);
     return storage.slice() as S;
@@ -58,6 +63,7 @@ export const cpuBackend: Backend = {
     if (!isHost(storage)) return notCpu('view', storage as DeviceStorage);
     return storage.subarray(offset, offset + length) as S;
   },
+  fromHost<T extends TypedArray>(data: T): T { return data; },
   // a CPU tensor holds its array directly: the moves to and from 'cpu' never reach here
   upload(data: TypedArray): DeviceStorage {
     void data;

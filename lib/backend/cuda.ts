@@ -182,6 +182,14 @@ export const cudaBackend: Backend = {
       throw asDeviceError(e);
     }
   },
+  assign(dst: Storage, src: Storage): void {
+    const d = handleOf('assign', dst), s = handleOf('assign', src);
+    try {
+      device('assign').copy(d.handle, s.handle);
+    } catch (e) {
+      throw asDeviceError(e);
+    }
+  },
   copy<S extends Storage>(storage: S): S {
     const s = handleOf('copy', storage);
     const out = alloc('copy', s.dtype, s.length, false, true);
@@ -191,6 +199,9 @@ export const cudaBackend: Backend = {
   view<S extends Storage>(storage: S, offset: number, length: number): S {
     const s = handleOf('view', storage);
     return new CudaStorage(device('view').view(s.handle, offset, length), s.dtype, length) as unknown as S;
+  },
+  fromHost<T extends TypedArray>(data: T): DeviceStorage {
+    return cudaBackend.upload(data);
   },
   upload(data: TypedArray): DeviceStorage {
     const dtype = dtypeOfArray(data);

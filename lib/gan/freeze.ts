@@ -9,19 +9,24 @@
  */
 import type { Sequential } from '../models/sequential';
 import { noteWeightWrite } from '../memory';
+import { backendFor } from '../backend';
 
 /** Runs fn with `model` frozen as described above. */
 export function whileFrozen<T>(model: Sequential, fn: () => T): T {
   const params = model.weights.map((v) => v.value);
   const required = params.map((p) => p.requiresGrad);
-  const state = model.nonTrainableWeights.map((v) => ({ data: v.value.data, copy: v.value.data.slice() }));
+  // the copies are on the weights' device (the step's scope frees a device copy after it)
+  const state = model.nonTrainableWeights.map((v) => {
+    const be = backendFor(v.value.device);
+    return { be, storage: v.value.storage, copy: be.copy(v.value.storage) };
+  });
   for (const p of params) p.requiresGrad = false;
   try {
     return fn();
   } finally {
     params.forEach((p, i) => { p.requiresGrad = required[i]; });
     noteWeightWrite();
-    for (const s of state) s.data.set(s.copy);
+    for (const s of state) s.be.assign(s.storage, s.copy);
   }
 }
 

@@ -22,7 +22,7 @@ export function checkLabels(op: string, labels: Tensor | readonly number[] | und
   if (labels instanceof Tensor) {
     const fits = labels.shape[0] === n && (labels.rank === 1 || (labels.rank === 2 && labels.shape[1] === 1));
     if (!fits) throw new ShapeError(`${op}: labels must have shape [${n}] (one class index per sample), got ${fmtShape(labels.shape)}`);
-    values = labels.data;
+    values = labels.dataSync();
   } else if (Array.isArray(labels)) {
     if (labels.length !== n) throw new ShapeError(`${op}: expected ${n} labels (one per sample), got ${labels.length}`);
     values = labels;

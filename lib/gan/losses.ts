@@ -34,8 +34,9 @@ export function minimaxDiscriminatorLoss(realLogits: Tensor, fakeLogits: Tensor,
   checkScores('minimaxDiscriminatorLoss', realLogits);
   checkScores('minimaxDiscriminatorLoss', fakeLogits);
   if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ValueError(`minimaxDiscriminatorLoss: labelSmoothing must be in [0, 1), got ${labelSmoothing}`);
-  const realTargets = full(realLogits.shape, 1 - labelSmoothing, realLogits.dtype);
-  const fakeTargets = full(fakeLogits.shape, 0, fakeLogits.dtype);
+  // the targets live with the scores (a discriminator on 'cuda' scores on 'cuda')
+  const realTargets = full(realLogits.shape, 1 - labelSmoothing, realLogits.dtype).to(realLogits.device);
+  const fakeTargets = full(fakeLogits.shape, 0, fakeLogits.dtype).to(fakeLogits.device);
   return add(binaryCrossentropy(realTargets, realLogits, { fromLogits: true }),
     binaryCrossentropy(fakeTargets, fakeLogits, { fromLogits: true }));
 }
@@ -43,7 +44,7 @@ export function minimaxDiscriminatorLoss(realLogits: Tensor, fakeLogits: Tensor,
 /** BCE-from-logits(fake, 1): the non-saturating generator loss (-log D(G(z))). */
 export function minimaxGeneratorLoss(fakeLogits: Tensor): Tensor {
   checkScores('minimaxGeneratorLoss', fakeLogits);
-  return binaryCrossentropy(full(fakeLogits.shape, 1, fakeLogits.dtype), fakeLogits, { fromLogits: true });
+  return binaryCrossentropy(full(fakeLogits.shape, 1, fakeLogits.dtype).to(fakeLogits.device), fakeLogits, { fromLogits: true });
 }
 
 /** mean(D(fake)) - mean(D(real)): the critic's Wasserstein loss, without the penalty. */

@@ -217,8 +217,9 @@ export class Sequential {
     if (want.length !== x.rank || want.some((d, i) => i > 0 && d !== null && d !== x.shape[i])) {
       throw new ShapeError(`${this.name}: input shape ${fmtShape(x.shape)} does not match the model's input ${fmtShape(want.map((d) => d ?? -1))} (batch first; -1 is any)`);
     }
-    const onDevice = x.device === this.placed ? x : x.to(this.placed);
-    let h = onDevice.dtype === 'float32' ? onDevice : onDevice.cast('float32');
+    // cast where x is (a CPU batch is cast before it moves), then move
+    const asFloat = x.dtype === 'float32' ? x : x.cast('float32');
+    let h = asFloat.device === this.placed ? asFloat : asFloat.to(this.placed);
     // the mask travels with the activations, as in Keras: made by embedding({maskZero}) or
     // masking(), carried by the layers that support it, consumed by the recurrent layers
     let mask: Tensor | null = null;

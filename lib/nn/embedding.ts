@@ -73,7 +73,7 @@ export class Embedding extends Layer {
     const table = this.embeddings;
     if (table === null) throw new ValueError(`${this.name}: call before build`);
     if (x.rank < 1) throw new ShapeError(`${this.name}: expected ids of shape [batch, ...], got ${fmtShape(x.shape)}`);
-    const ids = x.data;
+    const ids = x.dataSync();  // ids on a device are read back: they are checked here
     for (let i = 0; i < ids.length; i++) {
       const v = ids[i];
       if (!Number.isInteger(v) || v < 0 || v >= this.inputDim) {
@@ -88,10 +88,11 @@ export class Embedding extends Layer {
   override computeMask(input: Tensor, mask: Tensor | null): Tensor | null {
     void mask;
     if (!this.maskZero) return null;
-    const ids = input.data;
+    const ids = input.dataSync();
     const m = new Float32Array(ids.length);
     for (let i = 0; i < ids.length; i++) m[i] = ids[i] !== 0 ? 1 : 0;
-    return new Tensor(m, input.shape);
+    // with the activations: the loss and the metrics weigh a device output by it
+    return new Tensor(m, input.shape).to(input.device);
   }
 
   override computeOutputShape(inputShape: Shape): Shape {

@@ -9,6 +9,7 @@
 import { Tensor } from '../tensor';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { mul } from '../ops/elementwise';
+import { reshape } from '../ops/shape';
 import { Layer, LayerArgs, CallContext, Shape } from './layer';
 
 export interface MaskingArgs extends LayerArgs {
@@ -31,19 +32,19 @@ export class Masking extends Layer {
     if (x.rank < 3) throw new ShapeError(`${this.name}: expected input [batch, time, features], got ${fmtShape(x.shape)}`);
     const f = x.shape[x.rank - 1];
     const steps = f === 0 ? 0 : x.size / f;
-    const d = x.data, m = new Float32Array(steps);
+    const d = x.dataSync(), m = new Float32Array(steps);
     for (let s = 0; s < steps; s++) {
       for (let k = 0; k < f; k++) {
         if (d[s * f + k] !== this.maskValue) { m[s] = 1; break; }
       }
     }
-    return new Tensor(m, x.shape.slice(0, -1));
+    return new Tensor(m, x.shape.slice(0, -1)).to(x.device);
   }
 
   call(x: Tensor, ctx: CallContext): Tensor {
     void ctx;
     const m = this.stepMask(x);
-    return mul(x, new Tensor(m.data, [...m.shape, 1]));
+    return mul(x, reshape(m, [...m.shape, 1]));
   }
 
   override computeMask(input: Tensor, mask: Tensor | null): Tensor | null {

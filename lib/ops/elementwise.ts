@@ -294,6 +294,12 @@ export const equal = (a: TensorLike, b: TensorLike): Tensor => binary('equal', a
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkDType('cast', dtype);
   if (dtype === x.dtype) return x;
+  if (x.device !== 'cpu') {
+    // no device kernel converts: through the CPU and back (a copy each way, waits for the device)
+    const y = cast(x.cpu(), dtype).to(x.device);
+    if (dtype === 'int32' || x.dtype === 'int32') return y;
+    return record('cast', [x], y, (gy) => [cast(gy, x.dtype)]);
+  }
   const out = allocate(dtype, x.size, 'cast', x.shape);
   if (dtype === 'int32') {
     for (let i = 0; i < x.size; i++) out[i] = Math.trunc(x.data[i]);

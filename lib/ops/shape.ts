@@ -11,8 +11,8 @@
 import { backendFor, backendOf } from '../backend';
 import { record } from '../autograd';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
-import { Tensor, TypedArray, FloatArray, FloatDType, allocate, allocateOutput, shapeSize, full } from '../tensor';
-import { sumToShape, broadcastShapes, requireFloat, checkFloat, floatStorage, MAX_RANK } from './elementwise';
+import { Tensor, FloatDType, shapeSize } from '../tensor';
+import { sumToShape, broadcastShapes, checkFloat, floatStorage, MAX_RANK } from './elementwise';
 
 /** Same data, new shape; one dimension may be -1 (inferred). Shares storage. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -56,47 +56,6 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 }
 
 /**
- * Copies the box `size` starting at `srcStart` of src into dst at `dstStart`
- * (add = true accumulates instead). Runs of the last dimension move as one typed-array copy.
- */
-function copyBox(src: TypedArray, srcShape: readonly number[], srcStart: readonly number[],
-                 dst: TypedArray, dstShape: readonly number[], dstStart: readonly number[],
-                 size: readonly number[], add = false): void {
-  const rank = size.length;
-  if (rank === 0) {
-    if (add) dst[0] += src[0]; else dst[0] = src[0];
-    return;
-  }
-  if (size.some((d) => d === 0)) return;
-  const stride = (shape: readonly number[]): number[] => {
-    const s = new Array<number>(shape.length);
-    let acc = 1;
-    for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
-    return s;
-  };
-  const ss = stride(srcShape);
-  const ds = stride(dstShape);
-  const run = size[rank - 1];
-  const idx = new Array<number>(rank - 1).fill(0);
-  for (;;) {
-    let so = srcStart[rank - 1];
-    let doff = dstStart[rank - 1];
-    for (let i = 0; i < rank - 1; i++) {
-      so += (srcStart[i] + idx[i]) * ss[i];
-      doff += (dstStart[i] + idx[i]) * ds[i];
-    }
-    if (add) {
-      for (let k = 0; k < run; k++) dst[doff + k] += src[so + k];
-    } else {
-      dst.set(src.subarray(so, so + run), doff);
-    }
-    let d = rank - 2;
-    while (d >= 0 && ++idx[d] === size[d]) idx[d--] = 0;
-    if (d < 0) return;
-  }
-}
-
-/**
  * A box of x: `begin` per axis and `size` per axis (-1 = to the end; omitted = to the end).
  * @example x.slice([1, 0], [2, -1])
  */
@@ -111,8 +70,9 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
     }
     return s;
   });
-  const out = allocate(x.dtype, shapeSize(sz));
-  copyBox(x.data, x.shape, begin, out, sz, sz.map(() => 0), sz);
+  const be = backendOf('slice', [x]);
+  const out = be.allocateOutput(x.dtype, shapeSize(sz), 'slice', sz);
+  be.kernels.copyBox(x.storage, [...x.shape], [...begin], out, sz, sz.map(() => 0), sz);
   const y = new Tensor(out, sz);
   return record('slice', [x], y, (gy) => [padInto(gy, x.shape, begin)]);
 }
@@ -132,9 +92,9 @@ export function pad(x: Tensor, paddings: readonly (readonly [number, number])[],
   }
   const shape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
   const begin = paddings.map((p) => p[0]);
-  const out = allocate(x.dtype, shapeSize(shape), 'pad', shape);
-  if (value !== 0) out.fill(value);
-  copyBox(x.data, x.shape, x.shape.map(() => 0), out, shape, begin, x.shape);
+  const be = backendOf('pad', [x]);
+  const out = be.allocateOutput(x.dtype, shapeSize(shape), 'pad', shape);
+  be.kernels.copyBox(x.storage, [...x.shape], x.shape.map(() => 0), out, shape, [...begin], [...x.shape], value);
   const y = new Tensor(out, shape);
   return record('pad', [x], y, (gy) => [slice(gy, begin, x.shape)]);
 }
@@ -158,14 +118,16 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   }
   const shape = [...first.shape];
   shape[ax] = tensors.reduce((n, t) => n + t.shape[ax], 0);
-  const out = allocate(first.dtype, shapeSize(shape), 'concat', shape);
+  const be = backendOf('concat', tensors);
+  const out = be.allocateOutput(first.dtype, shapeSize(shape), 'concat', shape);
   const starts: number[] = [];
   let offset = 0;
-  for (const t of tensors) {
+  for (const [k, t] of tensors.entries()) {
     const start = shape.map(() => 0);
     start[ax] = offset;
     starts.push(offset);
-    copyBox(t.data, t.shape, t.shape.map(() => 0), out, shape, start, t.shape);
+    // the first piece writes all of out (zeros around it), so the later ones only update it
+    be.kernels.copyBox(t.storage, [...t.shape], t.shape.map(() => 0), out, shape, start, [...t.shape], k === 0 ? 0 : undefined);
     offset += t.shape[ax];
   }
   const y = new Tensor(out, shape);
@@ -185,34 +147,36 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 
 /** Rows of x (along axis 0) at the given indices, e.g. a shuffled minibatch. */
 export function gatherRows(x: Tensor, indices: Tensor | readonly number[] | Int32Array): Tensor {
-  // a private copy: the caller's index buffer (e.g. fit's shuffled order) may change later,
-  // and the backward pass needs these indices
-  const idx = Int32Array.from(indices instanceof Tensor ? indices.data : indices);
   if (x.rank === 0) throw new ShapeError('gather: cannot gather rows of a scalar');
+  // a private copy: the caller's index buffer (e.g. fit's shuffled order) may change later,
+  // and the backward pass needs these indices; indices on a device are read back once here
+  const src = indices instanceof Tensor ? indices.dataSync() : indices;
   const n = x.shape[0];
-  const row = n === 0 ? 0 : x.size / n;
-  const src = indices instanceof Tensor ? indices.data : indices;
-  const out = allocate(x.dtype, idx.length * row, 'gather', [idx.length, ...x.shape.slice(1)]);
-  for (let i = 0; i < idx.length; i++) {
+  const idx = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
     const r = src[i];
     if (!Number.isInteger(r) || r < 0 || r >= n) {
       throw new ShapeError(`gather: index ${r} (position ${i}) is out of range for ${n} rows of shape ${fmtShape(x.shape)}`);
     }
-    out.set(x.data.subarray(r * row, (r + 1) * row), i * row);
+    idx[i] = r;
   }
-  const y = new Tensor(out, [idx.length, ...x.shape.slice(1)]);
+  const row = n === 0 ? 0 : x.size / n;
+  const shape = [idx.length, ...x.shape.slice(1)];
+  const be = backendOf('gather', [x]);
+  const out = be.allocateOutput(x.dtype, idx.length * row, 'gather', shape);
+  be.kernels.gatherRows(x.storage, n, row, be.fromHost(idx) as Int32Array, out);
+  const y = new Tensor(out, shape);
   return record('gather', [x], y, (gy) => [scatterAddRows(gy, idx, x.shape)]);
 }
 
 /** Zeros of `shape` with row i of g added into row idx[i] (the gradient of gatherRows). */
 function scatterAddRows(g: Tensor, idx: Int32Array, shape: readonly number[]): Tensor {
-  const out = allocate(g.dtype, shapeSize(shape));
-  const row = idx.length === 0 ? 0 : g.size / idx.length;
-  const gd = g.data;
-  for (let i = 0; i < idx.length; i++) {
-    const dst = idx[i] * row;
-    for (let k = 0; k < row; k++) out[dst + k] += gd[i * row + k];
-  }
+  const be = backendOf('scatterAdd', [g]);
+  const rows = shape[0];
+  const row = rows === 0 ? 0 : shapeSize(shape) / rows;
+  checkFloat('scatterAdd', g);
+  const out = be.allocate(g.dtype as FloatDType, shapeSize(shape), 'scatterAdd', shape);
+  be.kernels.scatterAddRows(floatStorage(g), be.fromHost(idx) as Int32Array, rows, row, out);
   return record('scatterAdd', [g], new Tensor(out, shape), (gy) => [gatherRows(gy, idx)]);
 }
 

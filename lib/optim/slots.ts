@@ -15,7 +15,7 @@
  *   getConfig() { return this.baseConfig('plain'); }
  * }
  */
-import { Tensor, FloatArray, FloatDType } from '../tensor';
+import { Tensor, FloatArray, FloatDType, DeviceStorage } from '../tensor';
 import { backendFor, backendOf, FloatStorage, Kernels } from '../backend';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Optimizer, OptimizerArgs, OptimizerState, ParamGrad } from './optimizer';
@@ -146,7 +146,9 @@ export abstract class SlotOptimizer extends Optimizer {
     });
     const clipping = this.clipvalue !== undefined || this.clipnorm !== undefined || this.globalClipnorm !== undefined;
     const grads: FloatStorage[] = clipping
-      ? this.clipGradients(live.map((l) => l.grad.data as FloatArray))
+      ? (live.every((l) => l.grad.device === 'cpu')
+        ? this.clipGradients(live.map((l) => l.grad.data as FloatArray))
+        : this.clipDeviceGradients(live.map((l) => l.grad)))
       : live.map((l) => l.grad.storage as FloatStorage);
     const t = this.iterations + 1;
     live.forEach((l, i) => {
@@ -191,6 +193,49 @@ export abstract class SlotOptimizer extends Optimizer {
     if (gn !== undefined) {
       const norm = Math.sqrt(out.reduce((s, g) => s + sq(g), 0));
       if (norm > gn) out = out.map((g) => scaled(g, gn / norm));
+    }
+    return out;
+  }
+
+  /**
+   * clipGradients for gradients in device memory, with that device's kernels (the clip, square,
+   * sum and scale of binding.d.ts); each norm is read back as one number. The sums run in
+   * float32 there (the CPU path above sums in float64), so a norm at the threshold may round
+   * to the other side.
+   */
+  protected clipDeviceGradients(grads: Tensor[]): FloatStorage[] {
+    const be = backendOf(this.label, grads);
+    const k = be.kernels;
+    let out = grads.map((g) => g.storage as FloatStorage);
+    const dtypes = grads.map((g) => g.dtype as FloatDType);
+    const map = (op: 'clip' | 'scale', alpha: number, beta: number, i: number, g: FloatStorage): FloatStorage => {
+      const c = be.allocateOutput(dtypes[i], grads[i].size, 'clip');
+      k.unary(op, g, c, alpha, beta);
+      return c;
+    };
+    const sq = (g: FloatStorage, i: number): number => {
+      const n = grads[i].size;
+      if (n === 0) return 0;
+      const t = be.scratch(dtypes[i], n, 'clip');
+      const s = be.allocateOutput(dtypes[i], 1, 'clip');
+      k.unary('square', g, t, 0, 0);
+      k.reduce('sum', t, 1, n, 1, s);
+      be.release(t);
+      return be.download(s as DeviceStorage)[0];
+    };
+    const cv = this.clipvalue;
+    if (cv !== undefined) out = out.map((g, i) => map('clip', -cv, cv, i, g));
+    const cn = this.clipnorm;
+    if (cn !== undefined) {
+      out = out.map((g, i) => {
+        const norm = Math.sqrt(sq(g, i));
+        return norm > cn ? map('scale', cn / norm, 0, i, g) : g;
+      });
+    }
+    const gn = this.globalClipnorm;
+    if (gn !== undefined) {
+      const norm = Math.sqrt(out.reduce((s, g, i) => s + sq(g, i), 0));
+      if (norm > gn) out = out.map((g, i) => map('scale', gn / norm, 0, i, g));
     }
     return out;
   }

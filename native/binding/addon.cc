@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "binding/guard.h"
 #include "cpu/cpu_features.h"
 #include "cpu/elementwise.h"
+#include "cpu/embedding.h"
 #include "cpu/fma_peak.h"
 #include "cpu/gemm.h"
 #include "cpu/optim.h"
@@ -511,6 +513,154 @@ Value Permute(const Info& info) {
   return c.undef();
 }
 
+// ---- box copies (slice, pad, concat) ---------------------------------------------------------
+
+// dst[dstStart + i] = src[srcStart + i] over the box `size`; the rest of dst is untouched,
+// or set to `fill` when it is given (pad). A plan records the call as writing all of dst when
+// it does (fill given, or a box that is the whole of dst), else as updating dst: its result
+// depends on what dst held (concat's later pieces), which an earlier step must have written.
+Value CopyBox(const Info& info) {
+  Call c(info, "copyBox");
+  ArrayView src, dst;
+  Shape ss, s0, ds, d0, size;
+  if (!c.count_between(7, 8) || !c.any_array(0, "src", &src) || !c.shape(1, "srcShape", &ss) ||
+      !c.shape(2, "srcStart", &s0) || !c.any_array(3, "dst", &dst) ||
+      !c.shape(4, "dstShape", &ds) || !c.shape(5, "dstStart", &d0) || !c.shape(6, "size", &size))
+    return c.undef();
+  if (dst.type != src.type) {
+    c.type_error(std::string("argument 'dst' is a ") + dtype_name(dst.type) + " but 'src' is a " +
+                 dtype_name(src.type) + " (they must have the same type)");
+    return c.undef();
+  }
+  const int rank = size.rank;
+  if (ss.rank != rank || s0.rank != rank || ds.rank != rank || d0.rank != rank) {
+    c.range_error("srcShape " + ss.str() + ", srcStart " + s0.str() + ", dstShape " + ds.str() +
+                  ", dstStart " + d0.str() + " and size " + size.str() + " must have one rank");
+    return c.undef();
+  }
+  for (int i = 0; i < rank; ++i) {
+    if (s0.dims[i] + size.dims[i] > ss.dims[i] || d0.dims[i] + size.dims[i] > ds.dims[i]) {
+      c.range_error("the box " + size.str() + " at srcStart " + s0.str() + " / dstStart " +
+                    d0.str() + " is outside srcShape " + ss.str() + " or dstShape " + ds.str() +
+                    " at axis " + std::to_string(i));
+      return c.undef();
+    }
+  }
+  // fill as dst's element bits (an int32 fill must be an int32 value)
+  const bool has_fill = c.length() == 8 && !c.is_undefined(7);
+  double fill = 0;
+  uint64_t fill_bits = 0;
+  if (has_fill) {
+    if (!c.number(7, "fill", &fill)) return c.undef();
+    if (dst.type == DType::I32) {
+      if (!(fill == std::floor(fill) && fill >= -2147483648.0 && fill <= 2147483647.0)) {
+        c.range_error("argument 'fill' must be an int32 value for an Int32Array dst, got " + std::to_string(fill));
+        return c.undef();
+      }
+      const int32_t v = static_cast<int32_t>(fill);
+      std::memcpy(&fill_bits, &v, sizeof v);
+    } else if (dst.type == DType::F32) {
+      const float v = static_cast<float>(fill);
+      std::memcpy(&fill_bits, &v, sizeof v);
+    } else {
+      std::memcpy(&fill_bits, &fill, sizeof fill);
+    }
+  }
+  if (!c.need(src, "src", ss.size, "srcShape=" + ss.str()) ||
+      !c.need(dst, "dst", ds.size, "dstShape=" + ds.str()) || !c.outputs_apart({&dst}, {&src}))
+    return c.undef();
+  if (ds.size == 0 || (size.size == 0 && !has_fill)) return c.undef();
+  GF_ON_DEVICE(c, device::copy_box(c, src, ss, s0, dst, ds, d0, size, has_fill ? &fill_bits : nullptr));
+  const int bytes = static_cast<int>(dtype_bytes(src.type));
+  bool whole = true;
+  for (int i = 0; i < rank; ++i) whole = whole && size.dims[i] == ds.dims[i];
+  const plan::Access dst_access = has_fill || whole ? kWrite : kReadWrite;
+  const int64_t dst_n = ds.size;
+  c.step("copyBox", {{&src, kRead, ss.size}, {&dst, dst_access, ds.size}}, [=](void* const* p) {
+    if (has_fill) fill_elements(p[1], dst_n, fill_bits, bytes);
+    copy_box(p[0], ss.dims, s0.dims, p[1], ds.dims, d0.dims, size.dims, rank, bytes);
+  });
+  return c.undef();
+}
+
+// ---- row gather and scatter-add (minibatches, Embedding) -------------------------------------
+
+// x has `rows` rows of rowLength elements; every id must name one of them. Device ids cannot
+// be read here: out-of-range ones give rows of zeros there (lib checks ids before upload).
+bool ids_in_range(const Call& c, const ArrayView& ids, int64_t rows) {
+  const int32_t* id = ids.as<const int32_t>();
+  for (int64_t i = 0; i < ids.length; ++i)
+    if (id[i] < 0 || id[i] >= rows)
+      return c.range_error("ids[" + std::to_string(i) + "] = " + std::to_string(id[i]) +
+                           " is outside [0, " + std::to_string(rows) + ") (rows)");
+  return true;
+}
+
+Value GatherRows(const Info& info) {
+  Call c(info, "gatherRows");
+  ArrayView x, ids, out;
+  int64_t rows, row_len, x_len, out_len;
+  if (!c.count(5) || !c.any_array(0, "x", &x) || !c.size(1, "rows", &rows) ||
+      !c.size(2, "rowLength", &row_len) || !c.int32_array(3, "ids", &ids) ||
+      !c.any_array(4, "out", &out))
+    return c.undef();
+  if (out.type != x.type) {
+    c.type_error(std::string("argument 'out' is a ") + dtype_name(out.type) + " but 'x' is a " +
+                 dtype_name(x.type) + " (they must have the same type)");
+    return c.undef();
+  }
+  if (!c.product({rows, row_len}, "rows*rowLength", &x_len) ||
+      !c.product({ids.length, row_len}, "ids.length*rowLength", &out_len) ||
+      !c.need(x, "x", x_len, "rows*rowLength") || !c.need(out, "out", out_len, "ids.length*rowLength") ||
+      !c.outputs_apart({&out}, {&x, &ids}))
+    return c.undef();
+  if (out_len == 0) return c.undef();
+  GF_ON_DEVICE(c, device::gather_rows(c, x, rows, row_len, ids, out));
+  if (!ids_in_range(c, ids, rows)) return c.undef();
+  const int bytes = static_cast<int>(dtype_bytes(x.type));
+  const int64_t n = ids.length;
+  c.step("gatherRows", {{&x, kRead, x_len}, {&ids, kRead}, {&out, kWrite, out_len}}, [=](void* const* p) {
+    // a replayed plan's ids were checked only when it was recorded: out-of-range ones (ids
+    // from an earlier kernel that changed) give rows of zeros rather than a read outside x
+    const int32_t* id = static_cast<const int32_t*>(p[1]);
+    bool ok = true;
+    for (int64_t i = 0; i < n && ok; ++i) ok = id[i] >= 0 && id[i] < rows;
+    if (ok) return gather_rows(p[0], row_len, id, n, p[2], bytes);
+    uint8_t* o = static_cast<uint8_t*>(p[2]);
+    for (int64_t i = 0; i < n; ++i) {
+      if (id[i] >= 0 && id[i] < rows)
+        gather_rows(p[0], row_len, id + i, 1, o + i * row_len * bytes, bytes);
+      else
+        std::memset(o + i * row_len * bytes, 0, static_cast<size_t>(row_len * bytes));
+    }
+  });
+  return c.undef();
+}
+
+// out (rows, rowLength) += g (ids.length, rowLength) scattered by ids, in the order of ids.
+Value ScatterAddRows(const Info& info) {
+  Call c(info, "scatterAddRows");
+  ArrayView g, ids, out;
+  int64_t rows, row_len, g_len, out_len;
+  if (!c.count(5) || !c.float_array(0, "g", &g) || !c.int32_array(1, "ids", &ids) ||
+      !c.size(2, "rows", &rows) || !c.size(3, "rowLength", &row_len) ||
+      !c.float_array(4, "out", &out, &g, "g"))
+    return c.undef();
+  if (!c.product({rows, row_len}, "rows*rowLength", &out_len) ||
+      !c.product({ids.length, row_len}, "ids.length*rowLength", &g_len) ||
+      !c.need(g, "g", g_len, "ids.length*rowLength") || !c.need(out, "out", out_len, "rows*rowLength") ||
+      !c.outputs_apart({&out}, {&g, &ids}))
+    return c.undef();
+  if (g_len == 0) return c.undef();
+  GF_ON_DEVICE(c, device::scatter_add_rows(c, g, ids, rows, row_len, out));
+  if (!ids_in_range(c, ids, rows)) return c.undef();
+  by_float_type(g.type, [&](auto zero) {
+    using T = decltype(zero);
+    scatter_add_rows<T>(g.as<T>(), row_len, ids.as<const int32_t>(), ids.length, out.as<T>());
+  });
+  return c.undef();
+}
+
 // ---- optimizers ----------------------------------------------------------------------------
 
 Value SgdStep(const Info& info) {
@@ -618,6 +768,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"softmax", guard<Softmax>},
       {"softmaxBackward", unrecordable<SoftmaxBackward>},
       {"permute", guard<Permute>},
+      {"copyBox", guard<CopyBox>},
+      {"gatherRows", guard<GatherRows>},
+      {"scatterAddRows", unrecordable<ScatterAddRows>},
       {"sgdStep", unrecordable<SgdStep>},
       {"adamStep", unrecordable<AdamStep>},
       {"rmspropStep", unrecordable<RmspropStep>},

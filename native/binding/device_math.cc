@@ -6,6 +6,7 @@
 #include "binding/device_storage.h"
 #include "cuda/buffer.h"
 #include "cuda/elementwise.h"
+#include "cuda/embedding.h"
 #include "cuda/gemm.h"
 #include "cuda/optim.h"
 #include "cuda/permute.h"
@@ -113,6 +114,30 @@ Napi::Value permute(const Call& c, const ArrayView& x, const Shape& shape, const
                     const ArrayView& out) {
   if (!float32_only(c, {&x, &out})) return c.undef();
   return done(c, cuda::permute(x.data, shape.dims, perm, shape.rank, 4, out.data, binding_stream()));
+}
+
+Napi::Value copy_box(const Call& c, const ArrayView& src, const Shape& ss, const Shape& s0,
+                     const ArrayView& dst, const Shape& ds, const Shape& d0, const Shape& size,
+                     const uint64_t* fill_bits) {
+  if (!float32_only(c, {&src, &dst})) return c.undef();
+  const uint32_t word = fill_bits == nullptr ? 0 : static_cast<uint32_t>(*fill_bits);
+  return done(c, cuda::copy_box(src.data, ss.dims, s0.dims, dst.data, ds.dims, d0.dims, size.dims, size.rank, 4,
+                                fill_bits == nullptr ? nullptr : &word, binding_stream()));
+}
+
+// The embedding kernels move float bits: an int32 table gathers through them unchanged.
+Napi::Value gather_rows(const Call& c, const ArrayView& x, int64_t rows, int64_t row_len,
+                        const ArrayView& ids, const ArrayView& out) {
+  if (!float32_only(c, {&x, &out})) return c.undef();
+  return done(c, cuda::embedding_forward(static_cast<const float*>(x.data), rows, row_len, index_in(ids),
+                                         ids.length, static_cast<float*>(out.data), nullptr, binding_stream()));
+}
+
+Napi::Value scatter_add_rows(const Call& c, const ArrayView& g, const ArrayView& ids, int64_t rows,
+                             int64_t row_len, const ArrayView& out) {
+  if (!float32_only(c, {&g, &out})) return c.undef();
+  return done(c, cuda::embedding_backward(in(g), index_in(ids), ids.length, rows, row_len, out_of(out), true,
+                                          nullptr, binding_stream()));
 }
 
 Napi::Value sgd_step(const Call& c, const ArrayView& p, const ArrayView& g, const ArrayView& v, double lr,

@@ -1,5 +1,5 @@
-// The CUDA side of addon.cc's exports (gemm, elementwise, reductions, softmax, permute, the
-// optimizer steps), built only with GF_HAVE_CUDA. Each export checks its arguments exactly as
+// The CUDA side of addon.cc's exports (gemm, elementwise, reductions, softmax, permute, box
+// copies, row gather and scatter-add, the optimizer steps), built only with GF_HAVE_CUDA. Each export checks its arguments exactly as
 // for CPU arrays, then, when they are device storage (GF_ON_DEVICE in args.h), calls the one
 // of these with the checked views: float32 only (the CUDA kernels compute in float32; a
 // float64 device array is a TypeError), queued on the binding's stream, a CUDA error thrown
@@ -53,6 +53,17 @@ Napi::Value softmax_backward(const Call& c, const ArrayView& y, const ArrayView&
                              int64_t cols, const ArrayView& dx, bool log);
 Napi::Value permute(const Call& c, const ArrayView& x, const Shape& shape, const int* perm,
                     const ArrayView& out);
+// fill_bits: null, or the 32-bit word dst holds outside the box.
+Napi::Value copy_box(const Call& c, const ArrayView& src, const Shape& ss, const Shape& s0,
+                     const ArrayView& dst, const Shape& ds, const Shape& d0, const Shape& size,
+                     const uint64_t* fill_bits);
+// The ids are device storage: they are not range-checked (an out-of-range id gives a row of
+// zeros in gather_rows and adds nothing in scatter_add_rows; lib checks ids before upload).
+// scatter_add_rows adds with atomics: repeated ids sum in a varying order (low bits vary).
+Napi::Value gather_rows(const Call& c, const ArrayView& x, int64_t rows, int64_t row_len,
+                        const ArrayView& ids, const ArrayView& out);
+Napi::Value scatter_add_rows(const Call& c, const ArrayView& g, const ArrayView& ids, int64_t rows,
+                             int64_t row_len, const ArrayView& out);
 Napi::Value sgd_step(const Call& c, const ArrayView& p, const ArrayView& g, const ArrayView& v, double lr,
                      double momentum, bool nesterov);
 Napi::Value adam_step(const Call& c, const ArrayView& p, const ArrayView& g, const ArrayView& m,

@@ -107,6 +107,45 @@ void permute(const T* x, const int64_t* shape, const int* perm, int rank, T* out
   });
 }
 
+// plan_box's runs of the last (merged) axis, one memcpy each.
+void copy_box(const void* src, const int64_t* src_shape, const int64_t* src_start, void* dst,
+              const int64_t* dst_shape, const int64_t* dst_start, const int64_t* size, int rank,
+              int elem_bytes) {
+  for (int i = 0; i < rank; ++i)
+    if (size[i] == 0) return;
+  const BoxPlan p = plan_box(src_shape, src_start, dst_shape, dst_start, size, rank);
+  const uint8_t* s = static_cast<const uint8_t*>(src) + p.src_base * elem_bytes;
+  uint8_t* d = static_cast<uint8_t*>(dst) + p.dst_base * elem_bytes;
+  if (p.nd == 0) {
+    std::memcpy(d, s, elem_bytes);
+    return;
+  }
+  const int last = p.nd - 1;
+  const int64_t run = p.size[last] * elem_bytes;
+  int64_t idx[BoxPlan::kMaxRank] = {};
+  for (;;) {
+    int64_t so = 0, dof = 0;
+    for (int i = 0; i < last; ++i) {
+      so += idx[i] * p.src_stride[i];
+      dof += idx[i] * p.dst_stride[i];
+    }
+    std::memcpy(d + dof * elem_bytes, s + so * elem_bytes, run);
+    int k = last - 1;
+    while (k >= 0 && ++idx[k] == p.size[k]) idx[k--] = 0;
+    if (k < 0) return;
+  }
+}
+
+void fill_elements(void* dst, int64_t n, uint64_t bits, int elem_bytes) {
+  if (elem_bytes == 8) {
+    uint64_t* d = static_cast<uint64_t*>(dst);
+    std::fill(d, d + n, bits);
+  } else {
+    uint32_t* d = static_cast<uint32_t*>(dst);
+    std::fill(d, d + n, static_cast<uint32_t>(bits));
+  }
+}
+
 template void permute<float>(const float*, const int64_t*, const int*, int, float*);
 template void permute<double>(const double*, const int64_t*, const int*, int, double*);
 template void permute<int32_t>(const int32_t*, const int64_t*, const int*, int, int32_t*);

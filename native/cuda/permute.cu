@@ -15,6 +15,7 @@
 // mostly idle lanes and the gather's strided reads are caught by L2).
 #include "cuda/permute.h"
 
+#include "cpu/permute.h"  // plan_box (host code, shared with the CPU)
 #include "cuda/check.h"
 #include "cuda/launch.h"
 
@@ -121,8 +122,57 @@ __global__ void tile_kernel(const uint32_t* x, uint32_t* out, Plan p, int q, int
   }
 }
 
+__global__ void fill_kernel(uint32_t* dst, uint32_t word, int64_t n) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    dst[i] = word;
+}
+
+// One thread per box element (grid-stride), the flat index decomposed over the box's axes:
+// writes along dst's rows are coalesced, and so are reads (the last axis has stride 1 in both).
+__global__ void box_kernel(const uint32_t* src, uint32_t* dst, int64_t total, BoxPlan b) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t rem = i, so = b.src_base, doff = b.dst_base;
+    for (int d = b.nd - 1; d >= 0; --d) {
+      const int64_t id = rem % b.size[d];
+      rem /= b.size[d];
+      so += id * b.src_stride[d];
+      doff += id * b.dst_stride[d];
+    }
+    dst[doff] = src[so];
+  }
+}
+
 }  // namespace
 }  // namespace permute_impl
+
+cudaError_t copy_box(const void* src, const int64_t* src_shape, const int64_t* src_start, void* dst,
+                     const int64_t* dst_shape, const int64_t* dst_start, const int64_t* size,
+                     int rank, int elem_bytes, const uint32_t* fill_word, cudaStream_t stream) {
+  using namespace permute_impl;
+  if (rank < 0 || rank > kPermuteMaxRank || elem_bytes != 4) return cudaErrorInvalidValue;
+  if (fill_word != nullptr) {
+    int64_t n = 1;
+    for (int i = 0; i < rank; ++i) n *= dst_shape[i];
+    if (n > 0) {
+      using Fill = void (*)(uint32_t*, uint32_t, int64_t);
+      const Fill f = fill_kernel;
+      GF_LAUNCH(f, dim3(grid_blocks(n, kThreads, kMaxBlocks)), dim3(kThreads), stream, static_cast<uint32_t*>(dst),
+                *fill_word, n);
+      GF_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+    }
+  }
+  int64_t total = 1;
+  for (int i = 0; i < rank; ++i) total *= size[i];
+  if (total == 0) return cudaSuccess;
+  const BoxPlan b = plan_box(src_shape, src_start, dst_shape, dst_start, size, rank);
+  using Kernel = void (*)(const uint32_t*, uint32_t*, int64_t, BoxPlan);
+  const Kernel k = box_kernel;
+  GF_LAUNCH(k, dim3(grid_blocks(total, kThreads, kMaxBlocks)), dim3(kThreads), stream,
+            static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), total, b);
+  return cudaGetLastError();
+}
 
 cudaError_t permute(const void* x, const int64_t* shape, const int* perm, int rank, int elem_bytes,
                     void* out, cudaStream_t stream) {

@@ -25,5 +25,16 @@ constexpr int kPermuteMaxRank = 8;
 cudaError_t permute(const void* x, const int64_t* shape, const int* perm, int rank, int elem_bytes,
                     void* out, cudaStream_t stream);
 
+// dst[dst_start + i] = src[src_start + i] for every index i of the box `size` (slice, pad,
+// concat), the twin of cpu/permute.h's copy_box: src of shape src_shape and dst of dst_shape
+// are device arrays of elem_bytes-byte elements (4 only), the shapes, starts and size on the
+// host; the box must lie inside both (not checked here: the binding does) and src and dst
+// must not overlap. The rest of dst is untouched, or, when fill_word (host) is not null, set
+// to that word first. rank outside [0, 8] or elem_bytes other than 4 return
+// cudaErrorInvalidValue; an empty box launches no copy.
+cudaError_t copy_box(const void* src, const int64_t* src_shape, const int64_t* src_start, void* dst,
+                     const int64_t* dst_shape, const int64_t* dst_start, const int64_t* size,
+                     int rank, int elem_bytes, const uint32_t* fill_word, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace gf

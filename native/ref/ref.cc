@@ -226,6 +226,39 @@ void permute(const T* x, const int64_t* shape, const int* perm, int rank, T* out
 }
 
 template <typename T>
+void copy_box(const T* src, const int64_t* src_shape, const int64_t* src_start, T* dst,
+              const int64_t* dst_shape, const int64_t* dst_start, const int64_t* size, int rank) {
+  int64_t total = 1;
+  for (int i = 0; i < rank; ++i) total *= size[i];
+  std::vector<int64_t> idx(rank);
+  for (int64_t flat = 0; flat < total; ++flat) {
+    int64_t rem = flat;
+    for (int d = rank - 1; d >= 0; --d) {
+      idx[d] = rem % size[d];
+      rem /= size[d];
+    }
+    int64_t so = 0, dof = 0;
+    for (int d = 0; d < rank; ++d) {
+      so = so * src_shape[d] + src_start[d] + idx[d];
+      dof = dof * dst_shape[d] + dst_start[d] + idx[d];
+    }
+    dst[dof] = src[so];
+  }
+}
+
+template <typename T>
+void gather_rows(const T* x, int64_t row_len, const int32_t* ids, int64_t n, T* out) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < row_len; ++k) out[i * row_len + k] = x[ids[i] * row_len + k];
+}
+
+template <typename T>
+void scatter_add_rows(const T* g, int64_t row_len, const int32_t* ids, int64_t n, T* out) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < row_len; ++k) out[ids[i] * row_len + k] += g[i * row_len + k];
+}
+
+template <typename T>
 void sgd_step(T* p, const T* g, T* v, int64_t n, double lr, double momentum, bool nesterov) {
   for (int64_t i = 0; i < n; ++i) {
     if (momentum == 0) {
@@ -281,6 +314,10 @@ void adagrad_step(T* p, const T* g, T* acc, int64_t n, double lr, double epsilon
   template void softmax<T>(const T*, int64_t, int64_t, T*, bool);                             \
   template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, T*, bool);          \
   template void permute<T>(const T*, const int64_t*, const int*, int, T*);                    \
+  template void copy_box<T>(const T*, const int64_t*, const int64_t*, T*, const int64_t*,     \
+                            const int64_t*, const int64_t*, int);                             \
+  template void gather_rows<T>(const T*, int64_t, const int32_t*, int64_t, T*);               \
+  template void scatter_add_rows<T>(const T*, int64_t, const int32_t*, int64_t, T*);          \
   template void sgd_step<T>(T*, const T*, T*, int64_t, double, double, bool);                 \
   template void adam_step<T>(T*, const T*, T*, T*, int64_t, double, double, double, double,   \
                              double);                                                         \
@@ -289,6 +326,9 @@ void adagrad_step(T* p, const T* g, T* acc, int64_t n, double lr, double epsilon
 GF_REF_INSTANTIATE(float)
 GF_REF_INSTANTIATE(double)
 template void permute<int32_t>(const int32_t*, const int64_t*, const int*, int, int32_t*);
+template void copy_box<int32_t>(const int32_t*, const int64_t*, const int64_t*, int32_t*,
+                                const int64_t*, const int64_t*, const int64_t*, int);
+template void gather_rows<int32_t>(const int32_t*, int64_t, const int32_t*, int64_t, int32_t*);
 
 // ---- conv2d ----------------------------------------------------------------------------------
 

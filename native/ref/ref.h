@@ -40,6 +40,15 @@ void softmax_backward(const T* y, const T* dy, int64_t rows, int64_t cols, T* dx
 
 template <typename T>
 void permute(const T* x, const int64_t* shape, const int* perm, int rank, T* out);
+// dst[dst_start + i] = src[src_start + i] over the box `size`, element by element.
+template <typename T>
+void copy_box(const T* src, const int64_t* src_shape, const int64_t* src_start, T* dst,
+              const int64_t* dst_shape, const int64_t* dst_start, const int64_t* size, int rank);
+// out[i, :] = x[ids[i], :]; scatter_add_rows: out[ids[i], :] += g[i, :] (out not cleared).
+template <typename T>
+void gather_rows(const T* x, int64_t row_len, const int32_t* ids, int64_t n, T* out);
+template <typename T>
+void scatter_add_rows(const T* g, int64_t row_len, const int32_t* ids, int64_t n, T* out);
 
 template <typename T>
 void sgd_step(T* p, const T* g, T* v, int64_t n, double lr, double momentum, bool nesterov);

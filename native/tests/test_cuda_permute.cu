@@ -11,6 +11,12 @@
 // negative dim, elem_bytes other than 4 and out == x return cudaErrorInvalidValue and leave the
 // output untouched. On a device (not small mode) also large shapes and one array of more than
 // 2^31 elements (the 64-bit index path; skipped with a note when the memory is not there).
+// copy_box (slice, pad, concat) against ref::copy_box the same way: random boxes in random
+// source and destination shapes of ranks 0 to 8 (with 1s, 0s, boxes spanning whole trailing
+// axes so the host's axis merge runs, and offset inputs); the destination starts as random
+// words, and everything outside the box must keep them (or, with a fill word, hold it), the
+// guard after it untouched; a bad rank
+// or elem_bytes returns cudaErrorInvalidValue.
 // No device: "SKIP: <reason>", exit 77. GF_CUDA_SMALL=1 (and the emulation): small shapes only.
 #include <cuda_runtime_api.h>
 
@@ -261,6 +267,59 @@ void run_huge(cudaStream_t stream) {
   ct::guard_intact(reinterpret_cast<const float*>(po), static_cast<size_t>(total), kGuard, stream, what + " (guard)");
 }
 
+// One random box of `rank` axes (as native/tests/test_permute.cc draws them).
+void run_box(int rank, bool ints, size_t offset, int64_t max_dim, cudaStream_t stream) {
+  std::uniform_int_distribution<int> coin(0, 2), zero(0, 9);
+  std::vector<int64_t> ss(rank), ds(rank), s0(rank), d0(rank), sz(rank);
+  for (int i = 0; i < rank; ++i) {
+    sz[i] = zero(rng()) == 0 ? 0 : std::uniform_int_distribution<int64_t>(1, max_dim)(rng());
+    const bool whole = coin(rng()) == 0;
+    ss[i] = sz[i] + (whole ? 0 : std::uniform_int_distribution<int64_t>(0, 3)(rng()));
+    ds[i] = sz[i] + (whole ? 0 : std::uniform_int_distribution<int64_t>(0, 3)(rng()));
+    s0[i] = std::uniform_int_distribution<int64_t>(0, ss[i] - sz[i])(rng());
+    d0[i] = std::uniform_int_distribution<int64_t>(0, ds[i] - sz[i])(rng());
+  }
+  std::string what = std::string("copy_box ") + (ints ? "int32" : "float32") + " rank " + std::to_string(rank);
+  for (int i = 0; i < rank; ++i)
+    what += " [" + std::to_string(s0[i]) + "+" + std::to_string(sz[i]) + " of " + std::to_string(ss[i]) + " -> " +
+            std::to_string(d0[i]) + " of " + std::to_string(ds[i]) + "]";
+  const std::vector<uint32_t> x = input_words(count(ss), ints), d_init = input_words(count(ds), !ints);
+  std::vector<uint32_t> want = d_init;
+  const uint32_t fill = 0x3FC00000u + static_cast<uint32_t>(rank);  // 1.5f and up: not a guard or poison word
+  const bool with_fill = rank % 2 == static_cast<int>(offset % 2) && !ints;
+  if (with_fill) {
+    what += " fill";
+    std::fill(want.begin(), want.end(), fill);
+  }
+  ref::copy_box<int32_t>(reinterpret_cast<const int32_t*>(x.data()), ss.data(), s0.data(),
+                         reinterpret_cast<int32_t*>(want.data()), ds.data(), d0.data(), sz.data(), rank);
+  cuda::DeviceBuffer bx, bd;
+  uint32_t *px, *pd;
+  if (!upload_words(x, offset, stream, &bx, &px) || !upload_words(d_init, 0, stream, &bd, &pd)) return;
+  if (!ct::ok(cuda::copy_box(px, ss.data(), s0.data(), pd, ds.data(), d0.data(), sz.data(), rank, 4,
+                              with_fill ? &fill : nullptr, stream), what))
+    return;
+  std::vector<uint32_t> got;
+  if (!download_words(pd, want.size() + kGuard, stream, &got)) return;
+  want.resize(want.size() + kGuard, 0xFFFFFFFFu);  // the guard words after dst stay
+  expect_words(got, want, what);
+}
+
+// A bad rank or element size: cudaErrorInvalidValue, nothing written.
+void run_box_invalid(cudaStream_t stream) {
+  const int64_t shape[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1}, start[9] = {};
+  cuda::DeviceBuffer b;
+  float* p;
+  if (!ct::poisoned_output(2, kGuard, stream, &b, &p)) return;
+  ++checks();
+  if (cuda::copy_box(p, shape, start, p + 1, shape, start, shape, 9, 4, nullptr, stream) != cudaErrorInvalidValue)
+    fail("copy_box rank 9 should be cudaErrorInvalidValue");
+  ++checks();
+  if (cuda::copy_box(p, shape, start, p + 1, shape, start, shape, 1, 8, nullptr, stream) != cudaErrorInvalidValue)
+    fail("copy_box elem_bytes 8 should be cudaErrorInvalidValue");
+  ct::guard_intact(p, 2, kGuard, stream, "copy_box invalid calls (nothing written)");
+}
+
 int run(const char* name) {
   if (!ct::device_or_skip(name)) return ct::kSkipExit;
   const bool small = ct::small_mode();
@@ -315,6 +374,14 @@ int run(const char* name) {
     run_case({4, 6, 128, 64}, {0, 2, 1, 3}, false, 0, stream);  // (batch, heads, seq, dim) swap
     run_huge(stream);
   }
+
+  // Box copies: every rank, both word types, some offset inputs; larger boxes on a device.
+  for (int rank = 0; rank <= cuda::kPermuteMaxRank; ++rank)
+    for (int i = 0; i < 40; ++i)
+      run_box(rank, i % 2 == 1, static_cast<size_t>(i % 5 == 4), rank <= 3 ? 9 : 4, stream);
+  if (!small)
+    for (int i = 0; i < 20; ++i) run_box(2 + i % 3, i % 2 == 1, 0, 300, stream);
+  run_box_invalid(stream);
 
   run_empty(stream);
   run_invalid(stream);

@@ -2,6 +2,9 @@
 // every permutation for small ranks and random ones beyond, the common layout changes
 // (NHWC <-> NCHW, 2-D transposes large enough to tile and thread), float, double and int32.
 // Results must be bit-identical (it is a copy), and nothing past the end may be written.
+// copy_box vs the reference over random boxes of random shapes (rank 0..8, with 1s, 0s and
+// boxes that span whole trailing axes, so the merged memcpy runs are reached), the rest of
+// the destination untouched.
 #include <algorithm>
 #include <numeric>
 #include <string>
@@ -75,12 +78,50 @@ void test_all() {
 
 }  // namespace
 
+// One random box: shapes of `rank` axes, a box inside both at random starts; whole-axis boxes
+// (start 0, size = both shapes) are drawn often so the trailing-axis merge is exercised.
+template <typename T>
+void run_box(int rank) {
+  std::uniform_int_distribution<int> dim(0, 6), coin(0, 2);
+  std::vector<int64_t> ss(rank), ds(rank), s0(rank), d0(rank), sz(rank);
+  int64_t ns = 1, nd = 1;
+  for (int i = 0; i < rank; ++i) {
+    sz[i] = dim(rng()) == 0 ? 0 : std::uniform_int_distribution<int>(1, 5)(rng());
+    if (coin(rng()) == 0) {
+      ss[i] = ds[i] = sz[i];
+    } else {
+      ss[i] = sz[i] + std::uniform_int_distribution<int>(0, 3)(rng());
+      ds[i] = sz[i] + std::uniform_int_distribution<int>(0, 3)(rng());
+    }
+    s0[i] = std::uniform_int_distribution<int64_t>(0, ss[i] - sz[i])(rng());
+    d0[i] = std::uniform_int_distribution<int64_t>(0, ds[i] - sz[i])(rng());
+    ns *= ss[i];
+    nd *= ds[i];
+  }
+  std::vector<T> src(ns);
+  for (int64_t i = 0; i < ns; ++i) src[i] = static_cast<T>(i * 13 % 100003 - 700);
+  std::vector<T> got(nd + 2, T(-99)), want(nd + 2, T(-99));
+  copy_box(src.data(), ss.data(), s0.data(), got.data(), ds.data(), d0.data(), sz.data(), rank,
+           int(sizeof(T)));
+  ref::copy_box<T>(src.data(), ss.data(), s0.data(), want.data(), ds.data(), d0.data(), sz.data(),
+                   rank);
+  ++checks();
+  if (got != want)
+    fail("copy_box sizeof(T)=" + std::to_string(sizeof(T)) + " src " + vec_str(ss) + " at " +
+         vec_str(s0) + " dst " + vec_str(ds) + " at " + vec_str(d0) + " box " + vec_str(sz));
+}
+
 int main() {
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     test_all<float>();
     test_all<double>();
     test_all<int32_t>();
+  }
+  for (int t = 0; t < 600; ++t) {
+    run_box<float>(t % 9);
+    run_box<double>(t % 9);
+    run_box<int32_t>(t % 9);
   }
   return finish("test_permute");
 }

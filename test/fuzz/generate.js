@@ -127,6 +127,33 @@ const BASE = {
       return spec('permute', [arr(1), { t: 'shape', dims: r.dims }, { t: 'shape', dims: perm }, arr(2)], needsOf('permute', { x: n, out: n }));
     }),
 
+  copyBox: fc.record({
+    t: fc.constantFrom('f32', 'f64', 'i32'), size: fc.array(small(0, 3), { maxLength: 4 }),
+    sp: fc.array(small(0, 2), { minLength: 4, maxLength: 4 }), dp: fc.array(small(0, 2), { minLength: 4, maxLength: 4 }),
+    so: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }), do: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
+    fill: fc.constantFrom(undefined, 0, -3, 2.5),
+  }).map((r) => {
+    const ss = r.size.map((d, i) => d + r.sp[i]), ds = r.size.map((d, i) => d + r.dp[i]);
+    const s0 = r.size.map((_, i) => r.so[i] % (r.sp[i] + 1)), d0 = r.size.map((_, i) => r.do[i] % (r.dp[i] + 1));
+    const prod = (v) => v.reduce((p, d) => p * d, 1);
+    const arr = (n, seed) => (r.t === 'i32' ? I32(n, 100, -50) : FA(r.t, n, seed));
+    const sh = (dims) => ({ t: 'shape', dims });
+    const args = [arr(prod(ss), 1), sh(ss), sh(s0), arr(prod(ds), 2), sh(ds), sh(d0), sh(r.size)];
+    // an int32 dst takes int32 fills only
+    if (r.fill !== undefined) args.push(N(r.t === 'i32' ? Math.trunc(r.fill) : r.fill));
+    return spec('copyBox', args, needsOf('copyBox', { src: prod(ss), dst: prod(ds) }));
+  }),
+  gatherRows: fc.record({ t: fc.constantFrom('f32', 'f64', 'i32'), rows: small(1, 4), len: small(0, 3), n: small(0, 5) })
+    .map((r) => {
+      const arr = (n, seed) => (r.t === 'i32' ? I32(n, 100, -50) : FA(r.t, n, seed));
+      return spec('gatherRows', [arr(r.rows * r.len, 1), N(r.rows), N(r.len), I32(r.n, r.rows), arr(r.n * r.len, 2)],
+        // ids sets the count (any length is valid); out must hold ids.length rows
+        needsOf('gatherRows', { x: r.rows * r.len, out: r.n * r.len }));
+    }),
+  scatterAddRows: fc.record({ t: ty, rows: small(1, 4), len: small(0, 3), n: small(0, 5) })
+    .map((r) => spec('scatterAddRows', [FA(r.t, r.n * r.len, 1), I32(r.n, r.rows), N(r.rows), N(r.len), FA(r.t, r.rows * r.len, 2)],
+      needsOf('scatterAddRows', { g: r.n * r.len, out: r.rows * r.len }))),
+
   sgdStep: fc.record({ t: ty, n: small(0, 8), mom: fc.constantFrom(0, 0.9), emptyV: fc.boolean(), nest: fc.boolean() })
     .map((r) => {
       const vl = r.mom === 0 && r.emptyV ? 0 : r.n;

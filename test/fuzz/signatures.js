@@ -82,6 +82,15 @@ const SIGNATURES = {
     args: [{ name: 'x', kind: 'any' }, { name: 'shape', kind: 'shape' }, { name: 'perm', kind: 'shape' },
       { name: 'out', kind: 'any', out: true }],
   },
+  copyBox: {
+    args: [{ name: 'src', kind: 'any' }, { name: 'srcShape', kind: 'shape' }, { name: 'srcStart', kind: 'shape' },
+      { name: 'dst', kind: 'any', out: true }, { name: 'dstShape', kind: 'shape' }, { name: 'dstStart', kind: 'shape' },
+      { name: 'size', kind: 'shape' }, { name: 'fill', kind: 'num', optional: true }],
+  },
+  gatherRows: {
+    args: [{ name: 'x', kind: 'any' }, size('rows'), size('rowLength'), i32('ids'), { name: 'out', kind: 'any', out: true }],
+  },
+  scatterAddRows: { args: [fa('g'), i32('ids'), size('rows'), size('rowLength'), fa('out', out)] },
   sgdStep: {
     args: [fa('p', out), fa('g'), fa('v', out), finite('lr'), finite('momentum'), bool('nesterov')],
     inPlace: [['p', 'g'], ['v', 'g']], exactLen: true,

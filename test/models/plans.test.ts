@@ -28,10 +28,11 @@ const CASES: [string, Build, number[], 'float' | 'tokens', boolean][] = [
   ['examples: mnist-mlp', () => mnistMlp().layers, [784], 'float', true],
   ['examples: weather-forecast GRU', () => [gf.layers.gru({ units: 32, inputShape: [14, 6] }), gf.layers.dense({ units: 1 })], [14, 6], 'float', true],
   ['examples: dcgan discriminator', () => dcganDiscriminator().layers, [28, 28, 1], 'float', true],
-  // what JavaScript computes between kernels is refused, and runs op by op: zero padding and
-  // slices (lib/ops/shape copies in JavaScript), a backward sequence reversed in time, embedding
-  // lookups and masks
-  ['zeroPadding2d', () => [gf.layers.zeroPadding2d({ padding: 1, inputShape: [3, 3, 2] }), gf.layers.conv2d({ filters: 2, kernelSize: 3 })], [3, 3, 2], 'float', false],
+  // pad, slice and concat are native box copies (copyBox), recorded like any kernel
+  ['zeroPadding2d', () => [gf.layers.zeroPadding2d({ padding: 1, inputShape: [3, 3, 2] }), gf.layers.conv2d({ filters: 2, kernelSize: 3 })], [3, 3, 2], 'float', true],
+  ['lstm, last step (a slice)', () => [gf.layers.lstm({ units: 3, inputShape: [4, 2] }), gf.layers.dense({ units: 2 })], [4, 2], 'float', true],
+  // what JavaScript computes between kernels is refused, and runs op by op: the indices of a
+  // backward sequence reversed in time, embedding lookups and masks
   ['bidirectional with returnSequences', () => [gf.layers.bidirectional({ layer: gf.layers.lstm({ units: 3, returnSequences: true }), inputShape: [4, 2] })], [4, 2], 'float', false],
   ['spatialDropout2D, random augmentation (identity in inference)', () => [gf.layers.randomFlip({ mode: 'horizontal', inputShape: [5, 5, 1] }), gf.layers.spatialDropout2d({ rate: 0.3 }), gf.layers.flatten(), gf.layers.dense({ units: 2 })], [5, 5, 1], 'float', true],
   ['embedding then lstm', () => [gf.layers.embedding({ inputDim: 20, outputDim: 4, inputLength: 6 }), gf.layers.lstm({ units: 3 })], [6], 'tokens', false],
