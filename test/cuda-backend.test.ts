@@ -192,12 +192,14 @@ d('the cuda backend (device memory, the CUDA kernels)', () => {
     }
   });
 
-  test('a CNN (conv, max pool, batch norm, dropout, dense) and an LSTM (whole sequences) train on cuda as on the CPU, and so do recurrent models with a last-step output, an embedding, masks and Bidirectional', async () => {
+  test('a CNN (augmentation, conv, max pool, batch norm, dropout, dense) and an LSTM (whole sequences) train on cuda as on the CPU, and so do recurrent models with a last-step output, an embedding, masks and Bidirectional', async () => {
     const models: [string, (seed: number) => gf.Sequential, Tensor][] = [
       ['cnn', (seed) => {
         gf.setSeed(seed);
         return gf.sequential([
-          gf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [7, 7, 2] }),
+          gf.layers.randomTranslation({ heightFactor: 0.2, widthFactor: 0.2, seed: 9, inputShape: [7, 7, 2] }),
+          gf.layers.randomFlip({ mode: 'horizontal', seed: 8 }),
+          gf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }),
           gf.layers.maxPooling2d({ poolSize: 2 }),
           gf.layers.batchNormalization(),
           gf.layers.flatten(),

@@ -10,24 +10,23 @@
  *   gf.layers.conv2d({filters: 32, kernelSize: 3, activation: 'relu'}), ...
  * ]);
  */
-import { Tensor, allocate, zerosLike, FloatArray } from '../tensor';
-import { record } from '../autograd';
+import { Tensor, full } from '../tensor';
+import { concat, gatherRows, reshape } from '../ops/shape';
 import { ShapeError, ValueError, fmtShape } from '../errors';
 import { Rng, rngFor } from '../random';
 import { Layer, LayerArgs, CallContext } from './layer';
 
-/** out[i] = map[i] >= 0 ? x[map[i]] : fill, differentiable in x. */
+/**
+ * out[i] = map[i] >= 0 ? x[map[i]] : fill, differentiable in x: a gather of single elements
+ * from x with the fill value appended as one more (so it runs on x's device, and its gradient
+ * is gather's scatter-add, in the order of i).
+ */
 function remap(x: Tensor, map: Int32Array, fill: number): Tensor {
-  const out = allocate(x.dtype, map.length) as FloatArray;
-  const xd = x.data;
-  for (let i = 0; i < map.length; i++) out[i] = map[i] >= 0 ? xd[map[i]] : fill;
-  return record('remap', [x], new Tensor(out, x.shape), (gy) => {
-    const gx = zerosLike(x);
-    const g = gx.data;
-    const gyd = gy.data;
-    for (let i = 0; i < map.length; i++) if (map[i] >= 0) g[map[i]] += gyd[i];
-    return [gx];
-  });
+  const n = x.size;
+  const table = concat([reshape(x, [n, 1]), full([1, 1], fill, x.dtype).to(x.device)], 0);
+  const idx = new Int32Array(map.length);
+  for (let i = 0; i < map.length; i++) idx[i] = map[i] >= 0 ? map[i] : n;
+  return reshape(gatherRows(table, idx), x.shape);
 }
 
 function checkImages(layer: string, x: Tensor): [number, number, number, number] {
