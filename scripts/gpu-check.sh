@@ -2,7 +2,8 @@
 # The one GPU visit of issue 14 (a machine with an NVIDIA GPU, nvcc, CMake, ninja; no Node
 # needed): builds the kernels and C++ tests with plain CMake for this GPU's architecture, runs
 # every test_cuda_* binary on the device, compute-sanitizer memcheck and racecheck on small
-# shapes, and the SGEMM bench (cuBLAS beside it when the toolkit has it). Writes everything
+# shapes, the SGEMM bench (cuBLAS beside it when the toolkit has it), and the tutorial CNN's
+# training step at batch 256 (bench_cuda_cnn) beside PyTorch CUDA fp32 (bench/torch_cnn_cuda.py). Writes everything
 # under ${OUT:-gpu-check-out}/ and prints a summary. Usage: bash scripts/gpu-check.sh [arch]
 set -u
 export PATH="$PATH:/usr/local/cuda/bin"  # compute-sanitizer lives beside nvcc in the toolkit
@@ -47,5 +48,14 @@ else
 fi
 build-gpu/bench_cuda 1024 2048 4096 8192 > "$out/bench_cuda.txt" 2>&1 || log "bench_cuda exited $?"
 cat "$out/bench_cuda.txt" | tee -a "$out/summary.txt"
+# the tutorial CNN's training step at batch 256, gradforge's kernels then PyTorch CUDA fp32
+build-gpu/bench_cuda_cnn 256 20 > "$out/bench_cuda_cnn.txt" 2>&1 || { fails=$((fails + 1)); log "FAIL bench_cuda_cnn exited $? (its loss must fall)"; }
+cat "$out/bench_cuda_cnn.txt" | tee -a "$out/summary.txt"
+if python3 -c 'import torch' 2>/dev/null; then
+  python3 bench/torch_cnn_cuda.py 256 20 > "$out/torch_cnn_cuda.txt" 2>&1 || log "torch_cnn_cuda exited $?"
+  cat "$out/torch_cnn_cuda.txt" | tee -a "$out/summary.txt"
+else
+  log "no PyTorch: the CNN step has no reference here"
+fi
 log "$fails failure(s) in $(( $(date +%s) - t0 )) s"
 exit $(( fails > 0 ))

@@ -17,7 +17,7 @@
 //     (the addon over the host emulation: the JavaScript cuda backend runs without a GPU);
 //  5. prints "N passed, N failed, N skipped" (the first four words as npm test's, for .ci/run)
 //     and writes it to build-cuda/test-summary.
-// --bench runs build-cuda/bench_cuda after an (incremental) build instead of 2-4.
+// --bench runs build-cuda/bench_cuda and bench_cuda_cnn after an (incremental) build instead of 2-4.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -75,7 +75,9 @@ if (buildOnly || bench) {
     process.exit(0);
   }
   const b = spawnSync(path.join(out, 'bench_cuda'), benchArgs, { cwd: root, stdio: 'inherit' });
-  process.exit(b.status === null ? 1 : b.status);
+  // and the tutorial CNN's training step at batch 256 (its PyTorch twin: bench/torch_cnn_cuda.py)
+  const c = spawnSync(path.join(out, 'bench_cuda_cnn'), ['256', '20'], { cwd: root, stdio: 'inherit' });
+  process.exit(b.status === null || c.status === null ? 1 : b.status || c.status);
 }
 if (!check('build-cuda (cmake-js, GRADFORGE_CUDA=ON)', built)) finish();
 
