@@ -295,10 +295,10 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   checkDType('cast', dtype);
   if (dtype === x.dtype) return x;
   if (x.device !== 'cpu') {
-    // no device kernel converts: through the CPU and back (a copy each way, waits for the device)
-    const y = cast(x.cpu(), dtype).to(x.device);
-    if (dtype === 'int32' || x.dtype === 'int32') return y;
-    return record('cast', [x], y, (gy) => [cast(gy, x.dtype)]);
+    // no device kernel converts: through the CPU and back (a copy each way, waits for the
+    // device). Only int32 <-> float32 reaches here (float64 stays on the CPU), and a cast
+    // to or from int32 carries no gradient.
+    return cast(x.cpu(), dtype).to(x.device);
   }
   const out = allocate(dtype, x.size, 'cast', x.shape);
   if (dtype === 'int32') {

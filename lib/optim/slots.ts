@@ -21,6 +21,13 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors';
 import { Optimizer, OptimizerArgs, OptimizerState, ParamGrad } from './optimizer';
 import { noteWeightWrite } from '../memory';
 
+/** What gradient clipping needs of a device, for gradient i of the step. */
+interface ClipOps<G> {
+  clip(g: G, i: number, cv: number): G;
+  sumSquares(g: G, i: number): number;
+  scale(g: G, i: number, f: number): G;
+}
+
 export type { OptimizerArgs, OptimizerState, ParamGrad };
 
 /** A parameter and its gradient, where the gradient may be missing (then it is skipped). */
@@ -160,84 +167,68 @@ export abstract class SlotOptimizer extends Optimizer {
 
   /**
    * clipvalue (elementwise), clipnorm (each gradient's L2 norm) or globalClipnorm (the
-   * norm of all gradients together). Copies before changing: the inputs may be param.grad.
+   * norm of all gradients together), over one device's primitives. They copy before
+   * changing: the inputs may be param.grad.
    */
-  protected clipGradients(grads: FloatArray[]): FloatArray[] {
+  private clipWith<G>(grads: G[], ops: ClipOps<G>): G[] {
     let out = grads;
     const cv = this.clipvalue;
-    if (cv !== undefined) {
-      out = out.map((g) => {
-        const c = g.slice();
-        for (let i = 0; i < c.length; i++) c[i] = Math.min(cv, Math.max(-cv, c[i]));
-        return c;
-      });
-    }
-    const sq = (g: FloatArray): number => {
-      let s = 0;
-      for (let i = 0; i < g.length; i++) s += g[i] * g[i];
-      return s;
-    };
-    const scaled = (g: FloatArray, f: number): FloatArray => {
-      const c = g.slice();
-      for (let i = 0; i < c.length; i++) c[i] *= f;
-      return c;
-    };
+    if (cv !== undefined) out = out.map((g, i) => ops.clip(g, i, cv));
     const cn = this.clipnorm;
     if (cn !== undefined) {
-      out = out.map((g) => {
-        const norm = Math.sqrt(sq(g));
-        return norm > cn ? scaled(g, cn / norm) : g;
+      out = out.map((g, i) => {
+        const norm = Math.sqrt(ops.sumSquares(g, i));
+        return norm > cn ? ops.scale(g, i, cn / norm) : g;
       });
     }
     const gn = this.globalClipnorm;
     if (gn !== undefined) {
-      const norm = Math.sqrt(out.reduce((s, g) => s + sq(g), 0));
-      if (norm > gn) out = out.map((g) => scaled(g, gn / norm));
+      const norm = Math.sqrt(out.reduce((s, g, i) => s + ops.sumSquares(g, i), 0));
+      if (norm > gn) out = out.map((g, i) => ops.scale(g, i, gn / norm));
     }
     return out;
   }
 
+  /** Clipping on the CPU, in JavaScript (the sums of squares in float64). */
+  protected clipGradients(grads: FloatArray[]): FloatArray[] {
+    return this.clipWith(grads, {
+      clip: (g, _i, cv) => g.map((v) => Math.min(cv, Math.max(-cv, v))),
+      sumSquares: (g) => {
+        let s = 0;
+        for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+        return s;
+      },
+      scale: (g, _i, f) => g.map((v) => v * f),
+    });
+  }
+
   /**
-   * clipGradients for gradients in device memory, with that device's kernels (the clip, square,
+   * Clipping of gradients in device memory, with that device's kernels (the clip, square,
    * sum and scale of binding.d.ts); each norm is read back as one number. The sums run in
-   * float32 there (the CPU path above sums in float64), so a norm at the threshold may round
-   * to the other side.
+   * float32 there (the CPU's in float64), so a norm at the threshold may round to the other side.
    */
   protected clipDeviceGradients(grads: Tensor[]): FloatStorage[] {
     const be = backendOf(this.label, grads);
     const k = be.kernels;
-    let out = grads.map((g) => g.storage as FloatStorage);
-    const dtypes = grads.map((g) => g.dtype as FloatDType);
-    const map = (op: 'clip' | 'scale', alpha: number, beta: number, i: number, g: FloatStorage): FloatStorage => {
-      const c = be.allocateOutput(dtypes[i], grads[i].size, 'clip');
+    const map = (op: 'clip' | 'scale', i: number, g: FloatStorage, alpha: number, beta: number): FloatStorage => {
+      const c = be.allocateOutput(grads[i].dtype as FloatDType, grads[i].size, 'clip');
       k.unary(op, g, c, alpha, beta);
       return c;
     };
-    const sq = (g: FloatStorage, i: number): number => {
-      const n = grads[i].size;
-      if (n === 0) return 0;
-      const t = be.scratch(dtypes[i], n, 'clip');
-      const s = be.allocateOutput(dtypes[i], 1, 'clip');
-      k.unary('square', g, t, 0, 0);
-      k.reduce('sum', t, 1, n, 1, s);
-      be.release(t);
-      return be.download(s as DeviceStorage)[0];
-    };
-    const cv = this.clipvalue;
-    if (cv !== undefined) out = out.map((g, i) => map('clip', -cv, cv, i, g));
-    const cn = this.clipnorm;
-    if (cn !== undefined) {
-      out = out.map((g, i) => {
-        const norm = Math.sqrt(sq(g, i));
-        return norm > cn ? map('scale', cn / norm, 0, i, g) : g;
-      });
-    }
-    const gn = this.globalClipnorm;
-    if (gn !== undefined) {
-      const norm = Math.sqrt(out.reduce((s, g, i) => s + sq(g, i), 0));
-      if (norm > gn) out = out.map((g, i) => map('scale', gn / norm, 0, i, g));
-    }
-    return out;
+    return this.clipWith(grads.map((g) => g.storage as FloatStorage), {
+      clip: (g, i, cv) => map('clip', i, g, -cv, cv),
+      sumSquares: (g, i) => {
+        const n = grads[i].size, dt = grads[i].dtype as FloatDType;
+        if (n === 0) return 0;
+        const t = be.scratch(dt, n, 'clip');
+        const s = be.allocateOutput(dt, 1, 'clip');
+        k.unary('square', g, t, 0, 0);
+        k.reduce('sum', t, 1, n, 1, s);
+        be.release(t);
+        return be.download(s as DeviceStorage)[0];
+      },
+      scale: (g, i, f) => map('scale', i, g, f, 0),
+    });
   }
 
   getState(params?: readonly Tensor[]): OptimizerState {
