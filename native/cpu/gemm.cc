@@ -1,7 +1,9 @@
 // GEMM driver in the Goto/BLIS structure:
-//   for jc (NC columns of C) / for pc (KC slice of K): pack op(B) into NR-wide panels
+//   for pc (KC slice of K) / for jc (NC columns of C): pack op(B) into NR-wide panels
 //     for ic (MC rows): pack op(A) into MR-tall panels, then for ir / for jr: micro-kernel on
 //       an MR x NR tile of C (the A micro-panel stays in L1, B panels stream from L2).
+//   With several jc blocks, A's K slice is packed whole before the jc loop instead (once, not
+//   once per block).
 // Threads split C into row (or column) bands, one band per thread, each running that whole
 // loop nest with its own packing buffers (see gemm_parallel); small products stay serial.
 // Packing absorbs transposes, leading dimensions and edge padding (zeros), so the micro-kernels
@@ -204,6 +206,44 @@ Blocking blocking_for(const MicroKernel<T>& uk) {
   return b;
 }
 
+// dst[k * stride + r] = src[r * ld + k] for rows r < rows, k < kc: a transposing copy, for the
+// operands whose packed layout runs across their rows (op(A) not transposed, op(B) transposed).
+// Floats go through 4x4 SSE transposes (4 rows x 4 k at a time: 4 loads, 4 stores instead of
+// 16 scalar stores); the rest is scattered one element at a time.
+template <typename T>
+void pack_transposed(const T* src, int64_t ld, int rows, int64_t kc, int64_t stride, T* dst) {
+  int r = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same<T, float>::value) {
+    for (; r + 4 <= rows; r += 4) {
+      const float* s0 = src + r * ld;
+      const float* s1 = s0 + ld;
+      const float* s2 = s1 + ld;
+      const float* s3 = s2 + ld;
+      int64_t k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        __m128 r0 = _mm_loadu_ps(s0 + k), r1 = _mm_loadu_ps(s1 + k);
+        __m128 r2 = _mm_loadu_ps(s2 + k), r3 = _mm_loadu_ps(s3 + k);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        float* d = dst + k * stride + r;
+        _mm_storeu_ps(d, r0);
+        _mm_storeu_ps(d + stride, r1);
+        _mm_storeu_ps(d + 2 * stride, r2);
+        _mm_storeu_ps(d + 3 * stride, r3);
+      }
+      for (; k < kc; ++k) {
+        float* d = dst + k * stride + r;
+        d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k];
+      }
+    }
+  }
+#endif
+  for (; r < rows; ++r) {
+    const T* s = src + r * ld;
+    for (int64_t k = 0; k < kc; ++k) dst[k * stride + r] = s[k];
+  }
+}
+
 // Pack rows [ic, ic+mc) x cols [pc, pc+kc) of op(A) into MR-tall, k-major micro-panels,
 // zero-padding the last panel to MR rows.
 template <typename T>
@@ -212,39 +252,8 @@ void pack_a(bool transA, const T* A, int64_t lda, int64_t ic, int64_t pc, int64_
   for (int64_t ir = 0; ir < mc; ir += mr) {
     const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
     if (!transA) {
-      // op(A)(i, k) = A[i*lda + k]: each row is contiguous in k. Floats go through 4x4 SSE
-      // transposes (4 rows x 4 k at a time: 4 loads, 4 stores instead of 16 scalar stores);
-      // the rest is scattered with stride mr.
-      int i = 0;
-#if defined(__SSE2__)
-      if constexpr (std::is_same<T, float>::value) {
-        for (; i + 4 <= m; i += 4) {
-          const float* s0 = A + (ic + ir + i) * lda + pc;
-          const float* s1 = s0 + lda;
-          const float* s2 = s1 + lda;
-          const float* s3 = s2 + lda;
-          int64_t k = 0;
-          for (; k + 4 <= kc; k += 4) {
-            __m128 r0 = _mm_loadu_ps(s0 + k), r1 = _mm_loadu_ps(s1 + k);
-            __m128 r2 = _mm_loadu_ps(s2 + k), r3 = _mm_loadu_ps(s3 + k);
-            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-            float* d = dst + k * mr + i;
-            _mm_storeu_ps(d, r0);
-            _mm_storeu_ps(d + mr, r1);
-            _mm_storeu_ps(d + 2 * mr, r2);
-            _mm_storeu_ps(d + 3 * mr, r3);
-          }
-          for (; k < kc; ++k) {
-            float* d = dst + k * mr + i;
-            d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k];
-          }
-        }
-      }
-#endif
-      for (; i < m; ++i) {
-        const T* src = A + (ic + ir + i) * lda + pc;
-        for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = src[k];
-      }
+      // op(A)(i, k) = A[i*lda + k]: each row is contiguous in k.
+      pack_transposed(A + (ic + ir) * lda + pc, lda, m, kc, mr, dst);
       for (int i = m; i < mr; ++i)
         for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = T(0);
     } else {
@@ -284,10 +293,7 @@ void pack_b(bool transB, const T* B, int64_t ldb, int64_t pc, int64_t jc, int64_
       }
     } else {
       // op(B)(k, j) = B[j*ldb + k]: each column j is contiguous in k.
-      for (int j = 0; j < n; ++j) {
-        const T* src = B + (jc + jr + j) * ldb + pc;
-        for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k];
-      }
+      pack_transposed(B + (jc + jr) * ldb + pc, ldb, n, kc, nr, dst);
       for (int j = n; j < nr; ++j)
         for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = T(0);
     }
@@ -322,6 +328,9 @@ thread_local ScratchBuffer tl_pack_b;
 //    scheduler quantum late), and when it is quiet they are up to 1.9x faster. So "two
 //    threads are never slower than one" is kept by watching what the calls cost, not guessing.
 constexpr double kParallelFlops = 4194304.0;
+// The most memory a whole packed K slice of A may take (per thread) before it is packed per MC
+// block again (16 MiB: M = 14,000 rows at KC = 288).
+constexpr double kMaxWholeA = 16.0 * 1024 * 1024;
 constexpr double kStoreCost = 16.0;
 
 // GRADFORGE_GEMM_PARALLEL=auto|always|never sets the initial policy (for benchmarks).
@@ -368,20 +377,29 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
   // used once, so packing B would only double the traffic: B is read in place then too.
   const bool direct_b = uk.strided && !transB && (N <= nr || M <= mr);
   const bool direct_a = uk.strided && N <= 2 * nr;
+  // With several column blocks (N > NC) each K slice of A would be packed once per block:
+  // then the whole slice (all M rows) is packed once and kept (in L3) for all of them. That
+  // was 1/4 to 1/3 of the time spent outside the micro-kernels at 1024^3-2048^3. With a
+  // single column block each MC block is packed just before use instead (it stays in L2).
+  const bool a_whole = !direct_a && N > NC &&
+                       static_cast<double>(M) * static_cast<double>(KC) * sizeof(T) <= kMaxWholeA;
+  const int64_t a_rows = a_whole ? M : std::min(MC, M);
   T* bpack = direct_b ? nullptr : static_cast<T*>(tl_pack_b.get(
       sizeof(T) * KC * ((std::min(NC, N) + nr - 1) / nr * nr)));
   T* apack = direct_a ? nullptr : static_cast<T*>(tl_pack_a.get(
-      sizeof(T) * KC * ((std::min(MC, M) + mr - 1) / mr * mr)));
+      sizeof(T) * KC * ((a_rows + mr - 1) / mr * mr)));
   // A's strides: packed panels (1, mr); the caller's A: (lda, 1) or, transposed, (1, lda).
   const int64_t a_rs = direct_a && !transA ? lda : 1;
 
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc);
-    const int64_t panels = (nc + nr - 1) / nr;
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      const T beta_eff = pc == 0 ? beta : T(1);
-      const bool last_k = pc + kc >= K;
+  // K slices outermost, so that a slice of A packed whole serves every column block.
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    const T beta_eff = pc == 0 ? beta : T(1);
+    const bool last_k = pc + kc >= K;
+    if (a_whole) pack_a(transA, A, lda, 0, pc, M, kc, mr, apack);
+    for (int64_t jc = 0; jc < N; jc += NC) {
+      const int64_t nc = std::min(NC, N - jc);
+      const int64_t panels = (nc + nr - 1) / nr;
       if (!direct_b) pack_b(transB, B, ldb, pc, jc, kc, nc, nr, int64_t(0), panels, bpack);
       // Where micro-panel p of B starts, and its row stride.
       const T* b0 = direct_b ? B + pc * ldb + jc : bpack;
@@ -391,10 +409,12 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
 
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
-        if (!direct_a) pack_a(transA, A, lda, ic, pc, mc, kc, mr, apack);
+        if (!direct_a && !a_whole) pack_a(transA, A, lda, ic, pc, mc, kc, mr, apack);
+        // A whole slice's panels: row ic (a multiple of MR) starts at ic * kc.
+        const T* ablock = a_whole ? apack + ic * kc : apack;
         for (int64_t ir = 0; ir < mc; ir += mr) {
           const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
-          const T* ap = !direct_a ? apack + ir * kc
+          const T* ap = !direct_a ? ablock + ir * kc
                         : transA  ? A + pc * lda + ic + ir
                                   : A + (ic + ir) * lda + pc;
           T* crow = C + (ic + ir) * ldc + jc;

@@ -1,7 +1,8 @@
 // Quick GEMM throughput check in C++ (not a test; not run by ctest). The full benchmark, with
 // the FMA peak and numpy side by side, is bench/gemm.ts (`npm run bench:gemm`).
-//   build/bench_gemm [size=1024 | MxKxN] [threads=1] [kernel=all]
-// Prints GFLOP/s of C = A*B (float, no transposes, beta = 0) for each available micro-kernel
+//   build/bench_gemm [size=1024 | MxKxN] [threads=1] [kernel=all] [ops=nn | tn | nt | tt]
+// Prints GFLOP/s of C = op(A)*op(B) (float, beta = 0; ops: t = that operand transposed, as
+// backward's products are: dW = X^T dY is tn, dX = dY W^T is nt) for each available micro-kernel
 // (or the one named): the best of 5 timed samples after a warm-up, each sample a loop of calls
 // lasting >= 20 ms (small shapes take microseconds per call).
 #include <chrono>
@@ -21,10 +22,13 @@ int main(int argc, char** argv) {
   }
   const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
   const std::string only = argc > 3 ? argv[3] : "all";
+  const std::string ops = argc > 4 ? argv[4] : "nn";
+  const bool ta = ops.size() == 2 && ops[0] == 't', tb = ops.size() == 2 && ops[1] == 't';
   gf::set_num_threads(threads);
   std::vector<float> A(m * k, 0.5f), B(k * n, 0.25f), C(m * n);
   auto call = [&] {
-    gf::gemm<float>(false, false, m, n, k, 1.0f, A.data(), k, B.data(), n, 0.0f, C.data(), n);
+    gf::gemm<float>(ta, tb, m, n, k, 1.0f, A.data(), ta ? m : k, B.data(), tb ? k : n, 0.0f,
+                    C.data(), n);
   };
   auto now = [] { return std::chrono::steady_clock::now(); };
   for (const std::string& kn : gf::available_gemm_kernels()) {
@@ -42,8 +46,8 @@ int main(int argc, char** argv) {
       double sec = std::chrono::duration<double>(now() - t0).count() / reps;
       if (sec < best) best = sec;
     }
-    std::printf("sgemm %lldx%lldx%lld kernel=%-6s threads=%d: %6.1f GFLOP/s (%.4f ms)\n", m, k, n,
-                kn.c_str(), threads, 2.0 * m * n * k / best / 1e9, best * 1e3);
+    std::printf("sgemm %lldx%lldx%lld %s kernel=%-6s threads=%d: %6.1f GFLOP/s (%.4f ms)\n", m, k,
+                n, ops.c_str(), kn.c_str(), threads, 2.0 * m * n * k / best / 1e9, best * 1e3);
   }
   return 0;
 }

@@ -193,6 +193,9 @@ std::vector<Case> large_cases() {
       {517, 1000, 600, false, false, 1.0, 0.0, 5},
       {1000, 519, 700, true, true, -0.75, 0.5, 0},
       {640, 333, 1000, false, true, 1.0, 1.0, 2},
+      // Several column blocks (N > NC) with M > MC and K > KC: a K slice of A is packed whole
+      // once and serves every block (transposed A, padded leading dimensions, beta != 0).
+      {301, 1500, 299, true, true, 1.5, -1.5, 3},
   };
 }
 
