@@ -98,6 +98,45 @@ void test_rules() {
   }
 }
 
+// Arrays that are the same array (g being p: an in-place update) or that overlap partially:
+// the result must be that of the rule applied one element after another, in order (the
+// vectorized path is only for arrays that are identical or disjoint).
+template <typename T>
+void test_aliasing() {
+  const int64_t n = 1001;
+  const std::string tn = std::string("<") + type_name<T>() + ">";
+  {
+    // g is p: p[i] -= lr * p[i].
+    std::vector<T> p = random_vec<T>(n), want = p;
+    for (int64_t i = 0; i < n; ++i) want[i] -= T(0.05) * want[i];
+    sgd_step<T>(p.data(), p.data(), nullptr, n, 0.05, 0.0, false);
+    check(p == want, "sgd" + tn + " with g == p");
+  }
+  {
+    // p starts one element after g: element i reads g[i] = p[i - 1], written just before.
+    std::vector<T> buf = random_vec<T>(n + 1), want = buf;
+    for (int64_t i = 0; i < n; ++i) want[i + 1] -= T(0.05) * want[i];
+    sgd_step<T>(buf.data() + 1, buf.data(), nullptr, n, 0.05, 0.0, false);
+    check(buf == want, "sgd" + tn + " with p overlapping g (p = g + 1)");
+  }
+  {
+    // Adam with g one element into m: element i reads g[i] = m[i + 1], not yet written.
+    std::vector<T> p = random_vec<T>(n), mbuf = random_vec<T>(n + 1), v(n, T(0.01));
+    std::vector<T> p2 = p, mbuf2 = mbuf, v2 = v;
+    adam_step<T>(p.data(), mbuf.data() + 1, mbuf.data(), v.data(), n, 1e-3, 0.9, 0.999, 1e-7, 3);
+    const T alpha = static_cast<T>(1e-3 * std::sqrt(1.0 - std::pow(0.999, 3.0)) / (1.0 - std::pow(0.9, 3.0)));
+    for (int64_t i = 0; i < n; ++i) {
+      const T gi = mbuf2[i + 1];
+      const T mi = T(0.9) * mbuf2[i] + T(1.0 - 0.9) * gi;
+      const T vi = T(0.999) * v2[i] + T(1.0 - 0.999) * gi * gi;
+      mbuf2[i] = mi;
+      v2[i] = vi;
+      p2[i] -= alpha * mi / (std::sqrt(vi) + T(1e-7));
+    }
+    check(p == p2 && mbuf == mbuf2 && v == v2, "adam" + tn + " with g overlapping m");
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -105,6 +144,8 @@ int main() {
     set_num_threads(threads);
     test_rules<float>();
     test_rules<double>();
+    test_aliasing<float>();
+    test_aliasing<double>();
   }
   return finish("test_optim");
 }
