@@ -452,6 +452,7 @@ bool gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool tran
   const int64_t unit = by_rows ? uk.mr : uk.nr;
   const int64_t units = ((by_rows ? M : N) + unit - 1) / unit;
   const int64_t parts = std::min<int64_t>(threads, units);
+  // Wake::Always: the caller's AdaptiveParallel site times the calls, wake-ups included.
   return parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t u0 = p * units / parts, u1 = (p + 1) * units / parts;
@@ -469,7 +470,7 @@ bool gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool tran
                      ldc, band);
       }
     }
-  });
+  }, Wake::Always);
 }
 
 }  // namespace

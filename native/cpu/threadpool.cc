@@ -71,13 +71,18 @@ class ThreadPool {
     start(n);
   }
 
-  bool run(int64_t n, int64_t grain, const RangeFn& fn) {
+  bool run(int64_t n, int64_t grain, const RangeFn& fn, Wake wake) {
     if (n <= 0) return false;
     if (grain < 1) grain = 1;
     int threads = size();
-    int64_t max_chunks = (n + grain - 1) / grain;
-    if (threads <= 1 || max_chunks <= 1 || tl_in_pool_job) {
+    const int64_t grains = (n + grain - 1) / grain;
+    if (threads <= 1 || grains <= 1 || tl_in_pool_job) {
       fn(0, n);
+      return false;
+    }
+    const bool may_wake = wake == Wake::Always || grains >= kWakeGrains;
+    if (!may_wake && sleepers_.load(std::memory_order_relaxed) >= threads - 1) {
+      fn(0, n);  // everyone asleep and the job too small to be worth waking them
       return false;
     }
     std::unique_lock<std::mutex> run(run_mu_, std::try_to_lock);
@@ -85,15 +90,17 @@ class ThreadPool {
       fn(0, n);
       return false;
     }
-    // A few chunks per thread balances uneven chunk costs without much counter traffic.
+    // Chunks of grain / 8 or more, at most 16 per thread: a late worker then holds back at
+    // most one small chunk, at the price of a counter increment per chunk.
     // (The publishing happens while no worker is inside a job: the previous run() waited.)
+    const int64_t min_chunk = std::max<int64_t>(1, grain / 8);
     fn_ = &fn;
     n_ = n;
-    chunks_ = std::min<int64_t>(max_chunks, static_cast<int64_t>(threads) * 4);
+    chunks_ = std::min<int64_t>((n + min_chunk - 1) / min_chunk, static_cast<int64_t>(threads) * 16);
     next_chunk_.store(0, std::memory_order_relaxed);
     const uint64_t job = (job_word_.load(std::memory_order_relaxed) | 1) + 1;  // next even id
     job_word_.store(job | 1, std::memory_order_seq_cst);                        // open
-    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    if (may_wake && sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lk(mu_);  // pairs with the sleeper's predicate check
       cv_work_.notify_all();
     }
@@ -221,8 +228,8 @@ ThreadPool& pool() {
 
 }  // namespace
 
-bool parallel_for(int64_t n, int64_t grain, RangeFn fn) {
-  return pool().run(n, grain, fn);
+bool parallel_for(int64_t n, int64_t grain, RangeFn fn, Wake wake) {
+  return pool().run(n, grain, fn, wake);
 }
 
 // ---- AdaptiveParallel -------------------------------------------------------------------------
@@ -287,7 +294,7 @@ void parallel_for(AdaptiveParallel& site, double work, int64_t n, int64_t grain,
     fn(0, n);
     return;
   }
-  site.run(work, [&] { return pool().run(n, grain, fn); }, [&] { fn(0, n); });
+  site.run(work, [&] { return pool().run(n, grain, fn, Wake::Always); }, [&] { fn(0, n); });
 }
 
 int num_threads() { return pool().size(); }

@@ -2,6 +2,7 @@
 // and nested calls run on the calling thread; several OS threads may call parallel_for at once
 // (the loser runs inline); resizing works; an exception thrown in a chunk reaches the caller.
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -51,6 +52,34 @@ int main() {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     });
     check(on_worker > 0, "a worker thread takes part in large work");
+  }
+  // A job of fewer than kWakeGrains grains does not wake a worker that sleeps (its spin is long
+  // over after 20 ms idle): it runs on the caller; Wake::Always offers it to the pool.
+  {
+    const auto me = std::this_thread::get_id();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    bool same = true;
+    const bool forked = parallel_for(4 * 100, 100, [&](int64_t, int64_t) {
+      same = same && std::this_thread::get_id() == me;
+    });
+    check(!forked && same, "a small job leaves sleeping workers asleep");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::atomic<int64_t> covered{0};
+    const bool offered = parallel_for(4 * 100, 100, [&](int64_t b, int64_t e) { covered += e - b; },
+                                      Wake::Always);
+    check(offered && covered == 400, "Wake::Always offers a small job to sleeping workers");
+  }
+  // Chunks are finer than a grain (a late worker holds back little) but not below grain / 8,
+  // and there are at most 16 per thread.
+  {
+    std::atomic<int64_t> chunks{0}, smallest{1 << 30};
+    parallel_for(100000, 8000, [&](int64_t b, int64_t e) {
+      chunks++;
+      int64_t cur = smallest.load();
+      while (e - b < cur && !smallest.compare_exchange_weak(cur, e - b)) {}
+    }, Wake::Always);
+    check(chunks > 100000 / 8000 && chunks <= 2 * 16 && smallest >= 8000 / 8,
+          "chunks: " + std::to_string(chunks.load()) + ", smallest " + std::to_string(smallest.load()));
   }
   // Nested parallel_for runs inline (no deadlock) and still covers everything.
   {
