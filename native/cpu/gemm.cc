@@ -4,8 +4,11 @@
 //       an MR x NR tile of C (the A micro-panel stays in L1, B panels stream from L2).
 //   With several jc blocks, A's K slice is packed whole before the jc loop instead (once, not
 //   once per block).
-// Threads split C into row (or column) bands, one band per thread, each running that whole
-// loop nest with its own packing buffers (see gemm_parallel); small products stay serial.
+// Threads share a product as a team (gemm_team): C cut into a few units per thread, each a
+// run of that loop nest on its part, claimed first from the thread's own segment and then from
+// the others' (a late thread holds back one unit); every thread packs its own copy of B once.
+// Products whose packed B is too large for that are split into one band per thread
+// (gemm_parallel). Small products stay serial.
 // Packing absorbs transposes, leading dimensions and edge padding (zeros), so the micro-kernels
 // see aligned dense panels; the AVX-512 kernels also take unpacked operands (thin products,
 // where packing costs more than it saves) and mask their edges, while the AVX2/ref kernels
@@ -22,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <thread>
 #include <type_traits>
 #include <cstdio>
 #include <cstdlib>
@@ -355,12 +359,23 @@ int64_t balanced_block(int64_t total, int64_t max_block, int64_t align) {
   return std::min(max_block, (each + align - 1) / align * align);
 }
 
+// All of op(B) packed once, shared by a team (gemm_team): K slice pc (KC rows) starts at
+// data + pc * padded_n; in it, NR-wide panel q (counting from column 0) at + q * kc * NR. A
+// part of C starting at column first_panel * NR reads its panels from there.
+template <typename T>
+struct PackedB {
+  const T* data = nullptr;
+  int64_t padded_n = 0;
+  int64_t first_panel = 0;
+};
+
 // One thread's GEMM on its part of C: the whole Goto/BLIS loop nest, packing into this
-// thread's own buffers.
+// thread's own buffers (B: unless `packed` holds it already).
 template <typename T>
 void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M, int64_t N,
                   int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta,
-                  T* C, int64_t ldc, const GemmEpilogue<T>& epi) {
+                  T* C, int64_t ldc, const GemmEpilogue<T>& epi,
+                  const PackedB<T>& packed = PackedB<T>{}) {
   const int mr = uk.mr, nr = uk.nr;
   const Blocking blk = blocking_for(uk);
   const int64_t NC = balanced_block(N, blk.nc, nr);
@@ -375,8 +390,9 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
   // A micro-panel; measured, 64x784x128 ran ~25% slower unpacked.
   // With a single A micro-panel (M <= MR: batch-1 inference, a GEMV) every B micro-panel is
   // used once, so packing B would only double the traffic: B is read in place then too.
-  const bool direct_b = uk.strided && !transB && (N <= nr || M <= mr);
+  const bool direct_b = !packed.data && uk.strided && !transB && (N <= nr || M <= mr);
   const bool direct_a = uk.strided && N <= 2 * nr;
+  const bool own_b = !direct_b && !packed.data;
   // With several column blocks (N > NC) each K slice of A would be packed once per block:
   // then the whole slice (all M rows) is packed once and kept (in L3) for all of them. That
   // was 1/4 to 1/3 of the time spent outside the micro-kernels at 1024^3-2048^3. With a
@@ -384,7 +400,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
   const bool a_whole = !direct_a && N > NC &&
                        static_cast<double>(M) * static_cast<double>(KC) * sizeof(T) <= kMaxWholeA;
   const int64_t a_rows = a_whole ? M : std::min(MC, M);
-  T* bpack = direct_b ? nullptr : static_cast<T*>(tl_pack_b.get(
+  T* bpack = !own_b ? nullptr : static_cast<T*>(tl_pack_b.get(
       sizeof(T) * KC * ((std::min(NC, N) + nr - 1) / nr * nr)));
   T* apack = direct_a ? nullptr : static_cast<T*>(tl_pack_a.get(
       sizeof(T) * KC * ((a_rows + mr - 1) / mr * mr)));
@@ -400,9 +416,12 @@ void gemm_blocked(const MicroKernel<T>& uk, bool transA, bool transB, int64_t M,
     for (int64_t jc = 0; jc < N; jc += NC) {
       const int64_t nc = std::min(NC, N - jc);
       const int64_t panels = (nc + nr - 1) / nr;
-      if (!direct_b) pack_b(transB, B, ldb, pc, jc, kc, nc, nr, int64_t(0), panels, bpack);
+      if (own_b) pack_b(transB, B, ldb, pc, jc, kc, nc, nr, int64_t(0), panels, bpack);
       // Where micro-panel p of B starts, and its row stride.
-      const T* b0 = direct_b ? B + pc * ldb + jc : bpack;
+      const T* b0 = direct_b      ? B + pc * ldb + jc
+                    : packed.data ? packed.data + pc * packed.padded_n +
+                                        (packed.first_panel + jc / nr) * kc * nr
+                                  : bpack;
       const int64_t b_ld = direct_b ? ldb : nr;
       const int64_t b_panel = direct_b ? nr : kc * nr;
       const int64_t a_ks = !direct_a ? mr : transA ? lda : 1;
@@ -473,6 +492,105 @@ bool gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool tran
   }, Wake::Always);
 }
 
+
+// ---- one product shared by a team of threads --------------------------------------------------
+// For products whose packed B fits kMaxTeamB: C is cut into units of a few row panels (times a
+// column range when there are few rows), claimed one at a time from a shared counter by every
+// thread of the team. A thread first packs all of op(B) into its own buffer, then computes the
+// units it claims, each a gemm_blocked of that part of C which packs its own rows of A and
+// reads the thread's packed B. So
+//   - a thread that arrives late, or is descheduled, holds back at most the unit it holds: the
+//     others take the rest of its share, and a thread still packing holds back nothing (one
+//     band per thread made the caller wait for the whole band of a worker woken late:
+//     128x784x128 took 240 us on two threads against 159 on one);
+//   - B is packed once per thread, as with bands. (One copy shared by the team costs more here:
+//     the units of one thread then read panels another core packed, cache lines moving between
+//     cores, and 64x784x128 ran at 163 GFLOP/s on two threads against 296 with private copies.)
+// There is no barrier. Each tile is computed by the same micro-kernel call as in the serial
+// product, with the same K slices, so the result has the serial bits.
+constexpr double kMaxTeamB = 4.0 * 1024 * 1024;
+thread_local ScratchBuffer tl_team_b;
+
+// Whether gemm_team takes this product (else gemm_parallel's bands).
+template <typename T>
+bool team_fits(const MicroKernel<T>& uk, int64_t N, int64_t K) {
+  const int64_t padded_n = (N + uk.nr - 1) / uk.nr * uk.nr;
+  return static_cast<double>(K) * static_cast<double>(padded_n) * sizeof(T) <= kMaxTeamB;
+}
+
+// Returns whether the team really ran on the pool (see parallel_for).
+template <typename T>
+bool gemm_team(const MicroKernel<T>& uk, int threads, bool transA, bool transB, int64_t M,
+               int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
+               T beta, T* C, int64_t ldc, const GemmEpilogue<T>& epi) {
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t KC = balanced_block(K, blocking_for(uk).kc, 8);
+  const int64_t col_panels = (N + nr - 1) / nr, row_panels = (M + mr - 1) / mr;
+  // B read in place by the serial product (gemm_blocked's rule): its parts read it in place
+  // too, and there is nothing to pack.
+  const bool pack = !(uk.strided && !transB && (N <= nr || M <= mr));
+  // Units: a few per thread, so that a late thread's share is a small part of the whole.
+  const int64_t want = 4 * threads;
+  const int64_t col_split =
+      row_panels >= want ? 1 : std::min(col_panels, (want + row_panels - 1) / row_panels);
+  const int64_t row_groups = std::min(row_panels, want);
+  const int64_t units = row_groups * col_split;
+
+  // Each thread starts on its own segment of the units (its home: thread_index(), 0 for the
+  // caller) and then takes what is left of the others'. When the threads keep pace they compute
+  // the same parts of C call after call, so C's lines stay in the cache of the core that wrote
+  // them (units handed out from one counter moved them between cores: 6272x9x32 ran at 150
+  // GFLOP/s against 245); a late thread's segment is taken over by the others.
+  struct alignas(64) Segment {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  constexpr int kMaxSegments = 64;
+  Segment segments[kMaxSegments];
+  const int nseg = std::min(threads, kMaxSegments);
+  for (int i = 0; i < nseg; ++i) {
+    segments[i].next.store(i * units / nseg, std::memory_order_relaxed);
+    segments[i].end = (i + 1) * units / nseg;
+  }
+  auto member = [&] {
+    PackedB<T> packed;
+    if (pack) {
+      packed.padded_n = col_panels * nr;
+      T* dst = static_cast<T*>(tl_team_b.get(sizeof(T) * K * packed.padded_n));
+      for (int64_t pc = 0; pc < K; pc += KC)
+        pack_b(transB, B, ldb, pc, int64_t(0), std::min(KC, K - pc), N, nr, int64_t(0),
+               col_panels, dst + pc * packed.padded_n);
+      packed.data = dst;
+    }
+    const int home = thread_index() % nseg;
+    for (int k = 0; k < nseg; ++k) {
+      Segment& seg = segments[(home + k) % nseg];
+      for (;;) {
+      const int64_t u = seg.next.fetch_add(1, std::memory_order_relaxed);
+      if (u >= seg.end) break;
+      const int64_t g = u / col_split, c = u % col_split;
+      const int64_t r0 = g * row_panels / row_groups * mr;
+      const int64_t r1 = std::min(M, (g + 1) * row_panels / row_groups * mr);
+      const int64_t q0 = c * col_panels / col_split, q1 = (c + 1) * col_panels / col_split;
+      const int64_t c0 = q0 * nr, c1 = std::min(N, q1 * nr);
+      if (r0 >= r1 || c0 >= c1) continue;
+      const T* Ap = transA ? A + r0 : A + r0 * lda;
+      const T* Bp = pack ? B : transB ? B + c0 * ldb : B + c0;
+      GemmEpilogue<T> part = epi;
+      if (part.bias) part.bias += c0;
+      PackedB<T> pb = packed;
+      pb.first_panel = q0;
+      gemm_blocked(uk, transA, transB, r1 - r0, c1 - c0, K, alpha, Ap, lda, Bp, ldb, beta,
+                   C + r0 * ldc + c0, ldc, part, pb);
+      }
+    }
+  };
+  // Wake::Always: the caller's AdaptiveParallel site times the calls, wake-ups included.
+  return parallel_for(threads, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t i = p0; i < p1; ++i) member();
+  }, Wake::Always);
+}
+
 }  // namespace
 
 void set_gemm_parallel(GemmParallel p) {
@@ -537,6 +655,9 @@ void gemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, T alpha, co
     gemm_blocked(uk, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epi);
   };
   auto pooled = [&] {
+    if (team_fits(uk, N, K))
+      return gemm_team(uk, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                       epi);
     return gemm_parallel(uk, threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
                          epi);
   };

@@ -255,6 +255,40 @@ void check_row_invariance(const std::string& kernel) {
   set_num_threads(1);
 }
 
+// A product shared by a team of threads (gemm.cc gemm_team) has the bits of the serial one,
+// for 2-4 threads, across its phases: several K slices, column blocks (N > NC) and row blocks
+// (M > MC), A and B packed or read in place (N <= 64, M <= MR), transposes, beta, the epilogue.
+void check_team_bits(const std::string& kernel) {
+  const int64_t shapes[][3] = {{128, 128, 784}, {301, 700, 299}, {64, 784, 128}, {1000, 33, 40},
+                               {9, 300, 500},   {500, 64, 288},  {20, 10, 900}};
+  for (auto& s : shapes)
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      const int64_t M = s[0], N = s[1], K = s[2], lda = ta ? M : K, ldb = tb ? K : N;
+      std::vector<float> A = random_vec<float>(M * K), B = random_vec<float>(K * N),
+                         C0 = random_vec<float>(M * N), bias = random_vec<float>(N);
+      const GemmEpilogue<float> e = t == 3 ? GemmEpilogue<float>{bias.data(), GemmActivation::Relu}
+                                           : GemmEpilogue<float>{};
+      set_num_threads(1);
+      std::vector<float> serial = C0;
+      gemm<float>(ta, tb, M, N, K, 1.25f, A.data(), lda, B.data(), ldb, t == 2 ? 0.0f : 0.5f,
+                  serial.data(), N, e);
+      set_gemm_parallel(GemmParallel::Always);
+      for (int threads : {2, 3, 4}) {
+        set_num_threads(threads);
+        std::vector<float> team = C0;
+        gemm<float>(ta, tb, M, N, K, 1.25f, A.data(), lda, B.data(), ldb, t == 2 ? 0.0f : 0.5f,
+                    team.data(), N, e);
+        check(std::memcmp(team.data(), serial.data(), sizeof(float) * M * N) == 0,
+              "team product has the serial bits: kernel=" + kernel + " " + std::to_string(M) + "x" +
+                  std::to_string(K) + "x" + std::to_string(N) + " transA=" + std::to_string(ta) +
+                  " transB=" + std::to_string(tb) + " threads=" + std::to_string(threads));
+      }
+      set_gemm_parallel(GemmParallel::Auto);
+    }
+  set_num_threads(1);
+}
+
 }  // namespace
 
 int main() {
@@ -269,7 +303,10 @@ int main() {
   run_all<float>(large_cases(), kernels);
   run_all<double>({large_cases()[0]}, {"generic"});
   for (const std::string& k : kernels)
-    if (set_gemm_kernel(k) == SetKernelResult::Ok) check_row_invariance(k);
+    if (set_gemm_kernel(k) == SetKernelResult::Ok) {
+      check_row_invariance(k);
+      check_team_bits(k);
+    }
 
   // GRADFORGE_GEMM_KERNEL / setGemmKernel names: unknown and "auto".
   check(set_gemm_kernel("nope") == SetKernelResult::UnknownName, "set_gemm_kernel('nope')");
