@@ -97,7 +97,10 @@ class ThreadPool {
     fn_ = &fn;
     n_ = n;
     chunks_ = std::min<int64_t>((n + min_chunk - 1) / min_chunk, static_cast<int64_t>(threads) * 16);
-    next_chunk_.store(0, std::memory_order_relaxed);
+    for (int t = 0; t < threads; ++t) {
+      segments_[t].next.store(t * chunks_ / threads, std::memory_order_relaxed);
+      segments_[t].end = (t + 1) * chunks_ / threads;
+    }
     const uint64_t job = (job_word_.load(std::memory_order_relaxed) | 1) + 1;  // next even id
     job_word_.store(job | 1, std::memory_order_seq_cst);                        // open
     if (may_wake && sleepers_.load(std::memory_order_seq_cst) > 0) {
@@ -126,6 +129,7 @@ class ThreadPool {
   void start(int n) {
     stopping_.store(false);
     size_.store(n, std::memory_order_relaxed);
+    segments_ = std::vector<Segment>(static_cast<size_t>(n));
     // No job runs during start(), so the job word is stable: a worker that starts late still
     // sees the first job as new instead of taking it for one it has done (which would leave
     // that job to the caller alone).
@@ -143,13 +147,24 @@ class ThreadPool {
     workers_.clear();
   }
 
-  // Takes chunks until none are left. Chunk c covers [c*n/chunks, (c+1)*n/chunks).
+  // Takes chunks until none are left: first from this thread's own segment (thread t's is
+  // chunks [t*chunks/threads, (t+1)*chunks/threads), the caller's the first), then what is left
+  // of the others'. Chunk c covers [c*n/chunks, (c+1)*n/chunks). When the threads keep pace,
+  // each works on the same part of the data call after call, so the lines it writes stay in
+  // its core's cache (chunks handed out from one shared counter moved them between cores
+  // every call: on this VM a cache line crosses cores in ~250 ns, and Adam over the MLP's
+  // kernel ran twice as long on the caller when pooled); a late thread's segment is taken
+  // over by the others.
   void work() {
     bool was_in_job = tl_in_pool_job;
     tl_in_pool_job = true;
-    for (;;) {
-      int64_t c = next_chunk_.fetch_add(1, std::memory_order_relaxed);
-      if (c >= chunks_) break;
+    const int threads = size();
+    const int home = tl_thread_index % threads;
+    for (int k = 0; k < threads; ++k) {
+      Segment& seg = segments_[(home + k) % threads];
+      for (;;) {
+      int64_t c = seg.next.fetch_add(1, std::memory_order_relaxed);
+      if (c >= seg.end) break;
       int64_t b = c * n_ / chunks_, e = (c + 1) * n_ / chunks_;
       try {
         (*fn_)(b, e);
@@ -159,6 +174,7 @@ class ThreadPool {
         // would terminate the process).
         std::lock_guard<std::mutex> lk(error_mu_);
         if (!error_) error_ = std::current_exception();
+      }
       }
     }
     tl_in_pool_job = was_in_job;
@@ -215,7 +231,11 @@ class ThreadPool {
   std::atomic<int> sleepers_{0};  // workers asleep (or about to be) on cv_work_
   const RangeFn* fn_ = nullptr;
   int64_t n_ = 0, chunks_ = 0;
-  std::atomic<int64_t> next_chunk_{0};
+  struct alignas(64) Segment {  // one thread's share of the chunks, on a cache line of its own
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  std::vector<Segment> segments_;
   std::mutex error_mu_;
   std::exception_ptr error_;
 };
@@ -243,21 +263,35 @@ int AdaptiveParallel::bucket_of(double work) {
   return e;
 }
 
-// Each mode is tried twice before any choice (the first sample of each is dropped: it pays
-// for scratch allocation and cold caches).
+double AdaptiveParallel::median_of(const Bucket& b, int mode) {
+  double v[kWindow];
+  const int n = b.kept[mode];
+  for (int i = 0; i < n; ++i) {  // insertion sort: at most kWindow values
+    int j = i;
+    for (; j > 0 && v[j - 1] > b.recent[mode][i]; --j) v[j] = v[j - 1];
+    v[j] = b.recent[mode][i];
+  }
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Each mode is tried twice before any choice (the first timing of each is dropped: it pays for
+// scratch allocation and cold caches).
 int AdaptiveParallel::preferred(const Bucket& b) {
-  if (b.samples[0] < 2) return 0;
-  if (b.samples[1] < 2) return 1;
-  return b.rate[1] < kMargin * b.rate[0] ? 1 : 0;
+  if (b.kept[0] < 1) return 0;
+  if (b.kept[1] < 1) return 1;
+  return median_of(b, 1) < kMargin * median_of(b, 0) ? 1 : 0;
 }
 
 bool AdaptiveParallel::choose(double work) {
   std::lock_guard<std::mutex> lock(mu_);
   Bucket& b = buckets_[bucket_of(work)];
+  if (b.exploring >= 0) return b.exploring == 1;  // inside a burst
   const int mode = preferred(b);
-  if (b.samples[0] >= 2 && b.samples[1] >= 2 && ++b.since_explore >= b.interval) {
+  if (b.kept[0] >= 1 && b.kept[1] >= 1 && ++b.since_explore >= b.interval) {
     b.since_explore = 0;
     b.exploring = 1 - mode;
+    b.burst_left = kBurst;
+    b.chosen_before = mode;
     return b.exploring == 1;
   }
   return mode == 1;
@@ -273,18 +307,16 @@ void AdaptiveParallel::record(bool pooled, double work, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   Bucket& b = buckets_[bucket_of(work)];
   const int m = pooled ? 1 : 0;
-  const double rate = seconds / work;
-  const int before = preferred(b);
-  // The first sample of a mode is dropped; an exploring call's sample replaces the average of
-  // a mode not run for a while (that average is stale: conditions may have changed since).
-  if (b.samples[m] == 1 || (b.exploring == m && b.samples[m] > 1)) b.rate[m] = rate;
-  else if (b.samples[m] > 1) b.rate[m] += 0.25 * (rate - b.rate[m]);
-  if (b.samples[m] < 1000) ++b.samples[m];
-  if (b.exploring == m) {
+  if (b.calls[m]++ > 0) {  // the first timing of a mode is dropped
+    b.recent[m][b.next[m]] = seconds / work;
+    b.next[m] = (b.next[m] + 1) % kWindow;
+    if (b.kept[m] < kWindow) ++b.kept[m];
+  }
+  if (b.exploring == m && --b.burst_left <= 0) {
     b.exploring = -1;
     // The explored mode won: it is now the preferred one, watched closely again. It lost
-    // again: look less often (a losing pool call can cost a scheduler quantum).
-    b.interval = preferred(b) != before ? kMinInterval : std::min(2 * b.interval, kMaxInterval);
+    // again: look less often (a losing pooled call can cost a scheduler quantum).
+    b.interval = preferred(b) != b.chosen_before ? kMinInterval : std::min(2 * b.interval, kMaxInterval);
   }
 }
 

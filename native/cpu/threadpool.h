@@ -53,10 +53,14 @@ bool parallel_for(int64_t n, int64_t grain, RangeFn fn, Wake wake = Wake::IfWort
 // through the pool beats running on the calling thread, from the wall time of the calls
 // themselves. Why: on a shared VM a worker's vCPU can be descheduled for milliseconds while it
 // holds a chunk, and then two threads are slower than one; whether that happens depends on the
-// other tenants, changes over minutes, and cannot be known in advance. So each site keeps a
-// moving average of seconds per unit of work for both modes, runs the faster one, and now and
-// then runs the other one again to see whether things changed (less often each time that
-// confirms the choice: the exploring call may be a slow one).
+// other tenants, changes over minutes, and cannot be known in advance. So each site keeps the
+// last few timings (seconds per unit of work) of both modes, runs the mode whose median is
+// lower, and now and then runs the other one for a short burst to see whether things changed
+// (less often each time that confirms the choice: the exploring calls may be slow ones).
+// Medians, not averages: a single call that met a descheduled worker (several times the usual
+// cost) used to pull the pool's average above the caller's and flip a site that the pool
+// served better, for up to hundreds of calls, so a 2-thread training step took the 1-thread
+// time in some rounds and not in others.
 class AdaptiveParallel {
  public:
   // true: run this call through the pool; false: on the calling thread.
@@ -80,19 +84,26 @@ class AdaptiveParallel {
   }
 
   static constexpr int kBuckets = 64;
-  static constexpr int kMinInterval = 8;     // calls between explorations after a switch
-  static constexpr int kMaxInterval = 256;   // ... and at most, after repeated confirmations
+  static constexpr int kWindow = 5;          // timings kept per mode (their median decides)
+  static constexpr int kBurst = 3;           // calls per exploration: a majority of the window
+  static constexpr int kMinInterval = 16;    // calls between explorations after a switch
+  static constexpr int kMaxInterval = 128;   // ... and at most, after repeated confirmations
   static constexpr double kMargin = 0.95;    // the pool must be 5% faster to be preferred
 
  private:
   struct Bucket {
-    double rate[2] = {0, 0};  // seconds per unit of work: [0] calling thread, [1] pool
-    int samples[2] = {0, 0};
+    double recent[2][kWindow] = {};  // seconds per unit of work: [0] calling thread, [1] pool
+    int kept[2] = {0, 0};            // timings in recent (up to kWindow)
+    int next[2] = {0, 0};            // where the next timing goes (the oldest)
+    int calls[2] = {0, 0};           // timings seen (the first of each mode is dropped)
     int since_explore = 0;
     int interval = kMinInterval;
-    int exploring = -1;  // the mode an exploring call is running, or -1
+    int exploring = -1;  // the mode a burst is running, or -1
+    int burst_left = 0;
+    int chosen_before = 0;  // the preferred mode when the burst began
   };
   static int bucket_of(double work);
+  static double median_of(const Bucket& b, int mode);
   static int preferred(const Bucket& b);
   std::mutex mu_;
   Bucket buckets_[kBuckets];
