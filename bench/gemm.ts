@@ -1,6 +1,6 @@
 // GEMM benchmark: gradforge's sgemm against the machine's measured FMA peak and numpy's matmul
 // (OpenBLAS), side by side in one run. Run: `npm run bench:gemm` (options: --quick,
-// --threads=1,2  --kernels=avx512,avx2,ref  --shapes=1024,64x784x128  --samples=N  --no-numpy).
+// --threads=1,2  --kernels=avx512,avx2,ref  --shapes=1024,64x784x128,64x128x784:nt  --samples=N  --no-numpy).
 //
 // It is: the measurement behind issue 3's targets. For each thread count, shape and micro-kernel
 // it takes `samples` timings (each a loop of enough calls to last >= ~30 ms) after a warm-up,
@@ -21,11 +21,19 @@ const root = path.resolve(__dirname, '..', '..'); // dist/bench -> repository ro
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const b = (require('node-gyp-build') as (dir: string) => Binding)(root);
 
-interface Shape { m: number; k: number; n: number; label: string }
-const square = [64, 128, 256, 512, 1024, 2048].map((s) => ({ m: s, k: s, n: s, label: `${s}^3` }));
+/** C (m x n) = op(A) op(B), op(A) m x k; ta: A is stored k x m (A^T), tb: B is stored n x k. */
+interface Shape { m: number; k: number; n: number; ta: boolean; tb: boolean; label: string }
+const ops = (ta: boolean, tb: boolean): string => (ta || tb ? ` ${ta ? 't' : 'n'}${tb ? 't' : 'n'}` : '');
+const shapeOf = (m: number, k: number, n: number, ta = false, tb = false): Shape =>
+  ({ m, k, n, ta, tb, label: m === k && k === n && !ta && !tb ? `${m}^3` : `${m}x${k}x${n}${ops(ta, tb)}` });
+const square = [64, 128, 256, 512, 1024, 2048].map((s) => shapeOf(s, s, s));
+// Forward products of the tutorial MLP and CNN (im2col, K = 9 * Cin), then the transposed ones
+// of their backward: dW = X^T dY ("tn") and dX = dY W^T ("nt").
 const training: Shape[] = [
-  [64, 784, 128], [128, 784, 256], [64, 128, 10], [6272, 9, 32], [1352, 288, 64],
-].map(([m, k, n]) => ({ m, k, n, label: `${m}x${k}x${n}` }));
+  shapeOf(64, 784, 128), shapeOf(128, 784, 256), shapeOf(64, 128, 10), shapeOf(6272, 9, 32), shapeOf(1352, 288, 64),
+  shapeOf(784, 64, 128, true, false), shapeOf(64, 128, 784, false, true),
+  shapeOf(288, 1352, 64, true, false), shapeOf(1352, 64, 288, false, true),
+];
 
 // ---- options ----------------------------------------------------------------------------------
 const args = process.argv.slice(2);
@@ -42,10 +50,12 @@ const samples = Number(opt('samples') ?? (quick ? 3 : 7));
 const minSampleSec = quick ? 0.015 : 0.03;
 let shapes: Shape[] = [...square, ...training];
 if (opt('shapes')) {
+  // e.g. 1024, 64x784x128, 64x128x784:nt
   shapes = opt('shapes')!.split(',').map((s) => {
-    const p = s.split('x').map(Number);
+    const [dims, op = 'nn'] = s.split(':');
+    const p = dims.split('x').map(Number);
     const [m, k, n] = p.length === 1 ? [p[0], p[0], p[0]] : p;
-    return { m, k, n, label: p.length === 1 ? `${m}^3` : `${m}x${k}x${n}` };
+    return shapeOf(m, k, n, op[0] === 't', op[1] === 't');
   });
 }
 const useNumpy = opt('no-numpy') === undefined;
@@ -74,7 +84,8 @@ function randomArray(n: number): Float32Array {
 /** Seconds per call of C = A*B over `reps` calls. */
 function timeOurs(s: Shape, A: Float32Array, B: Float32Array, C: Float32Array, reps: number): number {
   const t0 = nowSec();
-  for (let r = 0; r < reps; r++) b.gemm(false, false, s.m, s.n, s.k, 1, A, s.k, B, s.n, 0, C, s.n);
+  const lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+  for (let r = 0; r < reps; r++) b.gemm(s.ta, s.tb, s.m, s.n, s.k, 1, A, lda, B, ldb, 0, C, s.n);
   return (nowSec() - t0) / reps;
 }
 const repsFor = (perCall: number): number => Math.max(1, Math.ceil(minSampleSec / Math.max(perCall, 1e-9)));
@@ -115,7 +126,7 @@ class Numpy {
     });
   }
   async time(s: Shape, threads: number, reps: number): Promise<number> {
-    const r = await this.request({ cmd: 'time', m: s.m, k: s.k, n: s.n, threads, reps });
+    const r = await this.request({ cmd: 'time', m: s.m, k: s.k, n: s.n, ta: s.ta, tb: s.tb, threads, reps });
     if (typeof r.seconds !== 'number') throw new Error(`numpy: ${String(r.error)}`);
     // OpenBLAS's worker threads busy-wait for ~2^28 cycles (~0.1 s) after a call before they
     // sleep. Left spinning they would take the second vCPU from gradforge's next sample (and

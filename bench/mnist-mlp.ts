@@ -10,7 +10,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as gf from '../lib';
 import { mnistMlp } from '../examples/mnist-mlp';
-import { median, torchAvailable } from './util';
+import { median, spread, torchAvailable, torchEnv } from './util';
 
 const EPOCHS = 10;
 const BATCH = 128;
@@ -65,7 +65,7 @@ print(json.dumps({'msPerStep': secs * 1000 / steps, 'seconds': secs, 'accuracy':
 
 function runTorch(dir: string, threads: number, seed: number): RunResult {
   const r = spawnSync('/usr/bin/python3', [path.join(dir, 'mlp.py'), dir, String(threads), String(seed), String(EPOCHS), String(BATCH)],
-    { encoding: 'utf8' });
+    { encoding: 'utf8', env: torchEnv(threads) });
   if (r.status !== 0) throw new Error(`PyTorch run failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as RunResult;
 }
@@ -87,20 +87,25 @@ async function main(): Promise<void> {
   const defaultThreads = gf.backendInfo().numThreads;
   await runGradforge(1, 0); // warm-up: load the data, JIT the hot paths
   const rows: Record<string, unknown>[] = [];
-  console.log(`MNIST MLP 784-128-128-10, Adam, batch ${BATCH}, ${EPOCHS} epochs on 7,200 digits; median of ${ROUNDS} alternating runs\n`);
-  console.log('threads | gradforge ms/step |   s   | acc    | PyTorch ms/step |   s   | acc    | PyTorch/gradforge time');
-  for (const threads of [1, 2]) {
-    const g: RunResult[] = [];
-    const t: RunResult[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      g.push(await runGradforge(threads, r + 1));
-      if (haveTorch) t.push(runTorch(dir, threads, r + 1));
+  console.log(`MNIST MLP 784-128-128-10, Adam, batch ${BATCH}, ${EPOCHS} epochs on 7,200 digits; ` +
+    `median (min-max) of ${ROUNDS} rounds, each running gradforge and PyTorch on 1 then 2 threads\n`);
+  console.log('threads | gradforge ms/step  | acc    | PyTorch ms/step    | acc    | PyTorch/gradforge time per round');
+  const runs: Record<number, { g: RunResult[]; t: RunResult[] }> = { 1: { g: [], t: [] }, 2: { g: [], t: [] } };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const threads of [1, 2]) {
+      runs[threads].g.push(await runGradforge(threads, r + 1));
+      if (haveTorch) runs[threads].t.push(runTorch(dir, threads, r + 1));
     }
+  }
+  for (const threads of [1, 2]) {
+    const { g, t } = runs[threads];
     const gm = { msPerStep: median(g.map((x) => x.msPerStep)), seconds: median(g.map((x) => x.seconds)), accuracy: median(g.map((x) => x.accuracy)) };
     const tm = haveTorch ? { msPerStep: median(t.map((x) => x.msPerStep)), seconds: median(t.map((x) => x.seconds)), accuracy: median(t.map((x) => x.accuracy)) } : null;
-    const ratio = tm ? tm.seconds / gm.seconds : NaN;
-    console.log(`${String(threads).padStart(7)} | ${gm.msPerStep.toFixed(2).padStart(17)} | ${gm.seconds.toFixed(2).padStart(5)} | ${(100 * gm.accuracy).toFixed(2)}% | ` +
-      (tm ? `${tm.msPerStep.toFixed(2).padStart(15)} | ${tm.seconds.toFixed(2).padStart(5)} | ${(100 * tm.accuracy).toFixed(2)}% | ${ratio.toFixed(2)}x` : '              - |     - |      - | -'));
+    // Paired per round: both sides ran back to back, so each ratio saw the same machine.
+    const ratios = t.map((x, i) => x.seconds / g[i].seconds);
+    const ratio = tm ? median(ratios) : NaN;
+    console.log(`${String(threads).padStart(7)} | ${spread(g.map((x) => x.msPerStep), 2).padStart(18)} | ${(100 * gm.accuracy).toFixed(2)}% | ` +
+      (tm ? `${spread(t.map((x) => x.msPerStep), 2).padStart(18)} | ${(100 * tm.accuracy).toFixed(2)}% | ${spread(ratios, 2)}x` : '                 - |      - | -'));
     rows.push({ threads, gradforge: gm, pytorch: tm, pytorchOverGradforgeTime: tm ? ratio : null, runs: { gradforge: g, pytorch: t } });
   }
   gf.setNumThreads(defaultThreads);

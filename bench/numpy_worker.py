@@ -4,8 +4,10 @@ It is: a long-lived worker so that bench/gemm.ts can alternate its own timings w
 (machine noise then hits both alike). It is not: a benchmark on its own.
 
 Requests:  {"cmd": "info"}                      -> numpy/OpenBLAS versions and kernel (core) name
-           {"cmd": "time", "m","k","n", "threads", "reps"}
+           {"cmd": "time", "m","k","n", "ta","tb", "threads", "reps"}
                                                 -> {"seconds": per-call time over `reps` calls}
+ta / tb (optional): A is stored k x m and multiplied as its transposed view (B: n x k), which
+numpy hands to OpenBLAS's sgemm as a transpose flag, as gradforge's backward passes do.
 OpenBLAS threads are set per request, with threadpoolctl when it is installed, else through
 OpenBLAS's own C API (found in the process's loaded libraries).
 """
@@ -84,19 +86,19 @@ def set_threads(n):
 _arrays = {}
 
 
-def arrays(m, k, n):
-    key = (m, k, n)
+def arrays(m, k, n, ta, tb):
+    key = (m, k, n, ta, tb)
     if key not in _arrays:
         rng = np.random.default_rng(1)
-        a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
-        b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
+        a = rng.uniform(-1, 1, (k, m) if ta else (m, k)).astype(np.float32)
+        b = rng.uniform(-1, 1, (n, k) if tb else (k, n)).astype(np.float32)
         c = np.empty((m, n), np.float32)
-        _arrays[key] = (a, b, c)
+        _arrays[key] = (a.T if ta else a, b.T if tb else b, c)
     return _arrays[key]
 
 
-def time_gemm(m, k, n, threads, reps):
-    a, b, c = arrays(m, k, n)
+def time_gemm(m, k, n, ta, tb, threads, reps):
+    a, b, c = arrays(m, k, n, ta, tb)
     ctx = set_threads(threads)
     try:
         np.matmul(a, b, out=c)
@@ -112,7 +114,8 @@ def time_gemm(m, k, n, threads, reps):
 def main():
     serve({
         "info": lambda req: info(),
-        "time": lambda req: {"seconds": time_gemm(req["m"], req["k"], req["n"], req["threads"], req["reps"])},
+        "time": lambda req: {"seconds": time_gemm(req["m"], req["k"], req["n"], req.get("ta", False), req.get("tb", False),
+                                                   req["threads"], req["reps"])},
     })
 
 if __name__ == "__main__":

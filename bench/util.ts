@@ -16,6 +16,32 @@ export function median(v: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/**
+ * The environment of a PyTorch reference process at its best on this machine, `threads` threads:
+ * - OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are dropped: set here for older OpenBLAS builds, they
+ *   pin Debian's OpenBLAS (behind PyTorch's BLAS calls) to its Haswell kernel;
+ * - glibc's malloc keeps freed memory (MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ large):
+ *   PyTorch frees and reallocates its activations every step, and by default each large buffer
+ *   goes back to the kernel and page-faults in again (measured: the MLP's step 3.6 -> 0.9 ms);
+ *   gradforge keeps its buffers in a pool, so the reference keeps them too;
+ * - OMP_NUM_THREADS = threads.
+ */
+export function torchEnv(threads: number): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  env.MALLOC_MMAP_THRESHOLD_ = String(1 << 30);
+  env.MALLOC_TRIM_THRESHOLD_ = String(1 << 30);
+  env.OMP_NUM_THREADS = String(threads);
+  return env;
+}
+
+/** "median (min-max)" of v, each with `digits` decimals. */
+export function spread(v: number[], digits = 0): string {
+  if (!v.length) return '-';
+  return `${median(v).toFixed(digits)} (${Math.min(...v).toFixed(digits)}-${Math.max(...v).toFixed(digits)})`;
+}
+
 /** Whether /usr/bin/python3 can import torch and numpy. */
 export function torchAvailable(): boolean {
   const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
