@@ -324,14 +324,16 @@ thread_local ScratchBuffer tl_pack_b;
 //    fork-join costs a pool wake-up. Measured on the quiet 2-vCPU VM with one fork-join per
 //    product (gemm_parallel), 2 threads vs 1: 128^3 (2.1M) 0.95x, 160^3 (4.1M) 1.1-1.5x,
 //    64x784x128 (6.4M) 1.05-1.15x, 128x128x784 (12.8M) 1.5-1.65x, 256^3 1.2-1.4x, 1024^3 1.8x.
-//    So the threshold is 2^22.
+//    The team (gemm_team) made the small ones pay: on Zen 4, 2 threads, 128^3 161 GFLOP/s
+//    against 93 on one, 64x128x128 (1M) 154. So the threshold is 2^20, and the site below
+//    decides the rest (the MLP's 128x128x128 training products: its step unchanged, 8 rounds).
 // 2. Larger products go through an AdaptiveParallel site (threadpool.h), which times the calls
 //    and keeps, per size of product, whichever of "pool" and "calling thread" has been faster
 //    lately. On this VM the second vCPU is often busy with other tenants: then 2 GEMM threads
 //    measured up to 4x *slower* than one (the band of a descheduled thread finishes a
 //    scheduler quantum late), and when it is quiet they are up to 1.9x faster. So "two
 //    threads are never slower than one" is kept by watching what the calls cost, not guessing.
-constexpr double kParallelFlops = 4194304.0;
+constexpr double kParallelFlops = 1048576.0;
 // The most memory a whole packed K slice of A may take (per thread) before it is packed per MC
 // block again (16 MiB: M = 14,000 rows at KC = 288).
 constexpr double kMaxWholeA = 16.0 * 1024 * 1024;
