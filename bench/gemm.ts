@@ -60,6 +60,7 @@ if (opt('shapes')) {
 }
 const useNumpy = opt('no-numpy') === undefined;
 const kOpenblasSpinMs = 250;
+const kWarmSec = 0.3;
 
 // ---- helpers ----------------------------------------------------------------------------------
 const median = (xs: number[]): number => {
@@ -205,15 +206,25 @@ async function main(): Promise<void> {
     console.log(header);
     for (const s of shapes) {
       const A = randomArray(s.m * s.k), B = randomArray(s.k * s.n), C = new Float32Array(s.m * s.n);
-      // Warm up and size each side's loop.
+      // Warm up and size each side's loop. On 2+ threads each side first runs for kWarmSec: a
+      // second core that was idle takes a while to come up to speed (on this VM pooled calls
+      // right after an idle spell measured 2-5x their later cost for tens of calls), and
+      // gradforge's threading site learns per size of product which mode pays; a training loop
+      // is past both after its first steps.
+      const warm = threads > 1 ? kWarmSec : 0;
       const reps: Record<string, number> = {};
       for (const k of kernels) {
         b.setGemmKernel(k);
-        timeOurs(s, A, B, C, 1);
+        const one = timeOurs(s, A, B, C, 1);
+        if (warm) timeOurs(s, A, B, C, Math.ceil(warm / one));
         reps[k] = repsFor(timeOurs(s, A, B, C, 1));
       }
       let npReps = 0;
-      if (numpy) npReps = repsFor(await numpy.time(s, threads, 1));
+      if (numpy) {
+        const one = await numpy.time(s, threads, 1);
+        if (warm) await numpy.time(s, threads, Math.ceil(warm / one));
+        npReps = repsFor(await numpy.time(s, threads, 1));
+      }
       const ours: Record<string, number[]> = Object.fromEntries(kernels.map((k) => [k, []]));
       // Each sample's fraction of a peak probe run right before it: the other tenants of this
       // machine change the peak from moment to moment, so only paired figures compare.
