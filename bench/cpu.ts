@@ -17,7 +17,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import * as gf from '../lib';
 import { tutorialCnn } from '../examples/mnist-cnn';
-import { exportOnnx } from './onnx-export';
+import { exportOnnx, ortSessionOptions } from './onnx-export';
 import { median, spread, writeResults, sleep } from './util';
 
 const PARTS = ['gemm', 'cnn', 'mlp', 'infer'] as const;
@@ -41,21 +41,13 @@ function runChild(script: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`bench/${script} failed (exit ${r.status})`);
 }
 
-const msPerCall = (f: () => unknown, calls: number): number => {
+/** Median ms per call of `calls` calls, one at a time (a promise is awaited before the next). */
+async function msPerCall(call: () => unknown, calls: number): Promise<number> {
   const lat: number[] = [];
   for (let i = 0; i < calls; i++) {
     const t0 = process.hrtime.bigint();
-    f();
-    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(lat);
-};
-
-async function ortMsPerCall(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>, calls: number): Promise<number> {
-  const lat: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const t0 = process.hrtime.bigint();
-    await s.run(feeds);
+    const r = call();
+    if (r instanceof Promise) await r;
     lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return median(lat);
@@ -70,18 +62,18 @@ async function inference(): Promise<void> {
   model.predict(gf.zeros([1, 28, 28, 1]));
   const x = gf.randUniform([BATCH, 28, 28, 1], { seed: 42 });
   const onnx = exportOnnx(model);
-  const session = async (t: number): Promise<ort.InferenceSession> => ort.InferenceSession.create(onnx,
-    { intraOpNumThreads: t, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const session = (t: number): Promise<ort.InferenceSession> => ort.InferenceSession.create(onnx, ortSessionOptions(t));
   const ortS: Record<number, ort.InferenceSession> = { 1: await session(1), 2: await session(2) };
   const feeds = { input: new ort.Tensor('float32', x.data as Float32Array, x.shape) };
   const gfMs: Record<number, number[]> = { 1: [], 2: [] };
   const ortMs: Record<number, number[]> = { 1: [], 2: [] };
-  const gfAt = (t: number, calls: number): number => { gf.setNumThreads(t); return msPerCall(() => model.predict(x), calls); };
-  for (const t of [1, 2]) { gfAt(t, 50); await ortMsPerCall(ortS[t], feeds, 50); } // warm-up
+  const gfAt = (t: number, calls: number): Promise<number> => { gf.setNumThreads(t); return msPerCall(() => model.predict(x), calls); };
+  const ortAt = (t: number, calls: number): Promise<number> => msPerCall(() => ortS[t].run(feeds), calls);
+  for (const t of [1, 2]) { await gfAt(t, 50); await ortAt(t, 50); } // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     for (const t of [1, 2]) {
-      gfMs[t].push(gfAt(t, CALLS));
-      ortMs[t].push(await ortMsPerCall(ortS[t], feeds, CALLS));
+      gfMs[t].push(await gfAt(t, CALLS));
+      ortMs[t].push(await ortAt(t, CALLS));
       // onnxruntime's threads spin after a call: let them settle before the next engine
       if (t > 1) await sleep(100);
     }

@@ -54,6 +54,9 @@ if (opt('shapes')) {
   shapes = opt('shapes')!.split(',').map((s) => {
     const [dims, op = 'nn'] = s.split(':');
     const p = dims.split('x').map(Number);
+    if (!['nn', 'nt', 'tn', 'tt'].includes(op) || ![1, 3].includes(p.length) || !p.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new Error(`--shapes: '${s}' is not N or MxKxN with positive integers, optionally :nn|nt|tn|tt`);
+    }
     const [m, k, n] = p.length === 1 ? [p[0], p[0], p[0]] : p;
     return shapeOf(m, k, n, op[0] === 't', op[1] === 't');
   });

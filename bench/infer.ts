@@ -43,8 +43,8 @@ import * as ort from 'onnxruntime-node';
 import * as gf from '../lib';
 import { tutorialCnn } from '../examples/mnist-cnn';
 import { mnistMlp } from '../examples/mnist-mlp';
-import { exportOnnx } from './onnx-export';
-import { median, torchAvailable, writeResults, PythonWorker, sleep } from './util';
+import { exportOnnx, ortSessionOptions as ortOptions } from './onnx-export';
+import { median, torchAvailable, torchEnv, writeResults, PythonWorker, sleep } from './util';
 
 const QUICK = process.argv.includes('--quick');
 const CALLS = QUICK ? 100 : 1000;
@@ -131,10 +131,6 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
-}
-
-function ortOptions(threads: number): ort.InferenceSession.SessionOptions {
-  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
 }
 
 interface ModelEntry {
@@ -233,13 +229,8 @@ async function main(): Promise<void> {
   let torch: PythonWorker | null = null;
   let torchInfo: Record<string, unknown> | null = null;
   if (haveTorch) {
-    // OpenMP sizes its pool from this at start; set_num_threads then picks within it. The
-    // OPENBLAS_* pins set on this machine for older OpenBLAS builds are dropped, as bench/gemm.ts
-    // does: they could hold the reference's BLAS to a slower kernel.
-    const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(Math.max(...THREADS)) };
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    torch = new PythonWorker('torch_infer_worker.py', env);
+    // OpenMP sizes its pool from OMP_NUM_THREADS at start; set_num_threads then picks within it.
+    torch = new PythonWorker('torch_infer_worker.py', torchEnv(Math.max(...THREADS)));
     torchInfo = await torch.request({ cmd: 'info' });
     for (const m of models) m.torchFormats = (await torch.request<{ formats: string[] }>({ cmd: 'model', name: m.key, dir, layers: torchLayers(m, dir) })).formats;
     for (const [key, x] of inputs) {

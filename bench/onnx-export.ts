@@ -17,6 +17,7 @@
 // test/onnx-export.test.ts). Layouts: Conv2D kernel (KH, KW, C, O) -> ONNX (O, C, KH, KW);
 // Dense kernel (in, out) is Gemm's B as it is; 'same' padding becomes explicit pads with
 // TensorFlow's split (the extra pixel after), as gradforge pads.
+import type * as ort from 'onnxruntime-node';
 import * as gf from '../lib';
 import { axisGeometry } from '../lib/ops/conv';
 
@@ -143,6 +144,12 @@ export interface OnnxExportOptions {
   /** Name of the graph's input (default 'input') and output (default 'output'). */
   inputName?: string;
   outputName?: string;
+}
+
+/** The onnxruntime session every bench compares against: `threads` intra-op threads, one
+ * inter-op thread, sequential execution, all graph optimizations. */
+export function ortSessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
 }
 
 export const OPSET = 13;
