@@ -18,8 +18,10 @@
  * holds the lock file .gradforge-save.lock (created atomically, holding pid, hostname, time and
  * a token) from choosing the weights name to model.json's rename, and refreshes its time while
  * it holds it. A lock whose holder died (its pid is gone on this host) or that has not been
- * refreshed for lockStaleMs (60 s) is taken over; moving it aside first and checking that it
- * is still the one judged stale means two savers cannot both take it. A save that finds the
+ * refreshed for lockStaleMs (60 s) is taken over: it is deleted only by the saver holding a guard
+ * file beside it (.gradforge-save.lock.takeover, created with O_EXCL), after reading it again
+ * under the guard, so of several savers that judged one lock stale only one deletes it and none
+ * deletes the lock another has made since. A save that finds the
  * lock taken over from it (it stalled past lockStaleMs) renames nothing more and fails. A
  * saver waits at most lockTimeoutMs (30 s), then fails naming the folder and the holder.
  * Loads take no lock: model.json is the commit point.
@@ -294,34 +296,42 @@ async function tryCreateLock(dir: string, lockPath: string, text: string): Promi
   }
 }
 
+/** A takeover guard older than this was left by a saver that died while holding it (it holds it for a few ms). */
+const kTakeoverGuardStaleMs = 10_000;
+
 /**
- * Takes a stale lock away: moves it aside (one rename, so of several stealers one gets it) and
- * deletes it if it is still the lock judged stale. If it is not (someone took the lock in
- * between), it is put back where it was.
+ * Takes a stale lock away. Deleting by path is not conditional: two savers that had both judged
+ * one dead lock stale could each delete "it", the second deleting the lock the first had just
+ * made, and a third's create then took the lock from under the first (its save failed as taken
+ * over - seen in CI when three writers met a dead lock at once; the inode the dead lock freed
+ * comes back in the next lock file, so an inode check before a rename aside did not tell them
+ * apart either). So a stale lock is deleted only under the guard, after reading it again: if it
+ * is not the very lock judged stale (its text holds a random token; an alive holder refreshes
+ * its time), it is left alone.
  */
-async function removeStaleLock(dir: string, lockPath: string, seen: SeenLock): Promise<void> {
-  // Several savers may judge one dead lock stale at once. Once one of them has removed it and
-  // made its own, a late one must not move the new lock aside (putting it back can lose a race
-  // with a third saver's create, and the new lock's holder would find its lock taken over), so
-  // it first checks that the file there is still the very one it judged.
+async function removeStaleLock(lockPath: string, seen: SeenLock): Promise<void> {
+  const guard = `${lockPath}.takeover`;
+  let fh: fs.FileHandle;
   try {
-    if ((await fs.stat(lockPath)).ino !== seen.ino) return;
+    fh = await fs.open(guard, 'wx');
   } catch (e) {
-    if (errCode(e) === 'ENOENT') return;
-    throw e;
-  }
-  const aside = tempName(dir, SAVE_LOCK.slice(1));
-  try {
-    await fs.rename(lockPath, aside);
-  } catch (e) {
-    if (errCode(e) === 'ENOENT') return;
-    throw e;
+    if (errCode(e) !== 'EEXIST') throw e;
+    // another saver is taking it over: wait for it; a guard its saver left behind goes by its holder or its age
+    const st = await fs.stat(guard).catch(() => null);
+    const holder = Number(await fs.readFile(guard, 'utf8').catch(() => ''));
+    const dead = Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && !alive(holder);
+    if (st !== null && (dead || Date.now() - st.mtimeMs > kTakeoverGuardStaleMs)) await fs.unlink(guard).catch(() => undefined);
+    await sleep(1);
+    return;
   }
   try {
-    const moved = await readLock(aside);
-    if (moved !== null && (moved.ino !== seen.ino || moved.text !== seen.text)) await fs.link(aside, lockPath).catch(() => undefined);
+    try { await fh.writeFile(String(process.pid)); } finally { await fh.close(); }
+    const now = await readLock(lockPath);
+    if (now !== null && now.ino === seen.ino && now.text === seen.text && now.mtimeMs === seen.mtimeMs) {
+      await fs.unlink(lockPath).catch((e: unknown) => { if (errCode(e) !== 'ENOENT') throw e; });
+    }
   } finally {
-    await fs.unlink(aside).catch(() => undefined);
+    await fs.unlink(guard).catch(() => undefined);
   }
 }
 
@@ -347,7 +357,7 @@ async function acquireSaveLock(dir: string): Promise<SaveLock> {
     const seen = await readLock(lockPath);
     if (seen === null) continue;  // released just now
     if (isStale(seen, lockPath)) {
-      await removeStaleLock(dir, lockPath, seen);
+      await removeStaleLock(lockPath, seen);
       continue;
     }
     if (Date.now() >= deadline) {

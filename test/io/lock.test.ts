@@ -89,6 +89,33 @@ test('three processes saving into one folder while a fourth loads: every load is
   fs.rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
+test('six savers meeting one dead lock at once, 60 times over: every save succeeds and one model ends in each folder', async () => {
+  // All six judge the dead lock stale together. Deleting it was once not conditional: a late
+  // saver deleted the lock an earlier one had just made, a third took the lock, and the first
+  // one's save failed as "taken over" (this test caught it in 2 of 4 runs before the fix).
+  const base = tmp('gf-lock-race-');
+  const rounds = 60;
+  const dead = deadPid();
+  for (let r = 0; r < rounds; r++) writeLock(path.join(base, `r${r}`), { pid: dead, hostname: os.hostname() });
+  const goFile = `${base}.go`;
+  const children = [1, 2, 3, 4, 5, 6].map((id) => runChild('save-rounds.js', [base, String(id), String(rounds), goFile]));
+  const finished = Promise.all(children.map((c) => c.done));
+  await Promise.race([Promise.all(children.map((c) => c.ready)), finished]);
+  const startAt = Date.now() + 200;
+  fs.writeFileSync(`${goFile}.tmp`, JSON.stringify({ startAt, endAt: startAt + rounds * 150 }));
+  fs.renameSync(`${goFile}.tmp`, goFile);
+  const results = await finished;
+  fs.rmSync(goFile, { force: true });
+  expect(results.flatMap((c) => c.errors as string[])).toEqual([]);
+  for (let r = 0; r < rounds; r++) {
+    const dir = path.join(base, `r${r}`);
+    expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.alt.bin', 'weights.bin']);
+    const m = await gf.loadModel(`file://${dir}`);
+    expect(m.name).toMatch(/^writer[1-6]$/);
+  }
+  fs.rmSync(base, { recursive: true, force: true });
+}, 60_000);
+
 test('a lock left by a dead process on this host is taken over at once', async () => {
   const dir = tmp('gf-lock-dead-');
   writeLock(dir, { pid: deadPid(), hostname: os.hostname() });
