@@ -128,6 +128,15 @@ void maxpool2d_value_rows(const Pool2dShape& s, const T* x, T* y, int64_t i0, in
   maxpool2d_rows_portable<T, false>(s, x, y, nullptr, i0, i1);
 }
 
+// The same with argmax (training).
+template <typename T>
+void maxpool2d_argmax_rows(const Pool2dShape& s, const T* x, T* y, int32_t* argmax, int64_t i0, int64_t i1) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (current_gemm_kernel() == GemmKernel::Avx512) return maxpool2d_argmax_rows_avx512_f32(s, x, y, argmax, i0, i1);
+  }
+  maxpool2d_rows_portable<T, true>(s, x, y, argmax, i0, i1);
+}
+
 template <typename T>
 void maxpool2d_forward_serial(const Pool2dShape& s, const T* x, T* y) {
   maxpool2d_value_rows(s, x, y, 0, s.N * s.OH);
@@ -136,7 +145,7 @@ void maxpool2d_forward_serial(const Pool2dShape& s, const T* x, T* y) {
 template <typename T>
 void maxpool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) {
   parallel_for(s.N * s.OH, grain_for(row_work(s, 1)), [&](int64_t i0, int64_t i1) {
-    if (argmax) maxpool2d_rows_portable<T, true>(s, x, y, argmax, i0, i1);
+    if (argmax) maxpool2d_argmax_rows(s, x, y, argmax, i0, i1);
     else maxpool2d_value_rows(s, x, y, i0, i1);
   });
 }
@@ -145,6 +154,9 @@ template <typename T>
 void maxpool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argmax, T* dx) {
   const int64_t C = s.C, hw = s.H * s.W, img_in = hw * C, img_out = s.OH * s.OW * C;
   auto images = [&](int64_t n0, int64_t n1) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (current_gemm_kernel() == GemmKernel::Avx512) return maxpool2d_backward_images_avx512_f32(s, dy, argmax, dx, n0, n1);
+    }
     for (int64_t n = n0; n < n1; ++n) {
       T* dxn = dx + n * img_in;
       std::memset(dxn, 0, sizeof(T) * img_in);

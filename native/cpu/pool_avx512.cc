@@ -1,7 +1,9 @@
-// AVX-512F float max pooling forward without argmax (inference): per output pixel, each run of
-// 16 channels keeps its running max in a register over the window's taps and is stored once,
-// where the portable loop (pool.cc) reads and writes y at every tap, 4 lanes at a time.
-// Same rule as pool.cc: first max in (kh, kw) order wins, NaN wins; an empty window gives -Inf.
+// AVX-512F float max pooling. Forward (with or without argmax): per output pixel, each run of
+// 16 channels keeps its running max (and its position) in registers over the window's taps and
+// is stored once, where the portable loop (pool.cc) reads and writes y and argmax at every tap.
+// Same rule as pool.cc: first max in (kh, kw) order wins, NaN wins; an empty window gives -Inf
+// (index -1). Backward: each argmax run is compared with the window's tap positions and dy added
+// where it matches, a masked add per tap instead of one scattered scalar add per entry.
 // Compiled with -mavx512f; called only when cpu_features reports AVX-512 (pool.cc). Every
 // helper has an avx512 name and this file includes no header with inline code.
 // Not here: the choice of version, threads (pool.cc).
@@ -16,41 +18,56 @@
 
 namespace gf {
 
-void maxpool2d_rows_avx512_f32(const Pool2dShape& s, const float* x, float* y, int64_t i0,
-                               int64_t i1) {
+namespace {
+
+// Output rows [i0, i1) of i = n*OH + oh; argmax written when WITH_ARGMAX.
+template <bool WITH_ARGMAX>
+void maxpool_rows(const Pool2dShape& s, const float* x, float* y, int32_t* argmax, int64_t i0,
+                  int64_t i1) {
   const int64_t C = s.C;
   const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
-  for (int64_t i = i0; i < i1; ++i) {  // i = n*OH + oh
+  for (int64_t i = i0; i < i1; ++i) {
     const int64_t n = i / s.OH, oh = i % s.OH;
     const int64_t hs = oh * s.sh - s.pad_top;
     const int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + s.KH < s.H ? hs + s.KH : s.H;
     for (int64_t ow = 0; ow < s.OW; ++ow) {
       float* yo = y + (i * s.OW + ow) * C;
+      int32_t* ao = WITH_ARGMAX ? argmax + (i * s.OW + ow) * C : nullptr;
       const int64_t ws = ow * s.sw - s.pad_left;
       const int64_t w0 = ws < 0 ? 0 : ws, w1 = ws + s.KW < s.W ? ws + s.KW : s.W;
       const bool empty = h0 >= h1 || w0 >= w1;
       const float* first = x + ((n * s.H + h0) * s.W + w0) * C;
+      const __m512i first_pos = _mm512_set1_epi32(static_cast<int32_t>(h0 * s.W + w0));
       for (int64_t c = 0; c < C; c += 16) {
         const __mmask16 m = C - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (C - c)) - 1);
         if (empty) {
           _mm512_mask_storeu_ps(yo + c, m, neg_inf);
+          if constexpr (WITH_ARGMAX) _mm512_mask_storeu_epi32(ao + c, m, _mm512_set1_epi32(-1));
           continue;
         }
-        // Without NaN, max(v, best) is the rule: it returns its second operand (the earlier
-        // value) on ties, which only +0 and -0 can tell apart. A window with a NaN (rare) runs
-        // again with the exact rule.
+        // Without NaN, "greater than the running max" is the rule (ties keep the earlier tap,
+        // also +0 against -0; max(v, best) returns its second operand on ties, the same). A
+        // window with a NaN (rare) runs again with the exact rule.
         __m512 best = _mm512_maskz_loadu_ps(m, first + c);
+        __m512i at = first_pos;
         __mmask16 nan = _mm512_cmp_ps_mask(best, best, _CMP_UNORD_Q);
         for (int64_t ih = h0; ih < h1; ++ih) {
           const float* row = x + ((n * s.H + ih) * s.W) * C + c;
           for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; ++iw) {
             const __m512 v = _mm512_maskz_loadu_ps(m, row + iw * C);
             nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-            best = _mm512_max_ps(v, best);
+            if constexpr (WITH_ARGMAX) {
+              const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+              best = _mm512_mask_mov_ps(best, take, v);
+              at = _mm512_mask_mov_epi32(at, take, _mm512_set1_epi32(static_cast<int32_t>(ih * s.W + iw)));
+            } else {
+              best = _mm512_max_ps(v, best);
+            }
           }
         }
         if (nan) {
           best = _mm512_maskz_loadu_ps(m, first + c);
+          at = first_pos;
           for (int64_t ih = h0; ih < h1; ++ih) {
             const float* row = x + ((n * s.H + ih) * s.W) * C + c;
             for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; ++iw) {
@@ -60,10 +77,75 @@ void maxpool2d_rows_avx512_f32(const Pool2dShape& s, const float* x, float* y, i
                                      (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
                                       _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
               best = _mm512_mask_mov_ps(best, take, v);
+              if constexpr (WITH_ARGMAX)
+                at = _mm512_mask_mov_epi32(at, take, _mm512_set1_epi32(static_cast<int32_t>(ih * s.W + iw)));
             }
           }
         }
         _mm512_mask_storeu_ps(yo + c, m, best);
+        if constexpr (WITH_ARGMAX) _mm512_mask_storeu_epi32(ao + c, m, at);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void maxpool2d_rows_avx512_f32(const Pool2dShape& s, const float* x, float* y, int64_t i0,
+                               int64_t i1) {
+  maxpool_rows<false>(s, x, y, nullptr, i0, i1);
+}
+
+void maxpool2d_argmax_rows_avx512_f32(const Pool2dShape& s, const float* x, float* y,
+                                      int32_t* argmax, int64_t i0, int64_t i1) {
+  maxpool_rows<true>(s, x, y, argmax, i0, i1);
+}
+
+void maxpool2d_backward_images_avx512_f32(const Pool2dShape& s, const float* dy,
+                                          const int32_t* argmax, float* dx, int64_t n0,
+                                          int64_t n1) {
+  const int64_t C = s.C, hw = s.H * s.W;
+  for (int64_t n = n0; n < n1; ++n) {
+    float* dxn = dx + n * hw * C;
+    for (int64_t e = 0; e < hw * C; e += 16) {
+      const __mmask16 m = hw * C - e >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (hw * C - e)) - 1);
+      _mm512_mask_storeu_ps(dxn + e, m, _mm512_setzero_ps());
+    }
+    for (int64_t oh = 0; oh < s.OH; ++oh) {
+      const int64_t hs = oh * s.sh - s.pad_top;
+      const int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + s.KH < s.H ? hs + s.KH : s.H;
+      for (int64_t ow = 0; ow < s.OW; ++ow) {
+        const int64_t ws = ow * s.sw - s.pad_left;
+        const int64_t w0 = ws < 0 ? 0 : ws, w1 = ws + s.KW < s.W ? ws + s.KW : s.W;
+        const int64_t at_out = ((n * s.OH + oh) * s.OW + ow) * C;
+        const float* g = dy + at_out;
+        const int32_t* a = argmax + at_out;
+        for (int64_t c = 0; c < C; c += 16) {
+          const __mmask16 m = C - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (C - c)) - 1);
+          // each entry read once (pool.h: the array may change under us), here into a register
+          const __m512i av = _mm512_maskz_loadu_epi32(m, a + c);
+          const __m512 gv = _mm512_maskz_loadu_ps(m, g + c);
+          __mmask16 matched = 0;
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) {
+              const int32_t pos = static_cast<int32_t>(ih * s.W + iw);
+              const __mmask16 hit = _mm512_mask_cmpeq_epi32_mask(m, av, _mm512_set1_epi32(pos));
+              if (hit == 0) continue;
+              matched |= hit;
+              float* d = dxn + pos * C + c;
+              _mm512_mask_storeu_ps(d, hit, _mm512_add_ps(_mm512_maskz_loadu_ps(hit, d), gv));
+            }
+          // Entries outside their window (-1 for an empty window, or an argmax this kernel's
+          // forward did not compute): the portable rule, one add each where inside the image.
+          const __mmask16 rest = m & ~matched;
+          if (rest == 0) continue;
+          alignas(64) int32_t idx[16];
+          alignas(64) float gs[16];
+          _mm512_store_si512(idx, av);
+          _mm512_store_ps(gs, gv);
+          for (int l = 0; l < 16; ++l)
+            if (((rest >> l) & 1) && idx[l] >= 0 && idx[l] < hw) dxn[idx[l] * C + c + l] += gs[l];
+        }
       }
     }
   }

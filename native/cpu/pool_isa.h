@@ -10,5 +10,12 @@ namespace gf {
 // maxpool2d_forward without argmax (pool.h's rule) on output rows [i0, i1) of i = n*OH + oh.
 void maxpool2d_rows_avx512_f32(const Pool2dShape& s, const float* x, float* y, int64_t i0,
                                int64_t i1);
+// The same with argmax (training).
+void maxpool2d_argmax_rows_avx512_f32(const Pool2dShape& s, const float* x, float* y,
+                                      int32_t* argmax, int64_t i0, int64_t i1);
+// maxpool2d_backward (pool.h's rule, the same sums in the same order) on images [n0, n1).
+void maxpool2d_backward_images_avx512_f32(const Pool2dShape& s, const float* dy,
+                                          const int32_t* argmax, float* dx, int64_t n0,
+                                          int64_t n1);
 
 }  // namespace gf

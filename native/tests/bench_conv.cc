@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <vector>
@@ -61,7 +62,11 @@ int main(int argc, char** argv) {
   {  // maxpool 26x26x32 /2 and 11x11x64 /2
     for (auto hc : {std::pair<int64_t, int64_t>{26, 32}, {11, 64}}) {
       Pool2dShape p{N, hc.first, hc.first, hc.second, 2, 2, hc.first / 2, hc.first / 2, 2, 2, 0, 0};
-      std::vector<float> x(N * p.H * p.W * p.C, 0.5f), y(N * p.OH * p.OW * p.C), dx(x.size());
+      // random values: where the max of a window lies must vary as in training (a constant
+      // input puts every argmax at the window's first tap)
+      std::vector<float> x(N * p.H * p.W * p.C), y(N * p.OH * p.OW * p.C), dx(x.size());
+      uint32_t seed = 12345;
+      for (float& v : x) v = static_cast<float>((seed = seed * 1664525u + 1013904223u) >> 8) / 16777216.0f;
       std::vector<int32_t> am(y.size());
       double f = median_ms([&] { maxpool2d_forward<float>(p, x.data(), y.data(), am.data()); });
       double bk = median_ms([&] { maxpool2d_backward<float>(p, y.data(), am.data(), dx.data()); });

@@ -7,6 +7,7 @@
 // bilinear upsampling against hand-computed TF values.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -238,6 +239,53 @@ void check_untrusted_argmax() {
   check(sum == 2.0 * ((N * C + 1) / 2), "global max backward keeps the good entries");
 }
 
+// The AVX-512 float max pooling (forward with argmax, backward) against the portable loops
+// (kernel "ref") bit for bit: the same maxima, the same first-max / NaN argmax, the same sums
+// in the same order. x has ties and NaN; the backward's argmax also holds entries the forward
+// did not compute (positions outside the window, -1, outside the image), which the portable
+// rule adds where inside the image.
+void check_maxpool_isa_agree(const std::vector<Pool2dShape>& shapes) {
+  if (set_gemm_kernel("avx512") != SetKernelResult::Ok) {
+    std::printf("test_pool: AVX-512 max pooling not compared (this CPU lacks the ISA)\n");
+    return;
+  }
+  for (const Pool2dShape& s : shapes) {
+    const size_t nx = s.N * s.H * s.W * s.C, ny = s.N * s.OH * s.OW * s.C;
+    std::vector<float> x = random_vec<float>(nx), dy = random_vec<float>(ny);
+    for (size_t i = 0; i < nx; ++i)
+      x[i] = i % 11 == 5 ? std::numeric_limits<float>::quiet_NaN() : std::round(x[i] * 3) / 3;
+    std::vector<float> y[2], dx[2], dxu[2];
+    std::vector<int32_t> am[2];
+    std::vector<int32_t> untrusted;
+    for (int k = 0; k < 2; ++k) {
+      set_gemm_kernel(k == 0 ? "ref" : "avx512");
+      y[k].assign(ny, 777.f);
+      am[k].assign(ny, 12345);
+      dx[k].assign(nx, 777.f);
+      dxu[k].assign(nx, 777.f);
+      maxpool2d_forward<float>(s, x.data(), y[k].data(), am[k].data());
+      maxpool2d_backward<float>(s, dy.data(), am[k].data(), dx[k].data());
+      if (k == 0) {
+        untrusted = am[0];
+        const int32_t hw = static_cast<int32_t>(s.H * s.W);
+        for (size_t i = 0; i < ny; i += 3) untrusted[i] = static_cast<int32_t>((i * 7) % (hw + 2)) - 1;
+      }
+      maxpool2d_backward<float>(s, dy.data(), untrusted.data(), dxu[k].data());
+    }
+    const std::string what = describe(s);
+    auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
+      for (size_t i = 0; i < a.size(); ++i)
+        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0 && !(std::isnan(a[i]) && std::isnan(b[i]))) return false;
+      return true;
+    };
+    check(same_bits(y[0], y[1]), "avx512 maxpool forward = portable " + what);
+    check(am[0] == am[1], "avx512 maxpool argmax = portable (first max, NaN) " + what);
+    check(same_bits(dx[0], dx[1]), "avx512 maxpool backward = portable " + what);
+    check(same_bits(dxu[0], dxu[1]), "avx512 maxpool backward, untrusted argmax = portable " + what);
+  }
+  set_gemm_kernel("auto");
+}
+
 }  // namespace
 
 int main() {
@@ -251,6 +299,7 @@ int main() {
   shapes.push_back({1, 6, 6, 16, 2, 2, 4, 4, 2, 2, 1, 1});    // C one run; edge windows clipped
   for (int i = 0; i < 300; ++i) shapes.push_back(random_pool());
   for (const Pool2dShape& s : shapes) check_pool_adjoint(s);
+  check_maxpool_isa_agree(shapes);
   check_bilinear_values();
   check_max_special();
   for (int threads : {1, 2}) {
