@@ -375,13 +375,21 @@ void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* dy, T* dw
   T* partials = reinterpret_cast<T*>(scratch);
   double* dbias_parts = reinterpret_cast<double*>(scratch + (part_bytes + 63) / 64 * 64);
 
+  const bool direct = direct_path<T>(s);
   auto body = [&](int64_t p0, int64_t p1) {
-    T* col = pointwise ? nullptr : static_cast<T*>(tl_col.get(sizeof(T) * std::min(R, M) * kc));
+    T* col = pointwise || direct ? nullptr : static_cast<T*>(tl_col.get(sizeof(T) * std::min(R, M) * kc));
     for (int64_t p = p0; p < p1; ++p) {
       T* acc = p == 0 ? dw : partials + (p - 1) * wsize;
       double* db = dbias_parts + p * O;
       if (dbias) std::fill(db, db + O, 0.0);
       const int64_t bb0 = p * nb / P, bb1 = (p + 1) * nb / P;
+      if constexpr (std::is_same_v<T, float>) {
+        // the same partials over the same rows, without the 9-27-column im2col matrix
+        if (direct) {
+          conv2d_direct_filter_avx512_f32(s, x, dy, bb0 * R, std::min(M, bb1 * R), acc, dbias ? db : nullptr);
+          continue;
+        }
+      }
       for (int64_t b = bb0; b < bb1; ++b) {
         const int64_t r0 = b * R, r1 = std::min(M, r0 + R);
         const T* a = pointwise ? x + r0 * kc : col;

@@ -98,7 +98,109 @@ void conv_avx512_run_tail(int64_t left, const Conv2dShape& s, const float* x, co
   conv_avx512_pixels<P>(s, x, w, bias, relu, n, oh, ow0, o0, y);
 }
 
+// Filter gradient over output pixels [r0, r1) for taps [t0, t0 + T) (im2col columns) x
+// channels [o0, o0 + 32): per tap 2 zmm of accumulators, one FMA chain over the pixels, each
+// dy row loaded once and each input tap broadcast once. Writes the T x 32 block of dw; with db,
+// also adds the pixels' dy column sums to db (runs of 64 pixels summed in float, then in double,
+// as conv.cc's add_column_sums).
+template <int T>
+void conv_avx512_filter_taps(const Conv2dShape& s, const float* x, const float* dy, int64_t r0,
+                             int64_t r1, int64_t t0, int64_t o0, float* dw, double* db) {
+  const int64_t C = s.C, O = s.O, KWC = s.KW * C;
+  const __mmask16 m0 = conv_avx512_mask(O - o0), m1 = conv_avx512_mask(O - o0 - 16);
+  int64_t tap_h[T], tap_w[T], tap_off[T];  // each tap's offsets in its window, and in x
+  for (int t = 0; t < T; ++t) {
+    const int64_t k = t0 + t, kh = k / KWC, kw = k % KWC / C, c = k % C;
+    tap_h[t] = kh * s.dh;
+    tap_w[t] = kw * s.dw;
+    tap_off[t] = (tap_h[t] * s.W + tap_w[t]) * C + c;
+  }
+  const int64_t reach_h = (s.KH - 1) * s.dh, reach_w = (s.KW - 1) * s.dw;
+  __m512 acc[T][2];
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+  __m512 run0 = _mm512_setzero_ps(), run1 = _mm512_setzero_ps();
+  int run_len = 0;
+  auto flush_bias = [&]() {
+    alignas(64) float part[32];
+    _mm512_store_ps(part, run0);
+    _mm512_store_ps(part + 16, run1);
+    for (int64_t o = 0; o < 32 && o0 + o < O; ++o) db[o0 + o] += part[o];
+    run0 = run1 = _mm512_setzero_ps();
+    run_len = 0;
+  };
+  const int64_t per_image = s.OH * s.OW;
+  int64_t n = r0 / per_image, oh = r0 % per_image / s.OW, ow = r0 % s.OW;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* g = dy + r * O + o0;
+    const __m512 g0 = _mm512_maskz_loadu_ps(m0, g), g1 = _mm512_maskz_loadu_ps(m1, g + 16);
+    const int64_t ih0 = oh * s.sh - s.pad_top, iw0 = ow * s.sw - s.pad_left;
+    const float* xn = x + n * s.H * s.W * C;
+    if (ih0 >= 0 && ih0 + reach_h < s.H && iw0 >= 0 && iw0 + reach_w < s.W) {
+      const float* xw = xn + (ih0 * s.W + iw0) * C;  // every tap of the window inside the input
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m512 xv = _mm512_set1_ps(xw[tap_off[t]]);
+        acc[t][0] = _mm512_fmadd_ps(xv, g0, acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(xv, g1, acc[t][1]);
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        // an out-of-input tap is a zero in im2col, and the GEMM multiplies it too (0 * inf)
+        const int64_t ih = ih0 + tap_h[t], iw = iw0 + tap_w[t];
+        const bool in = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W;
+        const __m512 xv = _mm512_set1_ps(in ? xn[(ih0 * s.W + iw0) * C + tap_off[t]] : 0.0f);
+        acc[t][0] = _mm512_fmadd_ps(xv, g0, acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(xv, g1, acc[t][1]);
+      }
+    }
+    if (db) {
+      run0 = _mm512_add_ps(run0, g0);
+      run1 = _mm512_add_ps(run1, g1);
+      if (++run_len == 64) flush_bias();
+    }
+    if (++ow == s.OW) {
+      ow = 0;
+      if (++oh == s.OH) {
+        oh = 0;
+        ++n;
+      }
+    }
+  }
+  if (db && run_len > 0) flush_bias();
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+    float* d = dw + (t0 + t) * O + o0;
+    _mm512_mask_storeu_ps(d, m0, acc[t][0]);
+    _mm512_mask_storeu_ps(d + 16, m1, acc[t][1]);
+  }
+}
+
+constexpr int kFilterTaps = 12;  // 12 x 2 accumulators + 2 dy + 2 bias runs + 1 broadcast
+
+template <int T>
+void conv_avx512_filter_group(int64_t taps, const Conv2dShape& s, const float* x,
+                              const float* dy, int64_t r0, int64_t r1, int64_t t0, int64_t o0,
+                              float* dw, double* db) {
+  if constexpr (T > 1) {
+    if (taps < T) return conv_avx512_filter_group<T - 1>(taps, s, x, dy, r0, r1, t0, o0, dw, db);
+  }
+  conv_avx512_filter_taps<T>(s, x, dy, r0, r1, t0, o0, dw, db);
+}
+
 }  // namespace
+
+void conv2d_direct_filter_avx512_f32(const Conv2dShape& s, const float* x, const float* dy,
+                                     int64_t r0, int64_t r1, float* dw, double* db) {
+  const int64_t kc = s.KH * s.KW * s.C;
+  const int64_t groups = (kc + kFilterTaps - 1) / kFilterTaps;
+  for (int64_t o0 = 0; o0 < s.O; o0 += 32)
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t t0 = g * kc / groups, t1 = (g + 1) * kc / groups;
+      conv_avx512_filter_group<kFilterTaps>(t1 - t0, s, x, dy, r0, r1, t0, o0, dw, g == 0 ? db : nullptr);
+    }
+}
 
 void conv2d_direct_rows_avx512_f32(const Conv2dShape& s, const float* x, const float* w,
                                    const float* bias, bool relu, int64_t r0, int64_t r1, float* y) {

@@ -15,4 +15,10 @@ namespace gf {
 void conv2d_direct_rows_avx512_f32(const Conv2dShape& s, const float* x, const float* w,
                                    const float* bias, bool relu, int64_t r0, int64_t r1, float* y);
 
+// The filter gradient of conv2d over output pixels [r0, r1), computed directly for the same
+// small KH*KW*C: dw (KH*KW*C, O) = sum over those pixels of im2col row (x) times dy row,
+// overwritten; db (O doubles), when not null, gets the pixels' dy column sums added.
+void conv2d_direct_filter_avx512_f32(const Conv2dShape& s, const float* x, const float* dy,
+                                     int64_t r0, int64_t r1, float* dw, double* db);
+
 }  // namespace gf

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -231,6 +232,50 @@ void check_direct_matches_gemm(const Conv2dShape& s) {
     }
 }
 
+// The direct small-tap filter gradient (AVX-512) against col^T dy with im2col built naively:
+// close to the double product (its sums run in another order than the GEMM's), the bias the
+// column sums of dy, and an inf in dy where the window hangs over the padding gives NaN in the
+// same places as the GEMM (0 * inf: the padding is multiplied, not skipped).
+void check_direct_filter(const Conv2dShape& s) {
+  const int64_t kc = s.KH * s.KW * s.C, M = s.N * s.OH * s.OW, nw = kc * s.O;
+  std::vector<float> x = random_vec<float>(s.N * s.H * s.W * s.C), dy = random_vec<float>(M * s.O);
+  std::vector<double> col(M * kc, 0.0);
+  std::vector<float> colf(M * kc, 0.0f);
+  for (int64_t r = 0; r < M; ++r) {
+    const int64_t n = r / (s.OH * s.OW), oh = r / s.OW % s.OH, ow = r % s.OW;
+    for (int64_t kh = 0; kh < s.KH; ++kh)
+      for (int64_t kw = 0; kw < s.KW; ++kw)
+        for (int64_t c = 0; c < s.C; ++c) {
+          const int64_t ih = oh * s.sh - s.pad_top + kh * s.dh, iw = ow * s.sw - s.pad_left + kw * s.dw;
+          if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W)
+            colf[r * kc + (kh * s.KW + kw) * s.C + c] = x[((n * s.H + ih) * s.W + iw) * s.C + c];
+        }
+  }
+  for (int64_t i = 0; i < M * kc; ++i) col[i] = colf[i];
+  std::vector<double> want(nw, 0.0), want_db(s.O, 0.0);
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t o = 0; o < s.O; ++o) {
+      const double g = dy[r * s.O + o];
+      want_db[o] += g;
+      for (int64_t k = 0; k < kc; ++k) want[k * s.O + o] += col[r * kc + k] * g;
+    }
+  std::vector<float> dw(nw, 777.f), db(s.O, 777.f), wantf(nw), want_dbf(s.O);
+  for (int64_t i = 0; i < nw; ++i) wantf[i] = static_cast<float>(want[i]);
+  for (int64_t o = 0; o < s.O; ++o) want_dbf[o] = static_cast<float>(want_db[o]);
+  conv2d_backward_filter<float>(s, x.data(), dy.data(), dw.data(), db.data());
+  const double tol = 1e-5 * std::sqrt(static_cast<double>(M)) + 1e-6;
+  check_close(dw.data(), wantf.data(), nw, tol, tol, "direct backward_filter " + describe(s));
+  check_close(db.data(), want_dbf.data(), s.O, tol, tol, "direct backward_filter dbias " + describe(s));
+
+  dy[0] = std::numeric_limits<float>::infinity();  // pixel 0, channel 0
+  std::vector<float> gemm_dw(nw, 555.f);
+  conv2d_backward_filter<float>(s, x.data(), dy.data(), dw.data(), nullptr);
+  gemm<float>(true, false, kc, s.O, M, 1.0f, colf.data(), kc, dy.data(), s.O, 0.0f, gemm_dw.data(), s.O);
+  bool same_nan = true;
+  for (int64_t i = 0; i < nw; ++i) same_nan = same_nan && std::isnan(dw[i]) == std::isnan(gemm_dw[i]);
+  check(same_nan, "direct backward_filter: inf in dy gives NaN where the GEMM does " + describe(s));
+}
+
 // A max pooling of the conv's output s (valid or same, any window and stride), if one fits.
 bool random_pool_of(const Conv2dShape& s, Pool2dShape* p) {
   *p = Pool2dShape{s.N, s.OH, s.OW, s.O, pick<int64_t>({1, 2, 3}), pick<int64_t>({1, 2, 3}), 0, 0,
@@ -322,6 +367,19 @@ int main() {
       set_num_threads(threads);
       for (const Conv2dShape& s : shapes)
         if (s.KH * s.KW * s.C <= 32) check_direct_matches_gemm(s);
+      if (std::string(kernel) == "avx512") {
+        for (const Conv2dShape& s : shapes)
+          if (s.KH * s.KW * s.C <= 32) check_direct_filter(s);
+        // the MNIST first layer (several partials); 3 channels (27 taps: 3 groups) and 2x4x4
+        // (32 taps) with O past one and two runs of 32; same padding, strides, dilation
+        for (Conv2dShape s : {Conv2dShape{9, 28, 28, 1, 3, 3, 32, 0, 0, 1, 1, 1, 1, 0, 0},
+                              Conv2dShape{2, 15, 11, 3, 3, 3, 37, 0, 0, 2, 1, 1, 1, 0, 0},
+                              Conv2dShape{2, 12, 12, 2, 4, 4, 64, 0, 0, 1, 2, 2, 1, 0, 0},
+                              Conv2dShape{1, 9, 9, 3, 3, 3, 70, 0, 0, 1, 1, 1, 1, 0, 0}}) {
+          finish_shape(s, s.O == 32 ? Pad::Valid : Pad::Same);
+          check_direct_filter(s);
+        }
+      }
       for (const auto& sp : fused) check_conv_pool<float>(sp.first, sp.second, kernel);
     }
   }
