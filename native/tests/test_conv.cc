@@ -204,12 +204,11 @@ void check_large(Conv2dShape s) {
   check_close(out[0][2].data(), want_dw.data(), nw + s.O, tol, tol, "backward_filter " + what);
 }
 
-// The direct small-tap path (AVX-512) gives the bits of im2col + GEMM: im2col built here
-// naively, then the library's GEMM with the same epilogue.
-void check_direct_matches_gemm(const Conv2dShape& s) {
+// The im2col matrix of x, built naively: a row per output pixel, (kh, kw, c) columns, zeros
+// for taps outside the input.
+std::vector<float> naive_im2col(const Conv2dShape& s, const std::vector<float>& x) {
   const int64_t kc = s.KH * s.KW * s.C, M = s.N * s.OH * s.OW;
-  std::vector<float> x = random_vec<float>(s.N * s.H * s.W * s.C), w = random_vec<float>(kc * s.O),
-                     bias = random_vec<float>(s.O), col(M * kc, 0.0f);
+  std::vector<float> col(M * kc, 0.0f);
   for (int64_t r = 0; r < M; ++r) {
     const int64_t n = r / (s.OH * s.OW), oh = r / s.OW % s.OH, ow = r % s.OW;
     for (int64_t kh = 0; kh < s.KH; ++kh)
@@ -220,6 +219,15 @@ void check_direct_matches_gemm(const Conv2dShape& s) {
             col[r * kc + (kh * s.KW + kw) * s.C + c] = x[((n * s.H + ih) * s.W + iw) * s.C + c];
         }
   }
+  return col;
+}
+
+// The direct small-tap path (AVX-512) gives the bits of im2col + GEMM: im2col built here
+// naively, then the library's GEMM with the same epilogue.
+void check_direct_matches_gemm(const Conv2dShape& s) {
+  const int64_t kc = s.KH * s.KW * s.C, M = s.N * s.OH * s.OW;
+  std::vector<float> x = random_vec<float>(s.N * s.H * s.W * s.C), w = random_vec<float>(kc * s.O),
+                     bias = random_vec<float>(s.O), col = naive_im2col(s, x);
   for (GemmActivation act : {GemmActivation::Linear, GemmActivation::Relu})
     for (bool with_bias : {false, true}) {
       std::vector<float> direct(M * s.O, 777.f), want(M * s.O, 555.f);
@@ -239,25 +247,13 @@ void check_direct_matches_gemm(const Conv2dShape& s) {
 void check_direct_filter(const Conv2dShape& s) {
   const int64_t kc = s.KH * s.KW * s.C, M = s.N * s.OH * s.OW, nw = kc * s.O;
   std::vector<float> x = random_vec<float>(s.N * s.H * s.W * s.C), dy = random_vec<float>(M * s.O);
-  std::vector<double> col(M * kc, 0.0);
-  std::vector<float> colf(M * kc, 0.0f);
-  for (int64_t r = 0; r < M; ++r) {
-    const int64_t n = r / (s.OH * s.OW), oh = r / s.OW % s.OH, ow = r % s.OW;
-    for (int64_t kh = 0; kh < s.KH; ++kh)
-      for (int64_t kw = 0; kw < s.KW; ++kw)
-        for (int64_t c = 0; c < s.C; ++c) {
-          const int64_t ih = oh * s.sh - s.pad_top + kh * s.dh, iw = ow * s.sw - s.pad_left + kw * s.dw;
-          if (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W)
-            colf[r * kc + (kh * s.KW + kw) * s.C + c] = x[((n * s.H + ih) * s.W + iw) * s.C + c];
-        }
-  }
-  for (int64_t i = 0; i < M * kc; ++i) col[i] = colf[i];
+  const std::vector<float> colf = naive_im2col(s, x);
   std::vector<double> want(nw, 0.0), want_db(s.O, 0.0);
   for (int64_t r = 0; r < M; ++r)
     for (int64_t o = 0; o < s.O; ++o) {
       const double g = dy[r * s.O + o];
       want_db[o] += g;
-      for (int64_t k = 0; k < kc; ++k) want[k * s.O + o] += col[r * kc + k] * g;
+      for (int64_t k = 0; k < kc; ++k) want[k * s.O + o] += static_cast<double>(colf[r * kc + k]) * g;
     }
   std::vector<float> dw(nw, 777.f), db(s.O, 777.f), wantf(nw), want_dbf(s.O);
   for (int64_t i = 0; i < nw; ++i) wantf[i] = static_cast<float>(want[i]);
