@@ -123,7 +123,9 @@ void maxpool2d_rows_portable(const Pool2dShape& s, const T* x, T* y, int32_t* ar
 template <typename T>
 void maxpool2d_value_rows(const Pool2dShape& s, const T* x, T* y, int64_t i0, int64_t i1) {
   if constexpr (std::is_same_v<T, float>) {
-    if (current_gemm_kernel() == GemmKernel::Avx512) return maxpool2d_rows_avx512_f32(s, x, y, i0, i1);
+    const GemmKernel isa = current_gemm_kernel();
+    if (isa == GemmKernel::Avx512) return maxpool2d_rows_avx512_f32(s, x, y, i0, i1);
+    if (isa == GemmKernel::Avx2) return maxpool2d_rows_avx2_f32(s, x, y, i0, i1);
   }
   maxpool2d_rows_portable<T, false>(s, x, y, nullptr, i0, i1);
 }
@@ -132,7 +134,9 @@ void maxpool2d_value_rows(const Pool2dShape& s, const T* x, T* y, int64_t i0, in
 template <typename T>
 void maxpool2d_argmax_rows(const Pool2dShape& s, const T* x, T* y, int32_t* argmax, int64_t i0, int64_t i1) {
   if constexpr (std::is_same_v<T, float>) {
-    if (current_gemm_kernel() == GemmKernel::Avx512) return maxpool2d_argmax_rows_avx512_f32(s, x, y, argmax, i0, i1);
+    const GemmKernel isa = current_gemm_kernel();
+    if (isa == GemmKernel::Avx512) return maxpool2d_argmax_rows_avx512_f32(s, x, y, argmax, i0, i1);
+    if (isa == GemmKernel::Avx2) return maxpool2d_argmax_rows_avx2_f32(s, x, y, argmax, i0, i1);
   }
   maxpool2d_rows_portable<T, true>(s, x, y, argmax, i0, i1);
 }
@@ -155,7 +159,9 @@ void maxpool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argmax
   const int64_t C = s.C, hw = s.H * s.W, img_in = hw * C, img_out = s.OH * s.OW * C;
   auto images = [&](int64_t n0, int64_t n1) {
     if constexpr (std::is_same_v<T, float>) {
-      if (current_gemm_kernel() == GemmKernel::Avx512) return maxpool2d_backward_images_avx512_f32(s, dy, argmax, dx, n0, n1);
+      const GemmKernel isa = current_gemm_kernel();
+      if (isa == GemmKernel::Avx512) return maxpool2d_backward_images_avx512_f32(s, dy, argmax, dx, n0, n1);
+      if (isa == GemmKernel::Avx2) return maxpool2d_backward_images_avx2_f32(s, dy, argmax, dx, n0, n1);
     }
     for (int64_t n = n0; n < n1; ++n) {
       T* dxn = dx + n * img_in;

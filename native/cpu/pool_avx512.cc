@@ -89,6 +89,54 @@ void maxpool_rows(const Pool2dShape& s, const float* x, float* y, int32_t* argma
   }
 }
 
+inline void zero_avx512(float* p, int64_t count) {
+  for (int64_t e = 0; e < count; e += 16) {
+    const __mmask16 m = count - e >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (count - e)) - 1);
+    _mm512_mask_storeu_ps(p + e, m, _mm512_setzero_ps());
+  }
+}
+
+// The backward of image n when windows do not overlap (strides >= window): then an element of
+// dx receives at most one gradient, its own window's, so each tap of a window is stored as
+// 0 + (dy where the argmax names that tap, else 0), the portable sum's bits, with no load of dx
+// and no mask per tap. Returns false, leaving dx to be redone, at the first entry outside its
+// window (only from an argmax the forward did not compute), whose add the general loop must
+// order.
+bool backward_image_disjoint_avx512(const Pool2dShape& s, const float* dy, const int32_t* argmax,
+                                    float* dxn, int64_t n) {
+  const int64_t C = s.C, H = s.H, W = s.W, hw = H * W;
+  const int64_t OH = s.OH, OW = s.OW, KH = s.KH, KW = s.KW;
+  zero_avx512(dxn, hw * C);  // also the pixels no window covers
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const int64_t hs = oh * s.sh - s.pad_top;
+    const int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + KH < H ? hs + KH : H;
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const int64_t ws = ow * s.sw - s.pad_left;
+      const int64_t w0 = ws < 0 ? 0 : ws, w1 = ws + KW < W ? ws + KW : W;
+      const int64_t at_out = ((n * OH + oh) * OW + ow) * C;
+      const float* g = dy + at_out;
+      const int32_t* a = argmax + at_out;
+      for (int64_t c = 0; c < C; c += 16) {
+        const __mmask16 m = C - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (C - c)) - 1);
+        // each entry read once (pool.h: the array may change under us), here into a register
+        const __m512i av = _mm512_maskz_loadu_epi32(m, a + c);
+        const __m512 gv = _mm512_maskz_loadu_ps(m, g + c);
+        __mmask16 matched = 0;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) {
+            const int32_t pos = static_cast<int32_t>(ih * W + iw);
+            const __mmask16 hit = _mm512_mask_cmpeq_epi32_mask(m, av, _mm512_set1_epi32(pos));
+            matched |= hit;
+            _mm512_mask_storeu_ps(dxn + pos * C + c, m, _mm512_add_ps(zero, _mm512_maskz_mov_ps(hit, gv)));
+          }
+        if (matched != m) return false;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void maxpool2d_rows_avx512_f32(const Pool2dShape& s, const float* x, float* y, int64_t i0,
@@ -105,12 +153,11 @@ void maxpool2d_backward_images_avx512_f32(const Pool2dShape& s, const float* dy,
                                           const int32_t* argmax, float* dx, int64_t n0,
                                           int64_t n1) {
   const int64_t C = s.C, hw = s.H * s.W;
+  const bool disjoint = s.sh >= s.KH && s.sw >= s.KW;
   for (int64_t n = n0; n < n1; ++n) {
     float* dxn = dx + n * hw * C;
-    for (int64_t e = 0; e < hw * C; e += 16) {
-      const __mmask16 m = hw * C - e >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (hw * C - e)) - 1);
-      _mm512_mask_storeu_ps(dxn + e, m, _mm512_setzero_ps());
-    }
+    if (disjoint && backward_image_disjoint_avx512(s, dy, argmax, dxn, n)) continue;
+    zero_avx512(dxn, hw * C);
     for (int64_t oh = 0; oh < s.OH; ++oh) {
       const int64_t hs = oh * s.sh - s.pad_top;
       const int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + s.KH < s.H ? hs + s.KH : s.H;

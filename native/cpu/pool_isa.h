@@ -18,4 +18,13 @@ void maxpool2d_backward_images_avx512_f32(const Pool2dShape& s, const float* dy,
                                           const int32_t* argmax, float* dx, int64_t n0,
                                           int64_t n1);
 
+// The same three on AVX2 (8-lane runs; the last C % 8 channels scalar).
+void maxpool2d_rows_avx2_f32(const Pool2dShape& s, const float* x, float* y, int64_t i0,
+                             int64_t i1);
+void maxpool2d_argmax_rows_avx2_f32(const Pool2dShape& s, const float* x, float* y,
+                                    int32_t* argmax, int64_t i0, int64_t i1);
+void maxpool2d_backward_images_avx2_f32(const Pool2dShape& s, const float* dy,
+                                        const int32_t* argmax, float* dx, int64_t n0,
+                                        int64_t n1);
+
 }  // namespace gf

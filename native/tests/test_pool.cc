@@ -244,9 +244,9 @@ void check_untrusted_argmax() {
 // in the same order. x has ties and NaN; the backward's argmax also holds entries the forward
 // did not compute (positions outside the window, -1, outside the image), which the portable
 // rule adds where inside the image.
-void check_maxpool_isa_agree(const std::vector<Pool2dShape>& shapes) {
-  if (set_gemm_kernel("avx512") != SetKernelResult::Ok) {
-    std::printf("test_pool: AVX-512 max pooling not compared (this CPU lacks the ISA)\n");
+void check_maxpool_isa_agree(const std::vector<Pool2dShape>& shapes, const char* isa) {
+  if (set_gemm_kernel(isa) != SetKernelResult::Ok) {
+    std::printf("test_pool: %s max pooling not compared (this CPU lacks the ISA)\n", isa);
     return;
   }
   for (const Pool2dShape& s : shapes) {
@@ -258,7 +258,7 @@ void check_maxpool_isa_agree(const std::vector<Pool2dShape>& shapes) {
     std::vector<int32_t> am[2];
     std::vector<int32_t> untrusted;
     for (int k = 0; k < 2; ++k) {
-      set_gemm_kernel(k == 0 ? "ref" : "avx512");
+      set_gemm_kernel(k == 0 ? "ref" : isa);
       y[k].assign(ny, 777.f);
       am[k].assign(ny, 12345);
       dx[k].assign(nx, 777.f);
@@ -272,16 +272,16 @@ void check_maxpool_isa_agree(const std::vector<Pool2dShape>& shapes) {
       }
       maxpool2d_backward<float>(s, dy.data(), untrusted.data(), dxu[k].data());
     }
-    const std::string what = describe(s);
+    const std::string what = std::string(isa) + " " + describe(s);
     auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
       for (size_t i = 0; i < a.size(); ++i)
         if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0 && !(std::isnan(a[i]) && std::isnan(b[i]))) return false;
       return true;
     };
-    check(same_bits(y[0], y[1]), "avx512 maxpool forward = portable " + what);
-    check(am[0] == am[1], "avx512 maxpool argmax = portable (first max, NaN) " + what);
-    check(same_bits(dx[0], dx[1]), "avx512 maxpool backward = portable " + what);
-    check(same_bits(dxu[0], dxu[1]), "avx512 maxpool backward, untrusted argmax = portable " + what);
+    check(same_bits(y[0], y[1]), "maxpool forward = portable " + what);
+    check(am[0] == am[1], "maxpool argmax = portable (first max, NaN) " + what);
+    check(same_bits(dx[0], dx[1]), "maxpool backward = portable " + what);
+    check(same_bits(dxu[0], dxu[1]), "maxpool backward, untrusted argmax = portable " + what);
   }
   set_gemm_kernel("auto");
 }
@@ -296,10 +296,21 @@ int main() {
   shapes.push_back({3, 5, 7, 1, 1, 1, 5, 7, 1, 1, 0, 0});     // 1x1 window
   shapes.push_back({1, 1, 1, 3, 5, 5, 1, 1, 3, 3, 2, 2});     // 1x1 image, same
   shapes.push_back({2, 9, 9, 37, 3, 3, 4, 4, 2, 2, 0, 0});    // C across 16-lane runs and a tail
+  shapes.push_back({2, 8, 8, 13, 2, 2, 4, 4, 2, 2, 0, 0});    // one 8-lane run and a 5-channel tail
+  shapes.push_back({1, 6, 6, 8, 3, 3, 3, 3, 2, 2, 1, 1});     // C one 8-lane run; edges clipped
   shapes.push_back({1, 6, 6, 16, 2, 2, 4, 4, 2, 2, 1, 1});    // C one run; edge windows clipped
   for (int i = 0; i < 300; ++i) shapes.push_back(random_pool());
   for (const Pool2dShape& s : shapes) check_pool_adjoint(s);
-  check_maxpool_isa_agree(shapes);
+  // The vector loops against the portable ones: the shapes above (their C < 8 runs only the
+  // tails) and random geometries with whole 8- and 16-lane runs plus tails.
+  std::vector<Pool2dShape> isa_shapes = shapes;
+  for (int i = 0; i < 150; ++i) {
+    Pool2dShape s = random_pool();
+    s.C = pick<int64_t>({8, 11, 16, 19, 24, 37});
+    isa_shapes.push_back(s);
+  }
+  check_maxpool_isa_agree(isa_shapes, "avx2");
+  check_maxpool_isa_agree(isa_shapes, "avx512");
   check_bilinear_values();
   check_max_special();
   for (int threads : {1, 2}) {
