@@ -287,8 +287,10 @@ bool AdaptiveParallel::choose(double work) {
   Bucket& b = buckets_[bucket_of(work)];
   if (b.exploring >= 0) return b.exploring == 1;  // inside a burst
   const int mode = preferred(b);
-  if (b.kept[0] >= 1 && b.kept[1] >= 1 && ++b.since_explore >= b.interval) {
+  if (b.kept[0] >= 1 && b.kept[1] >= 1 && ++b.since_explore >= b.interval &&
+      b.busy_since_explore >= kExploreGap * kBurst * work * median_of(b, 1 - mode)) {
     b.since_explore = 0;
+    b.busy_since_explore = 0;
     b.exploring = 1 - mode;
     b.burst_left = kBurst;
     b.chosen_before = mode;
@@ -307,6 +309,7 @@ void AdaptiveParallel::record(bool pooled, double work, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   Bucket& b = buckets_[bucket_of(work)];
   const int m = pooled ? 1 : 0;
+  b.busy_since_explore += seconds;
   if (b.calls[m]++ > 0) {  // the first timing of a mode is dropped
     b.recent[m][b.next[m]] = seconds / work;
     b.next[m] = (b.next[m] + 1) % kWindow;
