@@ -118,27 +118,30 @@ inline void zero_avx2(float* p, int64_t count) {
   for (; e < count; ++e) p[e] = 0.0f;
 }
 
-// The backward of image n when windows do not overlap (strides >= window): then an element of
-// dx receives at most one gradient, its own window's, so each tap of a window is stored as
-// 0 + (dy where the argmax names that tap, else 0), the portable sum's bits, with no load and no
-// blend. Returns false, leaving dx to be redone, at the first entry outside its window (only
-// from an argmax the forward did not compute), whose add the general loop must order.
-bool backward_image_disjoint_avx2(const Pool2dShape& s, const float* dy, const int32_t* argmax,
-                                  float* dxn, int64_t n) {
-  const int64_t C = s.C, C8 = C / 8 * 8, H = s.H, W = s.W, hw = H * W;
-  const int64_t OH = s.OH, OW = s.OW, KH = s.KH, KW = s.KW;
-  zero_avx2(dxn, hw * C);  // also the pixels no window covers
+// The backward of image n, as backward_image_avx512 (pool_avx512.cc): with DISJOINT each tap of
+// a window is stored as 0 + (dy where the argmax names it, else 0), only the uncovered pixels
+// zeroed first, and false is returned at the first entry outside its window; the general
+// version adds dy by blends where the argmax matches a tap (lanes not hit are stored back
+// unchanged: this thread owns image n), and an entry outside its window takes the portable
+// scalar add. The last C % 8 channels run the portable loop.
+template <bool DISJOINT>
+bool backward_image_avx2(const Pool2dShape& s, const float* dy, const int32_t* argmax,
+                         float* dxn, int64_t n) {
+  const int64_t C = s.C, C8 = C / 8 * 8, W = s.W, hw = s.H * W;
+  if constexpr (DISJOINT) maxpool2d_zero_uncovered(s, dxn);
+  else zero_avx2(dxn, hw * C);
   const __m256 zero = _mm256_setzero_ps();
-  for (int64_t oh = 0; oh < OH; ++oh) {
+  for (int64_t oh = 0; oh < s.OH; ++oh) {
     const int64_t hs = oh * s.sh - s.pad_top;
-    const int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + KH < H ? hs + KH : H;
-    for (int64_t ow = 0; ow < OW; ++ow) {
+    const int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + s.KH < s.H ? hs + s.KH : s.H;
+    for (int64_t ow = 0; ow < s.OW; ++ow) {
       const int64_t ws = ow * s.sw - s.pad_left;
-      const int64_t w0 = ws < 0 ? 0 : ws, w1 = ws + KW < W ? ws + KW : W;
-      const int64_t at_out = ((n * OH + oh) * OW + ow) * C;
+      const int64_t w0 = ws < 0 ? 0 : ws, w1 = ws + s.KW < W ? ws + s.KW : W;
+      const int64_t at_out = ((n * s.OH + oh) * s.OW + ow) * C;
       const float* g = dy + at_out;
       const int32_t* a = argmax + at_out;
       for (int64_t c = 0; c < C8; c += 8) {
+        // each entry read once (pool.h: the array may change under us), here into a register
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + c));
         const __m256 gv = _mm256_loadu_ps(g + c);
         __m256 matched = zero;
@@ -146,17 +149,42 @@ bool backward_image_disjoint_avx2(const Pool2dShape& s, const float* dy, const i
           for (int64_t iw = w0; iw < w1; ++iw) {
             const int32_t pos = static_cast<int32_t>(ih * W + iw);
             const __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(av, _mm256_set1_epi32(pos)));
-            matched = _mm256_or_ps(matched, hit);
-            _mm256_storeu_ps(dxn + pos * C + c, _mm256_add_ps(zero, _mm256_and_ps(gv, hit)));
+            float* d = dxn + pos * C + c;
+            if constexpr (DISJOINT) {
+              matched = _mm256_or_ps(matched, hit);
+              _mm256_storeu_ps(d, _mm256_add_ps(zero, _mm256_and_ps(gv, hit)));
+            } else {
+              if (_mm256_movemask_ps(hit) == 0) continue;
+              matched = _mm256_or_ps(matched, hit);
+              const __m256 old = _mm256_loadu_ps(d);
+              _mm256_storeu_ps(d, _mm256_blendv_ps(old, _mm256_add_ps(old, gv), hit));
+            }
           }
-        if (_mm256_movemask_ps(matched) != 0xFF) return false;
+        const int rest = ~_mm256_movemask_ps(matched) & 0xFF;
+        if (rest == 0) continue;
+        if constexpr (DISJOINT) return false;
+        alignas(32) int32_t idx[8];
+        alignas(32) float gs[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(idx), av);
+        _mm256_store_ps(gs, gv);
+        for (int l = 0; l < 8; ++l)
+          if (((rest >> l) & 1) && idx[l] >= 0 && idx[l] < hw) dxn[idx[l] * C + c + l] += gs[l];
       }
+      // each index read once, as a relaxed atomic load (a plain load into a local)
       for (int64_t c = C8; c < C; ++c) {
         const int32_t at = __atomic_load_n(a + c, __ATOMIC_RELAXED);
-        if (at < 0 || at >= hw) return false;
-        const int64_t ih = at / W, iw = at % W;
-        if (ih < h0 || ih >= h1 || iw < w0 || iw >= w1) return false;
-        dxn[at * C + c] = 0.0f + g[c];
+        if constexpr (DISJOINT) {
+          bool matched = false;  // every tap is written, as in the runs above
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) {
+              const int64_t pos = ih * W + iw;
+              matched |= pos == at;
+              dxn[pos * C + c] = pos == at ? 0.0f + g[c] : 0.0f;
+            }
+          if (!matched) return false;
+        } else {
+          if (at >= 0 && at < hw) dxn[at * C + c] += g[c];
+        }
       }
     }
   }
@@ -178,57 +206,11 @@ void maxpool2d_argmax_rows_avx2_f32(const Pool2dShape& s, const float* x, float*
 void maxpool2d_backward_images_avx2_f32(const Pool2dShape& s, const float* dy,
                                         const int32_t* argmax, float* dx, int64_t n0,
                                         int64_t n1) {
-  const int64_t C = s.C, C8 = C / 8 * 8, hw = s.H * s.W;
+  const int64_t img = s.H * s.W * s.C;
   const bool disjoint = s.sh >= s.KH && s.sw >= s.KW;
   for (int64_t n = n0; n < n1; ++n) {
-    float* dxn = dx + n * hw * C;
-    if (disjoint && backward_image_disjoint_avx2(s, dy, argmax, dxn, n)) continue;
-    zero_avx2(dxn, hw * C);
-    for (int64_t oh = 0; oh < s.OH; ++oh) {
-      const int64_t hs = oh * s.sh - s.pad_top;
-      const int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + s.KH < s.H ? hs + s.KH : s.H;
-      for (int64_t ow = 0; ow < s.OW; ++ow) {
-        const int64_t ws = ow * s.sw - s.pad_left;
-        const int64_t w0 = ws < 0 ? 0 : ws, w1 = ws + s.KW < s.W ? ws + s.KW : s.W;
-        const int64_t at_out = ((n * s.OH + oh) * s.OW + ow) * C;
-        const float* g = dy + at_out;
-        const int32_t* a = argmax + at_out;
-        for (int64_t c = 0; c < C8; c += 8) {
-          // each entry read once (pool.h: the array may change under us), here into a register
-          const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + c));
-          const __m256 gv = _mm256_loadu_ps(g + c);
-          int matched = 0;
-          for (int64_t ih = h0; ih < h1; ++ih)
-            for (int64_t iw = w0; iw < w1; ++iw) {
-              const int32_t pos = static_cast<int32_t>(ih * s.W + iw);
-              const __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(av, _mm256_set1_epi32(pos)));
-              const int bits = _mm256_movemask_ps(hit);
-              if (bits == 0) continue;
-              matched |= bits;
-              // Lanes not hit are stored back unchanged (this thread owns image n).
-              float* d = dxn + pos * C + c;
-              const __m256 old = _mm256_loadu_ps(d);
-              _mm256_storeu_ps(d, _mm256_blendv_ps(old, _mm256_add_ps(old, gv), hit));
-            }
-          // Entries outside their window (-1 for an empty window, or an argmax this kernel's
-          // forward did not compute): the portable rule, one add each where inside the image.
-          const int rest = ~matched & 0xFF;
-          if (rest == 0) continue;
-          alignas(32) int32_t idx[8];
-          alignas(32) float gs[8];
-          _mm256_store_si256(reinterpret_cast<__m256i*>(idx), av);
-          _mm256_store_ps(gs, gv);
-          for (int l = 0; l < 8; ++l)
-            if (((rest >> l) & 1) && idx[l] >= 0 && idx[l] < hw) dxn[idx[l] * C + c + l] += gs[l];
-        }
-        // The last C % 8 channels: the portable loop (each index read once, as a relaxed atomic
-        // load would: a plain load into a local).
-        for (int64_t c = C8; c < C; ++c) {
-          const int32_t at = __atomic_load_n(a + c, __ATOMIC_RELAXED);
-          if (at >= 0 && at < hw) dxn[at * C + c] += g[c];
-        }
-      }
-    }
+    if (disjoint && backward_image_avx2<true>(s, dy, argmax, dx + n * img, n)) continue;
+    backward_image_avx2<false>(s, dy, argmax, dx + n * img, n);
   }
 }
 

@@ -18,6 +18,10 @@ void maxpool2d_backward_images_avx512_f32(const Pool2dShape& s, const float* dy,
                                           const int32_t* argmax, float* dx, int64_t n0,
                                           int64_t n1);
 
+// Zeroes the pixels of one image's dx (H*W*C floats) that no window of s covers, for windows
+// that do not overlap (strides >= window): the disjoint backward passes store every covered one.
+void maxpool2d_zero_uncovered(const Pool2dShape& s, float* dxn);
+
 // The same three on AVX2 (8-lane runs; the last C % 8 channels scalar).
 void maxpool2d_rows_avx2_f32(const Pool2dShape& s, const float* x, float* y, int64_t i0,
                              int64_t i1);
