@@ -496,9 +496,9 @@ bool gemm_parallel(const MicroKernel<T>& uk, int threads, bool transA, bool tran
 
 
 // ---- one product shared by a team of threads --------------------------------------------------
-// For products whose packed B fits in L2 (and kMaxTeamB): C is cut into units of a few row panels (times a
-// column range when there are few rows), claimed one at a time from a shared counter by every
-// thread of the team. A thread first packs all of op(B) into its own buffer, then computes the
+// For products whose packed B fits in L2 (and kMaxTeamB): C is cut into units of a few row
+// panels (times a column range when there are few rows), claimed one at a time from a shared
+// counter by every thread of the team. A thread first packs all of op(B) into its own buffer, then computes the
 // units it claims, each a gemm_blocked of that part of C which packs its own rows of A and
 // reads the thread's packed B. So
 //   - a thread that arrives late, or is descheduled, holds back at most the unit it holds: the
